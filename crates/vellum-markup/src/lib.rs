@@ -1,0 +1,25 @@
+//! Everything Vellum does with page text: Markdown to safe HTML (with wiki
+//! links, a table of contents and syntax highlighting), the internal links a
+//! page makes, line diffs between revisions and three-way merges of
+//! concurrent edits.
+//!
+//! Nothing here does I/O. Whether a linked page exists is asked through the
+//! `exists` callback given to [`Renderer::render`], so callers decide how to
+//! look pages up.
+#![forbid(unsafe_code)]
+// The house rule is no unwrap outside tests.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod anchors;
+pub mod diff;
+mod highlight;
+mod links;
+pub mod merge;
+mod parse;
+mod render;
+mod sanitize;
+
+pub use highlight::highlight_css;
+pub use links::extract_links;
+pub use render::{Rendered, Renderer, TocEntry};
+pub use sanitize::sanitize_html;

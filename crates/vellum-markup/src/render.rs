@@ -1,0 +1,285 @@
+//! Markdown to sanitized HTML: CommonMark with the GitHub extensions, wiki
+//! links styled by whether their page exists, heading anchors with a table of
+//! contents, and syntax-highlighted code blocks.
+//!
+//! Rendering is comrak's, with two rewrites of its syntax tree before HTML is
+//! written: wiki links become ordinary elements (so their markup is ours,
+//! not comrak's), and every heading gets an anchor computed here (so the
+//! table of contents and the ids in the page cannot disagree). The HTML then
+//! goes through the sanitizer (`crate::sanitize`); nothing reaches a reader
+//! without it.
+
+use std::fmt;
+
+use comrak::nodes::{AstNode, NodeHtmlBlock, NodeValue};
+use comrak::plugins::syntect::{SyntectAdapter, SyntectAdapterBuilder};
+use comrak::{Arena, Plugins};
+use serde::Serialize;
+use syntect::highlighting::ThemeSet;
+use vellum_core::{PagePath, PathError};
+
+use crate::anchors::UniqueAnchors;
+use crate::links::{link_target, sorted_unique, wiki_href};
+use crate::parse::{count_tags, markdown_options, parse, MAX_RAW_HTML_TAGS};
+use crate::sanitize::{sanitize_generated_html, sanitize_html};
+
+/// Shown on links to pages that do not exist yet.
+const MISSING_PAGE_TITLE: &str = "This page does not exist yet. Follow the link to create it.";
+
+/// Shown instead of a page too deeply nested to render.
+const TOO_DEEP_NOTICE: &str =
+    "This page is nested too deeply to display, so its source is shown instead.";
+
+/// Renders Markdown pages. Building one loads the syntax definitions, which
+/// is slow, so build it once at startup and share it.
+pub struct Renderer {
+    highlighter: SyntectAdapter,
+}
+
+/// A rendered page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Sanitized HTML, safe to embed in a page.
+    pub html: String,
+    /// Every heading, in document order.
+    pub toc: Vec<TocEntry>,
+    /// The pages this one links to, sorted and without duplicates.
+    pub links: Vec<PagePath>,
+}
+
+/// One heading of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TocEntry {
+    /// 1 to 6.
+    pub level: u8,
+    /// The heading's plain text (not HTML-escaped).
+    pub text: String,
+    /// The heading's id in the rendered HTML, without `#`.
+    pub anchor: String,
+}
+
+impl Renderer {
+    pub fn new() -> Self {
+        let highlighter = SyntectAdapterBuilder::new()
+            .css()
+            // Class-based highlighting never reads a theme; skip loading them.
+            .theme_set(ThemeSet::new())
+            .build();
+        Self { highlighter }
+    }
+
+    /// Markdown to sanitized HTML. `exists` says whether a page exists at a
+    /// path; it is asked once per wiki link, to style links to missing pages.
+    pub fn render(&self, markdown: &str, exists: &dyn Fn(&PagePath) -> bool) -> Rendered {
+        let arena = Arena::new();
+        let Some(root) = parse(&arena, markdown) else {
+            return too_deep(markdown);
+        };
+
+        let mut rewrite = TreeRewrite {
+            arena: &arena,
+            exists,
+            anchors: UniqueAnchors::default(),
+            toc: Vec::new(),
+            links: Vec::new(),
+            raw_html: Vec::new(),
+            raw_html_tags: 0,
+        };
+        // Collected first: the rewrite inserts and detaches nodes, which would
+        // upset a traversal in progress.
+        let nodes: Vec<_> = root.descendants().collect();
+        for node in nodes {
+            rewrite.visit(node);
+        }
+        if rewrite.raw_html_tags > MAX_RAW_HTML_TAGS {
+            rewrite.show_raw_html_as_text();
+        }
+
+        let mut plugins = Plugins::default();
+        plugins.render.codefence_syntax_highlighter = Some(&self.highlighter);
+        let mut html = Vec::with_capacity(markdown.len() * 2);
+        let written =
+            comrak::format_html_with_plugins(root, markdown_options(), &mut html, &plugins);
+        // Writing into memory cannot fail, and the highlighter falls back to
+        // plain text on its own errors.
+        debug_assert!(written.is_ok(), "rendering into memory failed: {written:?}");
+        let html = String::from_utf8(html)
+            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+
+        let html = if !rewrite.raw_html.is_empty() {
+            sanitize_html(&html)
+        } else {
+            sanitize_generated_html(&html)
+        };
+        Rendered {
+            html,
+            toc: rewrite.toc,
+            links: sorted_unique(rewrite.links),
+        }
+    }
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The syntax set is large and says nothing useful.
+        f.debug_struct("Renderer").finish_non_exhaustive()
+    }
+}
+
+/// The per-page state of the syntax tree rewrite.
+struct TreeRewrite<'a, 'e> {
+    arena: &'a Arena<AstNode<'a>>,
+    exists: &'e dyn Fn(&PagePath) -> bool,
+    anchors: UniqueAnchors,
+    toc: Vec<TocEntry>,
+    links: Vec<PagePath>,
+    /// The raw HTML nodes. Their output may be misnested, so it needs the
+    /// sanitizer's full treatment.
+    raw_html: Vec<&'a AstNode<'a>>,
+    raw_html_tags: usize,
+}
+
+impl<'a> TreeRewrite<'a, '_> {
+    fn visit(&mut self, node: &'a AstNode<'a>) {
+        let (heading_level, is_wiki_link, target) = {
+            let value = &node.data.borrow().value;
+            let level = match value {
+                NodeValue::Heading(heading) => Some(heading.level),
+                NodeValue::HtmlBlock(NodeHtmlBlock { literal, .. })
+                | NodeValue::HtmlInline(literal) => {
+                    self.raw_html_tags += count_tags(literal);
+                    self.raw_html.push(node);
+                    None
+                }
+                _ => None,
+            };
+            (
+                level,
+                matches!(value, NodeValue::WikiLink(_)),
+                link_target(value),
+            )
+        };
+        if let Some(level) = heading_level {
+            self.add_heading_anchor(node, level);
+        }
+        match target {
+            Some(target) if is_wiki_link => self.replace_wiki_link(node, target),
+            Some(Ok(path)) => self.links.push(path),
+            _ => {}
+        }
+    }
+
+    /// Puts `<a href="#x" class="anchor" id="x"></a>` at the start of the
+    /// heading, as comrak's `header_ids` would, and records it in the table of
+    /// contents. The anchors are the ones comrak would make (a repeated
+    /// heading gets `-1`, `-2`, ...), see [`UniqueAnchors`]. The heading's
+    /// depth is bounded by the parser's guard, so collecting its text
+    /// recursively is safe.
+    fn add_heading_anchor(&mut self, heading: &'a AstNode<'a>, level: u8) {
+        let mut text = Vec::new();
+        comrak::html::collect_text(heading, &mut text);
+        let text = String::from_utf8(text)
+            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+        let anchor = self.anchors.anchor_for(&text);
+        let escaped = escape_html(&anchor);
+        heading.prepend(self.raw(format!(
+            r##"<a href="#{escaped}" aria-hidden="true" class="anchor" id="{escaped}"></a>"##
+        )));
+        self.toc.push(TocEntry {
+            level,
+            text,
+            anchor,
+        });
+    }
+
+    /// Replaces a wiki link node by our own opening and closing tags around
+    /// its label, which comrak still renders (and escapes).
+    fn replace_wiki_link(&mut self, link: &'a AstNode<'a>, target: Result<PagePath, PathError>) {
+        let (open, close) = match target {
+            Ok(path) => {
+                let href = escape_html(&wiki_href(&path));
+                let open = if (self.exists)(&path) {
+                    format!(r#"<a href="{href}" class="wikilink">"#)
+                } else {
+                    format!(
+                        r#"<a href="{href}" class="wikilink missing" title="{MISSING_PAGE_TITLE}">"#
+                    )
+                };
+                self.links.push(path);
+                (open, "</a>")
+            }
+            Err(err) => (
+                format!(
+                    r#"<span class="wikilink invalid" title="{}">"#,
+                    escape_html(&err.to_string())
+                ),
+                "</span>",
+            ),
+        };
+        link.insert_before(self.raw(open));
+        while let Some(child) = link.first_child() {
+            link.insert_before(child);
+        }
+        link.insert_before(self.raw(close.to_owned()));
+        link.detach();
+    }
+
+    /// Turns the page's raw HTML into text, escaped on output.
+    fn show_raw_html_as_text(&self) {
+        for node in &self.raw_html {
+            let value = &mut node.data.borrow_mut().value;
+            let literal = match value {
+                NodeValue::HtmlBlock(block) => std::mem::take(&mut block.literal),
+                NodeValue::HtmlInline(literal) => std::mem::take(literal),
+                _ => continue,
+            };
+            *value = NodeValue::Text(literal);
+        }
+    }
+
+    /// A node written out verbatim. `Raw` rather than `HtmlInline`: inside an
+    /// image's alt text comrak drops raw nodes but would print inline HTML as
+    /// text.
+    fn raw(&self, html: String) -> &'a AstNode<'a> {
+        self.arena.alloc(AstNode::from(NodeValue::Raw(html)))
+    }
+}
+
+/// What a page nested deeper than any real page shows: its source.
+fn too_deep(markdown: &str) -> Rendered {
+    let html = format!(
+        "<p>{TOO_DEEP_NOTICE}</p>\n<pre><code>{}</code></pre>\n",
+        escape_html(markdown)
+    );
+    Rendered {
+        html: sanitize_generated_html(&html),
+        toc: Vec::new(),
+        links: Vec::new(),
+    }
+}
+
+/// Escapes text for use in HTML content and in quoted attribute values.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;

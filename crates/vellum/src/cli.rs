@@ -1,0 +1,190 @@
+//! Subcommands: `serve`, `migrate`, `user create`, `config example`.
+
+use std::io::BufRead;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use vellum_app::{App, NewAccount, Role};
+
+use crate::config::{Config, Overrides, EXAMPLE};
+
+#[derive(Debug, Parser)]
+#[command(name = "vellum", version, about = "A wiki and documentation server")]
+pub struct Cli {
+    #[command(flatten)]
+    pub overrides: Overrides,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the wiki (web server and background work).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Create {
+        /// User name (letters, digits, `_`, `-`, `.`).
+        name: String,
+        /// admin, editor or viewer.
+        #[arg(long, default_value = "editor")]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented example configuration file.
+    Example,
+    /// Print the configuration in effect (passwords hidden).
+    Show,
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Config(ConfigCommand::Example) = cli.command {
+        print!("{EXAMPLE}");
+        return Ok(());
+    }
+    let config = Config::load(&cli.overrides)?;
+    crate::telemetry::init(&config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve(config).await,
+            Command::Migrate => migrate(config).await,
+            Command::User(UserCommand::Create {
+                name,
+                role,
+                display_name,
+            }) => create_user(config, &name, &role, display_name.as_deref()).await,
+            Command::Config(ConfigCommand::Show) => {
+                println!("{config:#?}");
+                Ok(())
+            }
+            Command::Config(ConfigCommand::Example) => Ok(()),
+        }
+    })
+}
+
+async fn open(config: &Config) -> anyhow::Result<App> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    }
+    tracing::info!(database = %vellum_app::redact_url(&config.database_url), "opening the database");
+    App::open(config.app_config()).await.map_err(|e| {
+        let detail = e.source.as_ref().map(|s| format!(": {s}")).unwrap_or_default();
+        anyhow::anyhow!(
+            "cannot open the database {}: {}{detail}",
+            vellum_app::redact_url(&config.database_url),
+            e.message
+        )
+    })
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {}; is another program using it? Choose another with --listen",
+            config.listen
+        )
+    })?;
+    let local = listener.local_addr()?;
+    let opts = vellum_web::WebOptions {
+        secure_cookies: config.secure_cookies(),
+    };
+    let router = vellum_web::router(app.clone(), opts);
+    tracing::info!(address = %local, data_dir = %config.data_dir.display(), "Vellum is listening");
+    if let Some(token) = app.prepare_setup().await.map_err(|e| anyhow::anyhow!(e.message))? {
+        let base = config.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        eprintln!("\n  This wiki has no accounts yet. Open this link to create the first administrator:\n\n    {base}/setup?token={token}\n\n  (The link works once, and only until an account exists.)\n");
+    } else {
+        eprintln!(
+            "\n  Vellum is running at {}\n",
+            config.public_url.clone().unwrap_or_else(|| format!("http://{local}"))
+        );
+    }
+    vellum_web::serve(listener, router, shutdown_signal()).await?;
+    tracing::info!("shutting down: requests finished, closing the database");
+    app.store().close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("signal received: finishing in-flight requests");
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let app = open(&config).await?;
+    println!("database is up to date ({})", app.store().backend().name());
+    app.store().close().await;
+    Ok(())
+}
+
+async fn create_user(config: Config, name: &str, role: &str, display_name: Option<&str>) -> anyhow::Result<()> {
+    let Some(role) = Role::parse(role) else {
+        bail!("the role is one of admin, editor, viewer (got `{role}`)");
+    };
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        bail!("give the password on standard input, e.g. `echo 'long secret' | vellum user create ada --role admin`");
+    }
+    let app = open(&config).await?;
+    let account = NewAccount {
+        username: name,
+        display_name,
+        password,
+        role,
+    };
+    let id = app
+        .create_user(None, account)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    println!("created user {name} (id {id}) with role {}", role.as_str());
+    app.store().close().await;
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Configuration, layered: built-in defaults, then the TOML file
+//! (`--config` or `VELLUM_CONFIG`), then environment variables, then flags.
+//! Environment variables and flags are read by clap (a flag wins over its
+//! variable); this module merges the result with the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATA_DIR: &str = "./vellum-data";
+
+/// The configuration file's shape. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub max_page_bytes: Option<usize>,
+    pub session_days: Option<u64>,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (default) or `json`.
+    pub format: Option<String>,
+    /// A tracing filter such as `info` or `vellum=debug,tower_http=info`.
+    pub level: Option<String>,
+}
+
+/// Values given on the command line or in the environment.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// Configuration file (TOML); see `vellum config example`.
+    #[arg(long, global = true, env = "VELLUM_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where Vellum keeps its data (SQLite database, files, indexes).
+    #[arg(long, global = true, env = "VELLUM_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`.
+    #[arg(
+        long,
+        global = true,
+        env = "VELLUM_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Address and port to listen on.
+    #[arg(long, global = true, env = "VELLUM_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// The address users reach the wiki at (e.g. https://wiki.example.com);
+    /// `https` marks cookies Secure.
+    #[arg(long, global = true, env = "VELLUM_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Log format: `text` or `json`.
+    #[arg(long, global = true, env = "VELLUM_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+/// The resolved configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: Option<String>,
+    pub max_page_bytes: usize,
+    pub session_days: u64,
+    pub log: LogConfig,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &vellum_app::redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("max_page_bytes", &self.max_page_bytes)
+            .field("session_days", &self.session_days)
+            .finish()
+    }
+}
+
+impl Config {
+    pub fn load(o: &Overrides) -> anyhow::Result<Config> {
+        let file = match &o.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Self::merge(file, o)
+    }
+
+    pub fn merge(file: FileConfig, o: &Overrides) -> anyhow::Result<Config> {
+        let listen_raw = o
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen_raw
+            .parse()
+            .with_context(|| format!("`listen` is `{listen_raw}`; give an address and port such as 127.0.0.1:3000"))?;
+        let data_dir = o
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = match o.database_url.clone().or(file.database_url) {
+            Some(url) => url,
+            None => format!("sqlite://{}", data_dir.join("vellum.db").display()),
+        };
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            bail!(
+                "`database_url` must start with sqlite:// or postgres:// (got `{}`)",
+                vellum_app::redact_url(&database_url)
+            );
+        }
+        let max_page_bytes = file
+            .max_page_bytes
+            .unwrap_or(vellum_app::AppConfig::DEFAULT_MAX_PAGE_BYTES);
+        if max_page_bytes == 0 || max_page_bytes > 16 * 1024 * 1024 {
+            bail!("`max_page_bytes` must be between 1 and 16777216 (16 MiB)");
+        }
+        let mut log = file.log;
+        if let Some(f) = &o.log_format {
+            log.format = Some(f.clone());
+        }
+        if let Some(f) = &log.format {
+            if f != "text" && f != "json" {
+                bail!("the log format is `text` or `json` (got `{f}`)");
+            }
+        }
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            public_url: o
+                .public_url
+                .clone()
+                .or(file.public_url)
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            max_page_bytes,
+            session_days: file.session_days.unwrap_or(30).clamp(1, 3650),
+            log,
+        })
+    }
+
+    pub fn app_config(&self) -> vellum_app::AppConfig {
+        let mut c = vellum_app::AppConfig::new(self.database_url.clone(), self.data_dir.clone());
+        c.max_page_bytes = self.max_page_bytes;
+        c.session_ttl = std::time::Duration::from_secs(self.session_days * 24 * 3600);
+        c
+    }
+
+    /// The address to print in links (the setup link).
+    pub fn base_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+    parse(&text).with_context(|| format!("in the configuration file {}", path.display()))
+}
+
+pub fn parse(text: &str) -> anyhow::Result<FileConfig> {
+    Ok(toml::from_str(text)?)
+}
+
+/// A commented example configuration (`vellum config example`).
+pub const EXAMPLE: &str = r#"# Vellum configuration. Every key is optional; the values shown are the
+# defaults. Environment variables and command-line flags override this file:
+# VELLUM_LISTEN / --listen, VELLUM_DATA_DIR / --data-dir,
+# VELLUM_DATABASE_URL / --database-url, VELLUM_PUBLIC_URL / --public-url,
+# VELLUM_LOG_FORMAT / --log-format.
+
+# Address and port to listen on.
+listen = "127.0.0.1:3000"
+
+# Where Vellum keeps its data: the SQLite database (by default), uploaded
+# files and search indexes.
+data_dir = "./vellum-data"
+
+# The database. Default: a SQLite file in the data directory. For several
+# web nodes use PostgreSQL, e.g. "postgres://vellum:PASSWORD@db:5432/vellum".
+# database_url = "sqlite://./vellum-data/vellum.db"
+
+# The address people use to reach the wiki. Used in links the server prints;
+# an https:// address also marks cookies Secure.
+# public_url = "https://wiki.example.com"
+
+# The largest page text accepted, in bytes (1 MiB).
+max_page_bytes = 1048576
+
+# How many days a sign-in lasts.
+session_days = 30
+
+[log]
+# "text" for people, "json" for log collectors.
+format = "text"
+# A filter: "info", "debug", or per module, e.g. "info,vellum_web=debug".
+level = "info"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_and_gives_the_defaults() {
+        let file = parse(EXAMPLE).expect("the example parses");
+        let c = Config::merge(file, &Overrides::default()).expect("the example is valid");
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(c.database_url, "sqlite://./vellum-data/vellum.db");
+        assert_eq!(c.max_page_bytes, 1_048_576);
+        assert_eq!(c.session_days, 30);
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let file = parse("listen = \"127.0.0.1:4000\"\ndata_dir = \"/srv/wiki\"").unwrap();
+        let c = Config::merge(file, &Overrides::default()).unwrap();
+        assert_eq!(c.listen.port(), 4000);
+        assert_eq!(c.database_url, "sqlite:///srv/wiki/vellum.db");
+        let file = parse("listen = \"127.0.0.1:4000\"").unwrap();
+        let o = Overrides {
+            listen: Some("0.0.0.0:5000".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(Config::merge(file, &o).unwrap().listen.port(), 5000);
+    }
+
+    #[test]
+    fn bad_values_are_explained_and_secrets_hidden() {
+        let err = parse("colour = \"red\"").unwrap_err();
+        assert!(format!("{err:#}").contains("colour"));
+        let o = Overrides {
+            listen: Some("nonsense".into()),
+            ..Overrides::default()
+        };
+        assert!(format!("{:#}", Config::merge(FileConfig::default(), &o).unwrap_err()).contains("127.0.0.1:3000"));
+        let o = Overrides {
+            database_url: Some("mysql://u:hunter2@h/db".into()),
+            ..Overrides::default()
+        };
+        let err = format!("{:#}", Config::merge(FileConfig::default(), &o).unwrap_err());
+        assert!(err.contains("postgres://") && !err.contains("hunter2"), "{err}");
+        let o = Overrides {
+            database_url: Some("postgres://u:hunter2@h/db".into()),
+            ..Overrides::default()
+        };
+        let c = Config::merge(FileConfig::default(), &o).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,12 @@
+#![allow(clippy::unwrap_used)]
+//! Integration tests: the real server over HTTP on a free port, on the
+//! backend named by `VELLUM_TEST_BACKEND` (`.ci/run` runs them on SQLite and
+//! on PostgreSQL).
+
+mod auth;
+mod errors;
+mod html;
+mod links;
+mod pages;
+mod revisions;
+mod schema;
