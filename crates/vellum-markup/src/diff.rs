@@ -74,9 +74,7 @@ pub struct Segment {
 
 /// The line diff from `old` to `new`.
 pub fn diff(old: &str, new: &str) -> LineDiff {
-    let text_diff = TextDiff::configure()
-        .timeout(DIFF_TIMEOUT)
-        .diff_lines(old, new);
+    let text_diff = TextDiff::configure().timeout(DIFF_TIMEOUT).diff_lines(old, new);
     let mut added = 0;
     let mut removed = 0;
     let mut hunks = Vec::new();
@@ -115,11 +113,7 @@ pub fn diff(old: &str, new: &str) -> LineDiff {
             lines,
         });
     }
-    LineDiff {
-        hunks,
-        added,
-        removed,
-    }
+    LineDiff { hunks, added, removed }
 }
 
 fn diff_line(change: &InlineChange<'_, str>) -> DiffLine {

@@ -34,12 +34,7 @@ fn word_emphasis_marks_exactly_the_changed_word() {
     let kinds: Vec<_> = hunk.lines.iter().map(|l| l.kind).collect();
     assert_eq!(
         kinds,
-        [
-            LineKind::Context,
-            LineKind::Removed,
-            LineKind::Added,
-            LineKind::Context
-        ]
+        [LineKind::Context, LineKind::Removed, LineKind::Added, LineKind::Context]
     );
     let removed = &hunk.lines[1];
     let added = &hunk.lines[2];
@@ -79,11 +74,7 @@ fn line_numbers_are_one_based_on_each_side() {
         (hunk.old_start, hunk.old_len, hunk.new_start, hunk.new_len),
         (8, 6, 8, 7)
     );
-    let numbers: Vec<_> = hunk
-        .lines
-        .iter()
-        .map(|l| (l.kind, l.old_no, l.new_no))
-        .collect();
+    let numbers: Vec<_> = hunk.lines.iter().map(|l| (l.kind, l.old_no, l.new_no)).collect();
     assert_eq!(numbers[0], (LineKind::Context, Some(8), Some(8)));
     assert_eq!(numbers[3], (LineKind::Added, None, Some(11)));
     assert_eq!(numbers[4], (LineKind::Context, Some(11), Some(12)));
@@ -122,10 +113,7 @@ fn trailing_newline_differences_are_reported_not_fatal() {
     let d = diff("", "only\n");
     assert_eq!(d.unified(), "@@ -0,0 +1 @@\n+only\n");
     let d = diff("gone", "");
-    assert_eq!(
-        d.unified(),
-        "@@ -1 +0,0 @@\n-gone\n\\ No newline at end of file\n"
-    );
+    assert_eq!(d.unified(), "@@ -1 +0,0 @@\n-gone\n\\ No newline at end of file\n");
 }
 
 #[test]

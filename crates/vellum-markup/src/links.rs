@@ -18,7 +18,7 @@ const WIKI_PREFIX: &str = "/wiki/";
 /// page paths are left out.
 pub fn extract_links(markdown: &str) -> Vec<PagePath> {
     let arena = Arena::new();
-    // A page too deep to render shows no links, so it has none.
+    // A page too complex to render shows no links, so it has none.
     let Some(root) = parse(&arena, markdown) else {
         return Vec::new();
     };
@@ -141,10 +141,7 @@ mod tests {
         let md = "See [[Zeta]], [[alpha|the first]], [[Alpha]] and [b](/wiki/Beta%20Page#top).\n\
                   Also [q](/wiki/gamma?rev=2), [ext](https://example.com/wiki/nope), \
                   [hist](/wiki/alpha/-/history), [[bad?path]] and [rel](wiki/x).";
-        assert_eq!(
-            extract_links(md),
-            paths(&["alpha", "beta-page", "gamma", "zeta"])
-        );
+        assert_eq!(extract_links(md), paths(&["alpha", "beta-page", "gamma", "zeta"]));
     }
 
     #[test]

@@ -20,15 +20,15 @@ use vellum_core::{PagePath, PathError};
 
 use crate::anchors::UniqueAnchors;
 use crate::links::{link_target, sorted_unique, wiki_href};
-use crate::parse::{count_tags, markdown_options, parse, MAX_RAW_HTML_TAGS};
+use crate::parse::{count_tags, markdown_options, parse, raw_html_too_costly};
 use crate::sanitize::{sanitize_generated_html, sanitize_html};
 
 /// Shown on links to pages that do not exist yet.
 const MISSING_PAGE_TITLE: &str = "This page does not exist yet. Follow the link to create it.";
 
-/// Shown instead of a page too deeply nested to render.
-const TOO_DEEP_NOTICE: &str =
-    "This page is nested too deeply to display, so its source is shown instead.";
+/// Shown instead of a page too deep or too wide to render.
+const TOO_COMPLEX_NOTICE: &str = "This page is nested too deeply or has a table too wide to \
+     display, so its source is shown instead.";
 
 /// Renders Markdown pages. Building one loads the syntax definitions, which
 /// is slow, so build it once at startup and share it.
@@ -73,7 +73,7 @@ impl Renderer {
     pub fn render(&self, markdown: &str, exists: &dyn Fn(&PagePath) -> bool) -> Rendered {
         let arena = Arena::new();
         let Some(root) = parse(&arena, markdown) else {
-            return too_deep(markdown);
+            return too_complex(markdown);
         };
 
         let mut rewrite = TreeRewrite {
@@ -88,23 +88,22 @@ impl Renderer {
         // Collected first: the rewrite inserts and detaches nodes, which would
         // upset a traversal in progress.
         let nodes: Vec<_> = root.descendants().collect();
+        let node_count = nodes.len();
         for node in nodes {
             rewrite.visit(node);
         }
-        if rewrite.raw_html_tags > MAX_RAW_HTML_TAGS {
+        if raw_html_too_costly(rewrite.raw_html_tags, node_count) {
             rewrite.show_raw_html_as_text();
         }
 
         let mut plugins = Plugins::default();
         plugins.render.codefence_syntax_highlighter = Some(&self.highlighter);
         let mut html = Vec::with_capacity(markdown.len() * 2);
-        let written =
-            comrak::format_html_with_plugins(root, markdown_options(), &mut html, &plugins);
+        let written = comrak::format_html_with_plugins(root, markdown_options(), &mut html, &plugins);
         // Writing into memory cannot fail, and the highlighter falls back to
         // plain text on its own errors.
         debug_assert!(written.is_ok(), "rendering into memory failed: {written:?}");
-        let html = String::from_utf8(html)
-            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+        let html = String::from_utf8(html).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
 
         let html = if !rewrite.raw_html.is_empty() {
             sanitize_html(&html)
@@ -151,19 +150,14 @@ impl<'a> TreeRewrite<'a, '_> {
             let value = &node.data.borrow().value;
             let level = match value {
                 NodeValue::Heading(heading) => Some(heading.level),
-                NodeValue::HtmlBlock(NodeHtmlBlock { literal, .. })
-                | NodeValue::HtmlInline(literal) => {
+                NodeValue::HtmlBlock(NodeHtmlBlock { literal, .. }) | NodeValue::HtmlInline(literal) => {
                     self.raw_html_tags += count_tags(literal);
                     self.raw_html.push(node);
                     None
                 }
                 _ => None,
             };
-            (
-                level,
-                matches!(value, NodeValue::WikiLink(_)),
-                link_target(value),
-            )
+            (level, matches!(value, NodeValue::WikiLink(_)), link_target(value))
         };
         if let Some(level) = heading_level {
             self.add_heading_anchor(node, level);
@@ -184,18 +178,13 @@ impl<'a> TreeRewrite<'a, '_> {
     fn add_heading_anchor(&mut self, heading: &'a AstNode<'a>, level: u8) {
         let mut text = Vec::new();
         comrak::html::collect_text(heading, &mut text);
-        let text = String::from_utf8(text)
-            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+        let text = String::from_utf8(text).unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
         let anchor = self.anchors.anchor_for(&text);
         let escaped = escape_html(&anchor);
         heading.prepend(self.raw(format!(
             r##"<a href="#{escaped}" aria-hidden="true" class="anchor" id="{escaped}"></a>"##
         )));
-        self.toc.push(TocEntry {
-            level,
-            text,
-            anchor,
-        });
+        self.toc.push(TocEntry { level, text, anchor });
     }
 
     /// Replaces a wiki link node by our own opening and closing tags around
@@ -207,9 +196,7 @@ impl<'a> TreeRewrite<'a, '_> {
                 let open = if (self.exists)(&path) {
                     format!(r#"<a href="{href}" class="wikilink">"#)
                 } else {
-                    format!(
-                        r#"<a href="{href}" class="wikilink missing" title="{MISSING_PAGE_TITLE}">"#
-                    )
+                    format!(r#"<a href="{href}" class="wikilink missing" title="{MISSING_PAGE_TITLE}">"#)
                 };
                 self.links.push(path);
                 (open, "</a>")
@@ -251,10 +238,10 @@ impl<'a> TreeRewrite<'a, '_> {
     }
 }
 
-/// What a page nested deeper than any real page shows: its source.
-fn too_deep(markdown: &str) -> Rendered {
+/// What a page too deep or too wide to render shows: its source.
+fn too_complex(markdown: &str) -> Rendered {
     let html = format!(
-        "<p>{TOO_DEEP_NOTICE}</p>\n<pre><code>{}</code></pre>\n",
+        "<p>{TOO_COMPLEX_NOTICE}</p>\n<pre><code>{}</code></pre>\n",
         escape_html(markdown)
     );
     Rendered {

@@ -67,8 +67,8 @@ fn build_policy() -> ammonia::Builder<'static> {
         .rm_tags(["area", "map"])
         // Dropped with their content, rather than unwrapped to text.
         .add_clean_content_tags([
-            "iframe", "noscript", "template", "object", "embed", "svg", "math", "textarea",
-            "title", "xmp", "noembed", "noframes", "select",
+            "iframe", "noscript", "template", "object", "embed", "svg", "math", "textarea", "title", "xmp", "noembed",
+            "noframes", "select",
         ])
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .link_rel(None)
@@ -77,14 +77,10 @@ fn build_policy() -> ammonia::Builder<'static> {
         .set_tag_attribute_value("input", "type", "checkbox")
         .set_tag_attribute_value("input", "disabled", "")
         .attribute_filter(filter_attribute);
-    for tag in [
-        "h1", "h2", "h3", "h4", "h5", "h6", "li", "sup", "section", "div",
-    ] {
+    for tag in ["h1", "h2", "h3", "h4", "h5", "h6", "li", "sup", "section", "div"] {
         policy.add_tag_attributes(tag, ["id"]);
     }
-    for tag in [
-        "span", "code", "pre", "div", "section", "li", "ul", "ol", "sup",
-    ] {
+    for tag in ["span", "code", "pre", "div", "section", "li", "ul", "ol", "sup"] {
         policy.add_tag_attributes(tag, ["class"]);
     }
     policy
@@ -97,12 +93,7 @@ fn filter_attribute<'v>(element: &str, attribute: &str, value: &'v str) -> Optio
         "class" => safe_classes(value),
         "id" => is_allowed_id(value).then_some(Cow::Borrowed(value)),
         "src" if element == "img" => match url_scheme(value) {
-            Some(scheme)
-                if !scheme.eq_ignore_ascii_case("http")
-                    && !scheme.eq_ignore_ascii_case("https") =>
-            {
-                None
-            }
+            Some(scheme) if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") => None,
             _ => Some(Cow::Borrowed(value)),
         },
         _ => Some(Cow::Borrowed(value)),
@@ -166,10 +157,7 @@ fn is_external(href: &str) -> bool {
     if url_scheme(href).is_some() {
         return true;
     }
-    let mut leading = href
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .take(2);
+    let mut leading = href.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).take(2);
     matches!(leading.next(), Some('/' | '\\')) && matches!(leading.next(), Some('/' | '\\'))
 }
 
@@ -273,9 +261,7 @@ mod tests {
         ] {
             assert!(is_allowed_id(id), "{id}");
         }
-        for id in [
-            "", "v-toc", "V-toc", "v-", "a b", "a\"b", "a<b", "x:y", "a/b",
-        ] {
+        for id in ["", "v-toc", "V-toc", "v-", "a b", "a\"b", "a<b", "x:y", "a/b"] {
             assert!(!is_allowed_id(id), "{id}");
         }
     }

@@ -147,9 +147,7 @@ pub fn script_free(html: &str) -> Result<(), String> {
             check_attribute(&tag, attribute, value).map_err(|why| format!("{why}: {html}"))?;
         }
         if tag.name == "input" {
-            let has = |name: &str, value: &str| {
-                tag.attributes.iter().any(|(n, v)| n == name && v == value)
-            };
+            let has = |name: &str, value: &str| tag.attributes.iter().any(|(n, v)| n == name && v == value);
             if !has("type", "checkbox") || !has("disabled", "") {
                 return Err(format!("input that is not a disabled checkbox: {html}"));
             }
@@ -165,8 +163,7 @@ fn check_attribute(tag: &Tag, attribute: &str, value: &str) -> Result<(), String
     }
     if FORBIDDEN_ATTRIBUTES.contains(&attribute_lower.as_str()) {
         // `rel` is allowed only as the sanitizer writes it on external links.
-        let ours =
-            attribute_lower == "rel" && tag.name == "a" && value == "noopener noreferrer nofollow";
+        let ours = attribute_lower == "rel" && tag.name == "a" && value == "noopener noreferrer nofollow";
         if !ours {
             return Err(format!("attribute {attribute}={value:?} on <{}>", tag.name));
         }

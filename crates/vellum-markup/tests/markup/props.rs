@@ -147,8 +147,7 @@ const MARKDOWN_FRAGMENTS: &[&str] = &[
 ];
 
 fn markdown_soup() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop::sample::select(MARKDOWN_FRAGMENTS), 0..32)
-        .prop_map(|parts| parts.concat())
+    prop::collection::vec(prop::sample::select(MARKDOWN_FRAGMENTS), 0..32).prop_map(|parts| parts.concat())
 }
 
 fn fragment_soup() -> impl Strategy<Value = String> {
@@ -157,15 +156,13 @@ fn fragment_soup() -> impl Strategy<Value = String> {
 
 /// Text made of a few short lines, sometimes without a final newline.
 fn lines() -> impl Strategy<Value = String> {
-    (prop::collection::vec("[a-c]{0,3}", 0..8), any::<bool>()).prop_map(
-        |(lines, trailing_newline)| {
-            let mut text = lines.join("\n");
-            if trailing_newline && !text.is_empty() {
-                text.push('\n');
-            }
-            text
-        },
-    )
+    (prop::collection::vec("[a-c]{0,3}", 0..8), any::<bool>()).prop_map(|(lines, trailing_newline)| {
+        let mut text = lines.join("\n");
+        if trailing_newline && !text.is_empty() {
+            text.push('\n');
+        }
+        text
+    })
 }
 
 proptest! {

@@ -161,7 +161,7 @@ fn change_row(c: Change) -> ChangeRow {
     };
     ChangeRow {
         page_href: c.path.as_deref().filter(|_| c.action != "page.deleted").map(wiki_href),
-        when: c.at.replace('T', " ").chars().take(16).collect(),
+        when: super::short_time(&c.at),
         delta_class,
         delta,
         verb,

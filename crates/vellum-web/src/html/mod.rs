@@ -41,6 +41,12 @@ pub(crate) fn wiki_href(path: &str) -> String {
     format!("/wiki/{}", encode_path(path))
 }
 
+/// `2026-11-21T23:25:06.123Z` as `2026-11-21 23:25` (UTC), for tables and
+/// page meta lines; the full time stays in the `<time datetime>` attribute.
+pub(crate) fn short_time(rfc3339: &str) -> String {
+    rfc3339.replacen('T', " ", 1).chars().take(16).collect()
+}
+
 /// What every page's frame shows.
 pub(crate) struct Chrome {
     pub title: String,

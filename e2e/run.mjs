@@ -1,0 +1,183 @@
+// Browser tests: a real `vellum serve` on a free loopback port and headless
+// Chromium clicking through the wiki as a newcomer would, without any
+// JavaScript of ours (the pages are server-rendered forms and links).
+//
+//   VELLUM_BIN=target/debug/vellum node e2e/run.mjs sqlite|postgres
+//
+// With SCREENSHOTS=1 it also saves PNGs of each screen in e2e/screenshots/.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const backend = process.argv[2] ?? "sqlite";
+const bin = process.env.VELLUM_BIN ?? "target/debug/vellum";
+const shots = process.env.SCREENSHOTS === "1";
+const shotDir = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
+const results = { passed: 0, failed: 0 };
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+function check(name, ok, detail = "") {
+  if (ok) {
+    results.passed++;
+    console.log(`  ok   ${name}`);
+  } else {
+    results.failed++;
+    console.log(`  FAIL ${name} ${detail}`);
+  }
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), "vellum-e2e-"));
+let databaseUrl = `sqlite://${dataDir}/vellum.db`;
+let pgName = null;
+if (backend === "postgres") {
+  pgName = `vellum_e2e_${process.pid}`;
+  const psql = (sql) => execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", sql]);
+  psql(`DROP DATABASE IF EXISTS ${pgName}`);
+  psql(`CREATE DATABASE ${pgName}`);
+  databaseUrl = `postgres://postgres@127.0.0.1:5432/${pgName}`;
+}
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--database-url", databaseUrl], {
+  stdio: ["ignore", "pipe", "pipe"],
+});
+let console_ = "";
+server.stderr.on("data", (d) => (console_ += d));
+server.stdout.on("data", (d) => (console_ += d));
+const setupLink = await new Promise((resolve, reject) => {
+  const started = Date.now();
+  const poll = setInterval(() => {
+    const m = console_.match(/(http:\/\/\S+\/setup\?token=[0-9a-f]+)/);
+    if (m) {
+      clearInterval(poll);
+      resolve(m[1]);
+    } else if (Date.now() - started > 30000 || server.exitCode !== null) {
+      clearInterval(poll);
+      reject(new Error(`no setup link printed:\n${console_}`));
+    }
+  }, 100);
+});
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 860 }, javaScriptEnabled: false });
+async function shot(name) {
+  if (shots) {
+    mkdirSync(shotDir, { recursive: true });
+    await page.screenshot({ path: join(shotDir, `${backend}-${name}.png`), fullPage: true });
+  }
+}
+async function save(title, markdown, summary = "", tags = null) {
+  await page.fill("input[name=title]", title);
+  await page.fill("textarea[name=markdown]", markdown);
+  await page.fill("input[name=summary]", summary);
+  if (tags !== null) await page.fill("input[name=tags]", tags);
+  await Promise.all([page.waitForNavigation(), page.click("button[value=save]")]);
+}
+
+console.log(`browser tests on ${backend}`);
+try {
+  // First run: the console link creates the administrator.
+  await page.goto(setupLink);
+  await shot("setup");
+  await page.fill("input[name=username]", "admin");
+  await page.fill("input[name=display_name]", "Ada Admin");
+  await page.fill("input[name=password]", "correct horse battery");
+  await page.fill("input[name=password_again]", "correct horse battery");
+  await Promise.all([page.waitForNavigation(), page.click("button")]);
+  check("setup signs the administrator in on the welcome page", page.url() === `${base}/wiki/home`, page.url());
+  check("welcome page is titled", (await page.textContent("h1")) === "Welcome to Vellum");
+  await shot("home");
+
+  // A folder of pages that link to each other.
+  await page.goto(`${base}/wiki/engineering/overview/-/edit`);
+  await shot("create");
+  await save("Engineering overview", "# Overview\n\nStart with [[engineering/deploy|the deploy runbook]].\n\n## Teams\n\n- platform\n- product\n", "first draft", "engineering, overview");
+  check("new page is shown after saving", page.url() === `${base}/wiki/engineering/overview`, page.url());
+  check("link to a missing page is marked", (await page.locator("a.wikilink.missing").count()) === 1);
+  await Promise.all([page.waitForNavigation(), page.click("a.wikilink.missing")]);
+  check("a missing page offers to create it", (await page.locator("text=Create this page").count()) === 1);
+  await Promise.all([page.waitForNavigation(), page.click("text=Create this page")]);
+  await save("Deploy", "# Deploy\n\n1. Build\n2. Ship\n\nBack to [[engineering/overview]].\n\n```sh\nmake deploy\n```\n", "steps", "ops");
+  await page.goto(`${base}/wiki/engineering/overview`);
+  check("the link is no longer missing once the page exists", (await page.locator("a.wikilink.missing").count()) === 0);
+
+  // Edit twice, then history, diff and revert.
+  await page.goto(`${base}/wiki/engineering/deploy/-/edit`);
+  await save("Deploy", "# Deploy\n\n1. Build\n2. Test\n3. Ship\n\nBack to [[engineering/overview]].\n\n```sh\nmake deploy\n```\n", "add testing");
+  await page.goto(`${base}/wiki/engineering/deploy/-/edit`);
+  await save("Deploy", "# Deploy\n\n1. Build\n2. Test\n3. Ship carefully\n\nBack to [[engineering/overview]].\n\n```sh\nmake deploy\n```\n", "be careful");
+  await shot("page");
+  check("syntax highlighting classes are present", (await page.locator("pre code span").count()) > 0);
+  await page.goto(`${base}/wiki/engineering/deploy/-/history`);
+  const rows = await page.locator("table.v-table tbody tr").count();
+  check("history lists three revisions", rows === 3, `rows=${rows}`);
+  await shot("history");
+  await Promise.all([page.waitForNavigation(), page.click("text=Compare selected revisions")]);
+  check("diff highlights the changed word", (await page.locator("table.v-diff mark").count()) > 0);
+  await shot("diff");
+  await Promise.all([page.waitForNavigation(), page.click("button:has-text('Revert to revision')")]);
+  const body = await page.textContent("article");
+  check("revert restored the previous text", body.includes("Ship") && !body.includes("Ship carefully"), body);
+
+  // Move, and follow the old link.
+  await page.goto(`${base}/wiki/engineering/deploy/-/move`);
+  await page.fill("input[name=to]", "operations/deploy");
+  await Promise.all([page.waitForNavigation(), page.click("button:has-text('Move')")]);
+  check("move lands on the new path", page.url() === `${base}/wiki/operations/deploy`, page.url());
+  await page.goto(`${base}/wiki/engineering/overview`);
+  await Promise.all([page.waitForNavigation(), page.click("a.wikilink")]);
+  check("the old link still leads to the page", page.url().startsWith(`${base}/wiki/operations/deploy`), page.url());
+  check("the page says where it was redirected from", (await page.locator(".v-note:has-text('Redirected from')").count()) === 1);
+
+  // Backlinks, tags, recent changes, folders.
+  await page.goto(`${base}/wiki/operations/deploy/-/backlinks`);
+  check("backlinks list the linking page", (await page.locator("ul.v-list a:has-text('Engineering overview')").count()) === 1);
+  await page.goto(`${base}/tags`);
+  check("tags page lists tags with counts", (await page.locator("a.v-tag:has-text('ops')").count()) === 1);
+  await shot("tags");
+  await page.goto(`${base}/recent`);
+  const recent = await page.textContent("table");
+  check("recent changes show the move and the edits", recent.includes("moved") && recent.includes("be careful"), recent);
+  await shot("recent");
+  await page.goto(`${base}/folders/engineering`);
+  check("folder lists its pages", (await page.locator("ul.v-list a:has-text('Engineering overview')").count()) === 1);
+  await shot("folder");
+
+  // Sign out, and the wiki is closed to visitors.
+  await Promise.all([page.waitForNavigation(), page.click("button:has-text('Sign out')")]);
+  await page.goto(`${base}/wiki/operations/deploy`);
+  check("visitors are sent to sign in", page.url().startsWith(`${base}/login`), page.url());
+  await shot("login");
+} catch (e) {
+  check("browser walkthrough ran to the end", false, e.stack);
+} finally {
+  await browser.close();
+  server.kill("SIGTERM");
+  await new Promise((r) => server.once("exit", r));
+  check("server stops cleanly on SIGTERM", server.exitCode === 0, `exit=${server.exitCode}\n${console_.slice(-2000)}`);
+  rmSync(dataDir, { recursive: true, force: true });
+  if (pgName) {
+    execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", `DROP DATABASE IF EXISTS ${pgName} WITH (FORCE)`]);
+  }
+}
+console.log(`${results.passed} passed, ${results.failed} failed`);
+process.exit(results.failed === 0 ? 0 : 1);
