@@ -1,0 +1,120 @@
+//! The `vellum` command as an operator uses it.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn vellum(data_dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vellum"));
+    c.arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("VELLUM_DATABASE_URL")
+        .env_remove("VELLUM_CONFIG");
+    c
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vellum-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn config_example_is_printed_and_accepted() {
+    let out = Command::new(env!("CARGO_BIN_EXE_vellum"))
+        .args(["config", "example"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("listen = \"127.0.0.1:3000\""));
+    let file = temp_dir("example").with_extension("toml");
+    std::fs::write(&file, &text).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_vellum"))
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "show"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("127.0.0.1:3000"));
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn user_create_reads_the_password_from_stdin() {
+    let dir = temp_dir("user");
+    let mut child = vellum(&dir)
+        .args(["user", "create", "ada", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a long password\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created user ada"));
+    assert!(
+        dir.join("vellum.db").exists(),
+        "the SQLite file is in the data directory"
+    );
+
+    // The same name again is refused with a clear message.
+    let mut child = vellum(&dir)
+        .args(["user", "create", "ADA"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"another password\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is taken"));
+
+    let out = vellum(&dir).arg("migrate").output().expect("run");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn bad_settings_are_explained_without_leaking_passwords() {
+    let dir = temp_dir("bad");
+    let out = vellum(&dir)
+        .args(["--database-url", "mysql://root:hunter2@db/wiki", "migrate"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("sqlite://") && !err.contains("hunter2"), "{err}");
+    let out = vellum(&dir)
+        .args([
+            "--database-url",
+            "postgres://nobody:hunter2@127.0.0.1:1/none",
+            "migrate",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot open the database") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let out = vellum(&dir)
+        .args(["--listen", "nonsense", "serve"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:3000"));
+}
