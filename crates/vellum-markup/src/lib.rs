@@ -7,8 +7,6 @@
 //! `exists` callback given to [`Renderer::render`], so callers decide how to
 //! look pages up.
 #![forbid(unsafe_code)]
-// The house rule is no unwrap outside tests.
-#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod anchors;
 pub mod diff;

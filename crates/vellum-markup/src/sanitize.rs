@@ -19,8 +19,8 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-/// Element ids starting with this belong to the page chrome; user content
-/// may not use them.
+/// Element ids and classes starting with this belong to the page chrome;
+/// user content may not use them.
 pub(crate) const RESERVED_ID_PREFIX: &str = "v-";
 
 const EXTERNAL_LINK_REL: &str = r#" rel="noopener noreferrer nofollow""#;
@@ -100,15 +100,17 @@ fn filter_attribute<'v>(element: &str, attribute: &str, value: &'v str) -> Optio
     }
 }
 
-/// Keeps the class tokens made of `[A-Za-z0-9_-]`; none left drops the
-/// attribute.
+/// Keeps the class tokens made of `[A-Za-z0-9_-]`, except the chrome's
+/// own (`v-…`), so a page cannot dress its content up as the interface;
+/// none left drops the attribute.
 fn safe_classes(value: &str) -> Option<Cow<'_, str>> {
     let kept: Vec<&str> = value
         .split_ascii_whitespace()
         .filter(|token| {
-            token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            !has_reserved_prefix(token)
+                && token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .collect();
     if kept.is_empty() {
@@ -124,19 +126,21 @@ fn safe_classes(value: &str) -> Option<Cow<'_, str>> {
 
 /// Ids must not start with the chrome's reserved prefix, and may hold ASCII
 /// letters, digits, `-`, `_`, `.` and `%` (footnote ids are
-/// percent-encoded), and any non-ASCII letter or digit (heading anchors keep
-/// the heading's script).
+/// percent-encoded), and any non-ASCII character but white space and
+/// controls (heading anchors keep the heading's script: `überblick-日本`).
 fn is_allowed_id(id: &str) -> bool {
-    let reserved = id
-        .get(..RESERVED_ID_PREFIX.len())
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(RESERVED_ID_PREFIX));
     !id.is_empty()
-        && !reserved
+        && !has_reserved_prefix(id)
         && id.chars().all(|c| {
             c.is_ascii_alphanumeric()
                 || matches!(c, '-' | '_' | '.' | '%')
                 || (!c.is_ascii() && !c.is_whitespace() && !c.is_control())
         })
+}
+
+fn has_reserved_prefix(name: &str) -> bool {
+    name.get(..RESERVED_ID_PREFIX.len())
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(RESERVED_ID_PREFIX))
 }
 
 /// The scheme of an absolute URL (`https` in `https://x`), `None` for a
@@ -245,6 +249,7 @@ mod tests {
         assert_eq!(safe_classes(" a\tb ").as_deref(), Some("a b"));
         assert_eq!(safe_classes("ok c++ x\"y").as_deref(), Some("ok"));
         assert_eq!(safe_classes("c++"), None);
+        assert_eq!(safe_classes("note v-content V-quiet").as_deref(), Some("note"));
         assert_eq!(safe_classes(""), None);
     }
 

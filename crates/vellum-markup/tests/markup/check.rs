@@ -171,6 +171,13 @@ fn check_attribute(tag: &Tag, attribute: &str, value: &str) -> Result<(), String
     if attribute_lower == "id" && value.to_ascii_lowercase().starts_with("v-") {
         return Err(format!("reserved id {value}"));
     }
+    if attribute_lower == "class"
+        && value
+            .split_ascii_whitespace()
+            .any(|class| class.to_ascii_lowercase().starts_with("v-"))
+    {
+        return Err(format!("reserved class in {value}"));
+    }
     if matches!(attribute_lower.as_str(), "href" | "src" | "cite") {
         let url: String = unescape(value)
             .chars()

@@ -1,6 +1,5 @@
 //! Integration tests for the markup crate: the XSS suite, property tests and
 //! rendering snapshots, in one test binary.
-#![allow(clippy::unwrap_used)]
 
 mod check;
 mod props;

@@ -90,6 +90,7 @@ const VECTORS: &[&str] = &[
     "<section id=\"V-main\"><sup id=\"v-1\">x</sup></section>",
     "<img name=\"v-toc\" src=\"/x.png\">",
     "# v-toc",
+    "<div class=\"v-content v-banner\">Your session expired, sign in again below</div>",
     // Unclosed tags.
     "<img src=x onerror=alert(1)",
     "<a href=\"javascript:alert(1)\"",
@@ -158,6 +159,7 @@ fn the_checker_rejects_known_bad_html() {
         r#"<a href=" data:text/html,x">x</a>"#,
         r#"<p style="color:red">x</p>"#,
         r#"<h1 id="v-toc">x</h1>"#,
+        r#"<div class="note v-banner">x</div>"#,
         r#"<input type="text">"#,
         r#"<iframe src="/x"></iframe>"#,
         "<p>1 < 2</p>",
