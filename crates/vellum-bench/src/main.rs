@@ -1,0 +1,340 @@
+//! End-to-end benchmark of Vellum: generates a deterministic corpus, starts a
+//! release build of `vellum serve` on SQLite and on PostgreSQL, loads the
+//! corpus through the API, drives load with `wrk`, and reports throughput,
+//! latency percentiles, the ratio to a trivial-handler ceiling, peak RSS,
+//! startup time and on-disk size, as JSON and as a Markdown table.
+//!
+//! ```sh
+//! cargo run --release -p vellum-bench -- --pages 1000            # quick
+//! cargo run --release -p vellum-bench -- --pages 100000 --seconds 20  # full
+//! ```
+#![forbid(unsafe_code)]
+
+mod corpus;
+mod report;
+mod server;
+mod stats;
+mod wrk;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use sqlx::Connection;
+
+use crate::report::{BackendResult, LoadResult, Report, Scenario};
+use crate::server::{dir_size, free_port, Target};
+
+#[derive(Debug, Clone, Parser)]
+#[command(about = "Benchmark a release build of vellum serve")]
+pub struct Args {
+    /// Corpus size: 1000 for a quick run, 100000 for the full one.
+    #[arg(long, default_value_t = 1000)]
+    pages: usize,
+    /// Corpus seed.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// `sqlite`, `postgres` or `both`.
+    #[arg(long, default_value = "both")]
+    backend: String,
+    /// Seconds of load per scenario (after a warm-up of half as long, at most 5 s).
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
+    /// Concurrent connections of the load generator.
+    #[arg(long, default_value_t = 50)]
+    connections: u32,
+    /// Load-generator threads.
+    #[arg(long, default_value_t = 2)]
+    threads: u32,
+    /// Concurrent API clients while loading the corpus.
+    #[arg(long, default_value_t = 16)]
+    load_concurrency: usize,
+    /// The vellum binary; built with `cargo build --release -p vellum` when missing.
+    #[arg(long)]
+    vellum_bin: Option<PathBuf>,
+    /// PostgreSQL server for the PostgreSQL run (a fresh database is made on it).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+    pg_url: String,
+    /// Where to write results.json and results.md.
+    #[arg(long, default_value = "target/bench")]
+    out: PathBuf,
+}
+
+const PASSWORD: &str = "bench password";
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if !wrk::available() {
+        bail!("wrk is not installed; run `apt-get install wrk`");
+    }
+    let bin = match &args.vellum_bin {
+        Some(b) => b.clone(),
+        None => {
+            eprintln!("building vellum (release)…");
+            let ok = std::process::Command::new("cargo")
+                .args(["build", "--release", "-p", "vellum"])
+                .status()?
+                .success();
+            if !ok {
+                bail!("cargo build --release -p vellum failed");
+            }
+            let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+            PathBuf::from(target).join("release/vellum")
+        }
+    };
+    let backends: Vec<&str> = match args.backend.as_str() {
+        "both" => vec!["sqlite", "postgres"],
+        "sqlite" => vec!["sqlite"],
+        "postgres" => vec!["postgres"],
+        other => bail!("--backend is sqlite, postgres or both (got {other})"),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut report = Report::new(&args, &bin);
+    for backend in backends {
+        eprintln!("== {backend}: {} pages", args.pages);
+        let result = runtime.block_on(run_backend(&args, &bin, backend))?;
+        report.backends.push(result);
+    }
+    std::fs::create_dir_all(&args.out)?;
+    std::fs::write(args.out.join("results.json"), serde_json::to_string_pretty(&report)?)?;
+    let md = report.markdown();
+    std::fs::write(args.out.join("results.md"), &md)?;
+    println!("{md}");
+    eprintln!("results written to {}", args.out.display());
+    Ok(())
+}
+
+async fn fresh_pg(admin: &str, name: &str) -> anyhow::Result<String> {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(admin)
+        .await
+        .with_context(|| format!("connect to {admin}"))?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+    Ok(format!("{base}/{name}"))
+}
+
+async fn pg_size(url: &str) -> anyhow::Result<u64> {
+    let mut conn = sqlx::AnyConnection::connect(url).await?;
+    let row: (i64,) = sqlx::query_as("SELECT pg_database_size(current_database())::bigint")
+        .fetch_one(&mut conn)
+        .await?;
+    Ok(u64::try_from(row.0).unwrap_or(0))
+}
+
+async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<BackendResult> {
+    let work = std::env::temp_dir().join(format!("vellum-bench-{backend}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let data_dir = work.join("data");
+    let pg_name = format!("vellum_bench_{}", std::process::id());
+    let database_url = match backend {
+        "postgres" => fresh_pg(&args.pg_url, &pg_name).await?,
+        _ => format!("sqlite://{}", data_dir.join("vellum.db").display()),
+    };
+    std::fs::create_dir_all(&data_dir)?;
+    let target = Target {
+        bin: bin.to_owned(),
+        data_dir: data_dir.clone(),
+        database_url: database_url.clone(),
+        port: free_port()?,
+    };
+    target.create_admin("bench", PASSWORD)?;
+    let (server, _) = target.start().await?;
+    let base = server.base.clone();
+    let cookie = login(&base).await?;
+
+    eprintln!("   loading the corpus…");
+    let load = load_corpus(args, &base, &cookie).await?;
+    eprintln!("   {:.0} pages/s", load.pages_per_second);
+
+    // Targets for the load generator.
+    let n = args.pages;
+    let paths: Vec<String> = (0..n).map(|i| corpus::path_of(i, n)).collect();
+    let mut folders: Vec<String> = paths
+        .iter()
+        .filter_map(|p| p.rsplit_once('/').map(|(f, _)| f.to_owned()))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    let write = |name: &str, lines: &[String]| -> anyhow::Result<PathBuf> {
+        let p = work.join(name);
+        std::fs::write(&p, lines.join("\n") + "\n")?;
+        Ok(p)
+    };
+    let pages_file = write("pages.txt", &paths)?;
+    let folders_file = write("folders.txt", &folders)?;
+    let single_file = write("single.txt", &[String::new()])?;
+    let body_file = work.join("body.json-fragment");
+    let body = corpus::page(args.seed, 0, n).markdown;
+    let escaped = serde_json::to_string(&body)?;
+    std::fs::write(&body_file, &escaped[1..escaped.len() - 1])?;
+
+    let scenarios: [(&str, &str, &str, &Path, Option<&Path>); 7] = [
+        (
+            "ceiling (trivial handler)",
+            "GET",
+            "/healthz",
+            single_file.as_path(),
+            None,
+        ),
+        ("page view, HTML", "GET", "/wiki/", pages_file.as_path(), None),
+        ("page, JSON API", "GET", "/api/v1/pages/", pages_file.as_path(), None),
+        (
+            "folder listing, JSON API",
+            "GET",
+            "/api/v1/folders/",
+            folders_file.as_path(),
+            None,
+        ),
+        ("folder listing, HTML", "GET", "/folders/", folders_file.as_path(), None),
+        (
+            "recent changes, JSON API",
+            "GET",
+            "/api/v1/recent-changes",
+            single_file.as_path(),
+            None,
+        ),
+        (
+            "edit (PUT of a changed page)",
+            "PUT",
+            "/api/v1/pages/",
+            pages_file.as_path(),
+            Some(body_file.as_path()),
+        ),
+    ];
+    let mut results = Vec::new();
+    for (name, method, prefix, targets, body) in scenarios {
+        let mut load = wrk::Load {
+            base: &base,
+            cookie: &cookie,
+            method,
+            prefix,
+            targets,
+            body,
+            connections: args.connections,
+            threads: args.threads,
+            seconds: (args.seconds / 2).clamp(1, 5),
+        };
+        if method == "GET" {
+            wrk::run(&work, &load)?; // warm-up, not recorded
+        }
+        load.seconds = args.seconds;
+        let out = wrk::run(&work, &load)?;
+        eprintln!(
+            "   {name}: {:.0} req/s, p99 {:.1} ms, non-2xx {}",
+            out.rps(),
+            out.p99_us as f64 / 1000.0,
+            out.non_2xx
+        );
+        results.push(Scenario::new(name, out));
+    }
+    let peak_rss_mib = server.peak_rss_mib();
+    server.stop()?;
+
+    // Startup on the loaded database.
+    let (server, startup) = target.start().await?;
+    server.stop()?;
+    let disk_bytes = match backend {
+        "postgres" => pg_size(&database_url).await?,
+        _ => dir_size(&data_dir),
+    };
+    if backend == "postgres" {
+        let mut conn = sqlx::AnyConnection::connect(&args.pg_url).await?;
+        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(BackendResult {
+        backend: backend.to_owned(),
+        load,
+        scenarios: results,
+        peak_rss_mib,
+        startup_ms: startup.as_secs_f64() * 1000.0,
+        disk_mib: disk_bytes as f64 / (1024.0 * 1024.0),
+    })
+}
+
+async fn login(base: &str) -> anyhow::Result<String> {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "bench", "password": PASSWORD}))
+        .send()
+        .await?;
+    if !res.status().is_success() {
+        bail!("login failed: {}", res.status());
+    }
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("no session cookie")?;
+    Ok(cookie.to_owned())
+}
+
+async fn load_corpus(args: &Args, base: &str, cookie: &str) -> anyhow::Result<LoadResult> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.load_concurrency)
+        .build()?;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.load_concurrency {
+        let (client, next, base, cookie) = (client.clone(), next.clone(), base.to_owned(), cookie.to_owned());
+        let (seed, n) = (args.seed, args.pages);
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut bytes = 0usize;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let page = corpus::page(seed, i, n);
+                bytes += page.markdown.len();
+                let body = serde_json::json!({"title": page.title, "markdown": page.markdown, "tags": page.tags, "summary": "import"});
+                let t = Instant::now();
+                let res = client
+                    .put(format!("{base}/api/v1/pages/{}", page.path))
+                    .header("cookie", &cookie)
+                    .json(&body)
+                    .send()
+                    .await?;
+                let status = res.status();
+                if status.as_u16() != 201 {
+                    bail!("creating {} answered {status}: {}", page.path, res.text().await.unwrap_or_default());
+                }
+                samples.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+            }
+            Ok::<_, anyhow::Error>((samples, bytes))
+        }));
+    }
+    let mut all = Vec::new();
+    let mut bytes = 0;
+    for t in tasks {
+        let (s, b) = t.await??;
+        all.extend(s);
+        bytes += b;
+    }
+    let elapsed = started.elapsed();
+    Ok(LoadResult {
+        pages: args.pages,
+        markdown_mib: bytes as f64 / (1024.0 * 1024.0),
+        seconds: elapsed.as_secs_f64(),
+        pages_per_second: args.pages as f64 / elapsed.as_secs_f64().max(Duration::from_millis(1).as_secs_f64()),
+        latency: stats::percentiles(&mut all),
+        concurrency: args.load_concurrency,
+    })
+}
