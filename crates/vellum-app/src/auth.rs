@@ -195,6 +195,7 @@ impl App {
             let password = account.password.to_owned();
             blocking(move || hash_password(&password)).await??
         };
+        let welcome = self.render_stored_form(edit::WELCOME).await?;
         let mut tx = self.0.store.begin().await?;
         if users::count(&mut tx).await? > 0 {
             return Err(AppError::conflict(
@@ -226,7 +227,7 @@ impl App {
         };
         let details = serde_json::json!({ "username": username, "role": "admin", "via": "setup" }).to_string();
         edit::append_event(&mut tx, &actor, "user.created", "user", Some(id), None, None, &details).await?;
-        edit::create_welcome_page(&mut tx, &actor).await?;
+        edit::create_welcome_page(&mut tx, &actor, &welcome).await?;
         tx.commit().await?;
         let mut conn = self.0.store.read().await?;
         let user = users::by_id(&mut conn, id)

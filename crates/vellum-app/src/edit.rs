@@ -4,8 +4,8 @@
 
 use vellum_core::access::Action;
 use vellum_core::{Actor, PagePath, Title};
-use vellum_markup::extract_links;
 use vellum_markup::merge::{merge3, MergeOutcome};
+use vellum_markup::Rendered;
 use vellum_store::events::{self, NewEvent};
 use vellum_store::revisions::{self, NewRevision};
 use vellum_store::{pages, refs, AnyConnection, StoreError};
@@ -74,15 +74,17 @@ fn len_i64(s: &str) -> i64 {
     i64::try_from(s.len()).unwrap_or(i64::MAX)
 }
 
-/// Records a page's outgoing links and its folder lineage.
-async fn record_links_and_folders(
+/// Records a page's rendering, its outgoing links and its folder lineage.
+async fn record_render_links_and_folders(
     conn: &mut AnyConnection,
     page_id: i64,
+    revision_id: i64,
     path: &PagePath,
-    markdown: &str,
+    rendered: &Rendered,
 ) -> AppResult<()> {
-    let links = extract_links(markdown);
-    let targets: Vec<&str> = links
+    App::store_render(conn, page_id, revision_id, rendered).await?;
+    let targets: Vec<&str> = rendered
+        .links
         .iter()
         .map(|p| p.as_str())
         .filter(|t| *t != path.as_str())
@@ -111,6 +113,8 @@ struct NewPage<'a> {
     path: &'a PagePath,
     title: &'a str,
     markdown: &'a str,
+    /// The markdown rendered in stored form.
+    rendered: &'a Rendered,
     summary: &'a str,
     tags: &'a [String],
 }
@@ -147,7 +151,7 @@ async fn insert_page(conn: &mut AnyConnection, actor: &Actor, p: NewPage<'_>) ->
     )
     .await?;
     pages::set_current(conn, page_id, rev, p.title, now).await?;
-    record_links_and_folders(conn, page_id, p.path, p.markdown).await?;
+    record_render_links_and_folders(conn, page_id, rev, p.path, p.rendered).await?;
     refs::replace_tags(conn, page_id, p.tags).await?;
     let details = serde_json::json!({ "title": p.title, "size": p.markdown.len() }).to_string();
     append_event(
@@ -164,7 +168,10 @@ async fn insert_page(conn: &mut AnyConnection, actor: &Actor, p: NewPage<'_>) ->
     Ok(page_id)
 }
 
-pub(crate) async fn create_welcome_page(conn: &mut AnyConnection, actor: &Actor) -> AppResult<()> {
+/// The text of the page setup creates at `home`.
+pub(crate) const WELCOME: &str = include_str!("welcome.md");
+
+pub(crate) async fn create_welcome_page(conn: &mut AnyConnection, actor: &Actor, rendered: &Rendered) -> AppResult<()> {
     let path = PagePath::parse("home")?;
     if pages::by_path(conn, path.as_str()).await?.is_some() {
         return Ok(());
@@ -172,7 +179,8 @@ pub(crate) async fn create_welcome_page(conn: &mut AnyConnection, actor: &Actor)
     let page = NewPage {
         path: &path,
         title: "Welcome to Vellum",
-        markdown: include_str!("welcome.md"),
+        markdown: WELCOME,
+        rendered,
         summary: "Created by setup",
         tags: &["vellum".to_owned()],
     };
@@ -200,6 +208,8 @@ impl App {
         let title = req.title.as_deref().map(Title::parse).transpose()?;
         let summary = validate::summary(req.summary.as_deref().unwrap_or_default())?;
         let tags = req.tags.as_deref().map(validate::tags).transpose()?;
+        // Render before taking the write lock; only a merge renders again.
+        let pre_rendered = self.render_stored_form(&req.markdown).await?;
 
         let mut tx = self.0.store.begin().await?;
         let Some(page) = pages::lock_by_path(&mut tx, path.as_str()).await? else {
@@ -216,12 +226,13 @@ impl App {
                 path: &path,
                 title,
                 markdown: &req.markdown,
+                rendered: &pre_rendered,
                 summary: &summary,
                 tags: tags.as_deref().unwrap_or(&[]),
             };
             insert_page(&mut tx, actor, new).await?;
             tx.commit().await?;
-            self.invalidate_linkers(&[path.as_str()]).await?;
+            self.forget_nav(&path);
             let page = self.page(actor, path.as_str()).await?;
             return Ok(Saved {
                 page,
@@ -329,7 +340,12 @@ impl App {
         )
         .await?;
         pages::set_current(&mut tx, page.id, rev, &new_title, now).await?;
-        record_links_and_folders(&mut tx, page.id, &path, &text).await?;
+        let rendered = if text == req.markdown {
+            pre_rendered
+        } else {
+            self.render_stored_form(&text).await?
+        };
+        record_render_links_and_folders(&mut tx, page.id, rev, &path, &rendered).await?;
         if let Some(tags) = &tags {
             refs::replace_tags(&mut tx, page.id, tags).await?;
         }
@@ -451,7 +467,8 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.invalidate_linkers(&[to.as_str()]).await?;
+        self.forget_nav(&from);
+        self.forget_nav(&to);
         self.page(actor, to.as_str()).await
     }
 
@@ -463,7 +480,6 @@ impl App {
         let page = pages::lock_by_path(&mut tx, path.as_str())
             .await?
             .ok_or_else(|| AppError::not_found("page_not_found", format!("there is no page at `{path}`")))?;
-        let redirects = refs::redirects_to(&mut tx, page.id).await?;
         pages::trash(&mut tx, page.id, actor.user_id().map(|u| u.0), now_ms()).await?;
         let details = serde_json::json!({ "title": page.title }).to_string();
         append_event(
@@ -478,9 +494,8 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        let mut gone: Vec<&str> = redirects.iter().map(String::as_str).collect();
-        gone.push(path.as_str());
-        self.invalidate_linkers(&gone).await
+        self.forget_nav(&path);
+        Ok(())
     }
 
     /// Brings a page back from the trash, at its old path or at `to`.
@@ -522,7 +537,10 @@ impl App {
         )
         .await?;
         tx.commit().await?;
-        self.invalidate_linkers(&[target.as_str()]).await?;
+        self.forget_nav(&target);
+        if target.as_str() != page.path {
+            self.forget_nav(&PagePath::from_trusted(page.path.clone()));
+        }
         self.page(actor, target.as_str()).await
     }
 }

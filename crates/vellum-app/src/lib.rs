@@ -96,7 +96,10 @@ struct Inner {
     store: Store,
     config: AppConfig,
     renderer: Renderer,
-    renders: render::RenderCache,
+    revisions: render::RevisionCache,
+    /// Sidebar levels by folder path; dropped on local writes below them
+    /// and after a few seconds (writes on other nodes).
+    nav: moka::sync::Cache<String, Arc<NavLevel>>,
     sessions: moka::sync::Cache<String, Option<Session>>,
     policy: RwLock<(Policy, Instant)>,
 }
@@ -123,7 +126,11 @@ impl App {
             store,
             config,
             renderer: Renderer::new(),
-            renders: render::RenderCache::new(),
+            revisions: render::RevisionCache::new(),
+            nav: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(SETTINGS_TTL)
+                .build(),
             sessions: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(SESSION_CACHE_TTL)

@@ -87,6 +87,8 @@ pub struct Folder {
     pub page: Option<PageSummary>,
     pub folders: Vec<FolderEntry>,
     pub pages: Vec<PageSummary>,
+    /// Pass as `cursor` for the folder's next pages; absent on the last.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -1,5 +1,7 @@
 //! Read-side use cases: pages, revisions, diffs, folders and listings.
 
+use std::sync::Arc;
+
 use vellum_core::access::Action;
 use vellum_core::{Actor, FolderPath, PagePath};
 use vellum_markup::diff::{diff, LineDiff};
@@ -32,6 +34,9 @@ pub struct DiffView {
     /// Unified-diff text of the same change.
     pub unified: String,
 }
+
+/// Pages listed per folder in the sidebar (the folder page lists all).
+const NAV_PAGES: i64 = 100;
 
 /// The folders from the root down to one folder, each with its children:
 /// the navigation tree shown beside a page.
@@ -79,25 +84,29 @@ fn page_not_found(path: &str) -> AppError {
 }
 
 impl App {
-    pub(crate) async fn load_page(&self, conn: &mut AnyConnection, row: &pages::PageRow) -> AppResult<Page> {
-        let rev = revisions::by_id(conn, row.current_revision_id)
-            .await?
-            .ok_or_else(|| page_not_found(&row.path))?;
+    /// The live page at `path`, rendered as served now.
+    pub(crate) async fn load_page(&self, conn: &mut AnyConnection, path: &str) -> AppResult<Option<Page>> {
+        let Some(view) = pages::view_by_path(conn, path, vellum_markup::RENDER_VERSION).await? else {
+            return Ok(None);
+        };
+        let row = view.page;
         let tags = refs::tags_of(conn, row.id).await?;
-        let rendered = self.rendered_revision(conn, rev.id, &rev.markdown).await?;
-        Ok(Page {
+        let rendered = self
+            .serve_current(conn, row.id, row.current_revision_id, &view.markdown, view.render)
+            .await?;
+        Ok(Some(Page {
             id: row.id,
-            path: row.path.clone(),
-            title: row.title.clone(),
-            revision: rev.id,
-            markdown: rev.markdown,
-            html: rendered.html.clone(),
-            toc: rendered.toc.clone(),
+            path: row.path,
+            title: row.title,
+            revision: row.current_revision_id,
+            markdown: view.markdown,
+            html: rendered.html,
+            toc: rendered.toc,
             tags,
             created_at: format_time(row.created_at),
             updated_at: format_time(row.updated_at),
-            updated_by: rev.author_name,
-        })
+            updated_by: view.author_name,
+        }))
     }
 
     /// The page at a path, following a redirect left by a move.
@@ -105,13 +114,15 @@ impl App {
         let path = PagePath::parse(raw_path)?;
         self.authorize(actor, Action::ReadPage(&path)).await?;
         let mut conn = self.0.store.read().await?;
-        if let Some(row) = pages::by_path(&mut conn, path.as_str()).await? {
-            return Ok(Lookup::Found(Box::new(self.load_page(&mut conn, &row).await?)));
+        if let Some(page) = self.load_page(&mut conn, path.as_str()).await? {
+            return Ok(Lookup::Found(Box::new(page)));
         }
         if let Some(row) = pages::resolve_redirect(&mut conn, path.as_str()).await? {
             let target = PagePath::from_trusted(row.path.clone());
             self.authorize(actor, Action::ReadPage(&target)).await?;
-            return Ok(Lookup::Moved(Box::new(self.load_page(&mut conn, &row).await?)));
+            if let Some(page) = self.load_page(&mut conn, &row.path).await? {
+                return Ok(Lookup::Moved(Box::new(page)));
+            }
         }
         let in_trash = pages::trashed_at(&mut conn, path.as_str()).await?.is_some();
         Ok(Lookup::Missing {
@@ -158,7 +169,7 @@ impl App {
         let page = pages::by_id(&mut conn, rev.page_id).await?.ok_or_else(not_found)?;
         let path = PagePath::from_trusted(page.path.clone());
         self.authorize(actor, Action::ReadPage(&path)).await?;
-        let rendered = self.rendered_revision(&mut conn, rev.id, &rev.markdown).await?;
+        let rendered = self.serve_revision(&mut conn, rev.id, &rev.markdown).await?;
         Ok(Revision {
             info: revision_info(&rev),
             path: page.path,
@@ -212,19 +223,24 @@ impl App {
             .collect())
     }
 
-    pub async fn folder(&self, actor: &Actor, raw_path: &str) -> AppResult<Folder> {
+    /// A folder's sub-folders and (a page of) its pages.
+    pub async fn folder(&self, actor: &Actor, raw_path: &str, req: &PageRequest) -> AppResult<Folder> {
         let folder = FolderPath::parse(raw_path)?;
         self.authorize(actor, Action::ReadFolder(&folder)).await?;
         let mut conn = self.0.store.read().await?;
-        let level = self.nav_level(&mut conn, &folder).await?;
+        let folders = self.nav_level(&mut conn, &folder).await?.folders.clone();
+        let rows = pages::in_folder(&mut conn, folder.as_str(), req.cursor.as_deref(), req.fetch()).await?;
+        let listed = Paged::from_rows(rows.iter().map(summary).collect(), req.limit(), |p: &PageSummary| {
+            p.path.clone()
+        });
         let page = match folder.is_root() {
             true => None,
             false => pages::by_path(&mut conn, folder.as_str()).await?.as_ref().map(summary),
         };
         let known = folder.is_root()
             || page.is_some()
-            || !level.pages.is_empty()
-            || !level.folders.is_empty()
+            || !listed.items.is_empty()
+            || !folders.is_empty()
             || pages::folder_exists(&mut conn, folder.as_str()).await?;
         if !known {
             return Err(AppError::not_found(
@@ -235,12 +251,18 @@ impl App {
         Ok(Folder {
             path: folder.as_str().to_owned(),
             page,
-            folders: level.folders,
-            pages: level.pages,
+            folders,
+            pages: listed.items,
+            next_cursor: listed.next_cursor,
         })
     }
 
-    async fn nav_level(&self, conn: &mut AnyConnection, folder: &FolderPath) -> AppResult<NavLevel> {
+    /// One level of the sidebar: sub-folders with page counts and the first
+    /// pages of the folder. Cached for a few seconds.
+    async fn nav_level(&self, conn: &mut AnyConnection, folder: &FolderPath) -> AppResult<Arc<NavLevel>> {
+        if let Some(hit) = self.0.nav.get(folder.as_str()) {
+            return Ok(hit);
+        }
         let folders = pages::child_folders(conn, folder.as_str())
             .await?
             .into_iter()
@@ -254,20 +276,31 @@ impl App {
                 }
             })
             .collect();
-        let pages = pages::in_folder(conn, folder.as_str())
+        let pages = pages::in_folder(conn, folder.as_str(), None, NAV_PAGES)
             .await?
             .iter()
             .map(summary)
             .collect();
-        Ok(NavLevel {
+        let level = Arc::new(NavLevel {
             folder: folder.clone(),
             folders,
             pages,
-        })
+        });
+        self.0.nav.insert(folder.as_str().to_owned(), level.clone());
+        Ok(level)
+    }
+
+    /// Drops the cached sidebar levels a change at `path` can affect: its
+    /// folder and every folder above it (their page counts).
+    pub(crate) fn forget_nav(&self, path: &PagePath) {
+        self.0.nav.invalidate(FolderPath::root().as_str());
+        for f in path.folder().lineage() {
+            self.0.nav.invalidate(f.as_str());
+        }
     }
 
     /// The navigation tree from the root down to `folder`.
-    pub async fn nav_tree(&self, actor: &Actor, folder: &FolderPath) -> AppResult<Vec<NavLevel>> {
+    pub async fn nav_tree(&self, actor: &Actor, folder: &FolderPath) -> AppResult<Vec<Arc<NavLevel>>> {
         self.authorize(actor, Action::ReadFolder(folder)).await?;
         let mut conn = self.0.store.read().await?;
         let mut levels = vec![self.nav_level(&mut conn, &FolderPath::root()).await?];

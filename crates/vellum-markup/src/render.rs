@@ -26,6 +26,28 @@ use crate::sanitize::{sanitize_generated_html, sanitize_html};
 /// Shown on links to pages that do not exist yet.
 const MISSING_PAGE_TITLE: &str = "This page does not exist yet. Follow the link to create it.";
 
+/// Changes whenever the HTML that [`Renderer::render`] produces changes, so
+/// that HTML stored by callers can be recognised as stale and rendered anew.
+pub const RENDER_VERSION: i64 = 1;
+
+/// Restyles wiki links to pages that do not exist, in HTML rendered as if
+/// every page existed (`render(md, &|_| true)`). The result is the HTML that
+/// rendering with the real existence check would give, so callers can store
+/// one rendering per revision and apply the current state of the wiki when
+/// they serve it.
+pub fn mark_missing(html: &str, missing: &[PagePath]) -> String {
+    let mut out = html.to_owned();
+    for path in missing {
+        let href = escape_html(&wiki_href(path));
+        let existing = format!(r#"<a href="{href}" class="wikilink">"#);
+        if out.contains(&existing) {
+            let marked = format!(r#"<a href="{href}" class="wikilink missing" title="{MISSING_PAGE_TITLE}">"#);
+            out = out.replace(&existing, &marked);
+        }
+    }
+    out
+}
+
 /// Shown instead of a page too deep or too wide to render.
 const TOO_COMPLEX_NOTICE: &str = "This page is nested too deeply or has a table too wide to \
      display, so its source is shown instead.";
@@ -48,7 +70,7 @@ pub struct Rendered {
 }
 
 /// One heading of a page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct TocEntry {
     /// 1 to 6.
     pub level: u8,

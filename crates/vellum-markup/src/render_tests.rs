@@ -345,3 +345,18 @@ fn raw_html_within_budget_is_kept() {
     let out = html(&markdown);
     assert_eq!(out.matches("<div>").count(), 100, "{out}");
 }
+
+#[test]
+fn marking_missing_links_later_matches_rendering_with_the_existence_check() {
+    let md = "[[existing/a]] [[gone/b|label]] [[Équipe/Übersicht]] [x](/wiki/gone/b) [[existing/a|again]]\n\n# Head";
+    let stored = renderer().render(md, &|_| true);
+    let missing: Vec<PagePath> = stored
+        .links
+        .iter()
+        .filter(|p| !p.as_str().starts_with("existing"))
+        .cloned()
+        .collect();
+    assert_eq!(mark_missing(&stored.html, &missing), html(md));
+    assert_eq!(mark_missing(&stored.html, &[]), stored.html);
+    assert!(mark_missing(&stored.html, &missing).contains("class=\"wikilink missing\""));
+}

@@ -45,6 +45,38 @@ pub async fn by_path(conn: &mut AnyConnection, path: &str) -> Result<Option<Page
     Ok(row.as_ref().map(from_row).transpose()?)
 }
 
+/// What showing a page needs, in one query: the live page at `path`, its
+/// current text and author, and its stored rendering when that is of the
+/// current revision and renderer version `renderer`.
+pub struct PageView {
+    pub page: PageRow,
+    pub markdown: String,
+    pub author_name: Option<String>,
+    /// `(html, toc)` as stored.
+    pub render: Option<(String, String)>,
+}
+
+pub async fn view_by_path(conn: &mut AnyConnection, path: &str, renderer: i64) -> Result<Option<PageView>> {
+    let sql = format!(
+        "SELECT {COLUMNS}, r.markdown, u.username AS author_name, rd.html, rd.toc \
+         FROM pages p JOIN revisions r ON r.id = p.current_revision_id \
+         LEFT JOIN users u ON u.id = r.author_id \
+         LEFT JOIN page_renders rd ON rd.page_id = p.id AND rd.revision_id = p.current_revision_id AND rd.renderer = $2 \
+         WHERE p.path = $1 AND p.deleted_at IS NULL"
+    );
+    let Some(r) = sqlx::query(&sql).bind(path).bind(renderer).fetch_optional(conn).await? else {
+        return Ok(None);
+    };
+    let html: Option<String> = r.try_get("html")?;
+    let toc: Option<String> = r.try_get("toc")?;
+    Ok(Some(PageView {
+        page: from_row(&r)?,
+        markdown: r.try_get("markdown")?,
+        author_name: r.try_get("author_name")?,
+        render: html.zip(toc),
+    }))
+}
+
 /// The live page at `path`, locked for the rest of the transaction.
 pub async fn lock_by_path(conn: &mut AnyConnection, path: &str) -> Result<Option<PageRow>> {
     let sql = format!(
@@ -116,10 +148,25 @@ pub async fn untrash(conn: &mut AnyConnection, id: i64, now: i64) -> Result<()> 
     Ok(())
 }
 
-/// Live pages directly in `folder`, by path.
-pub async fn in_folder(conn: &mut AnyConnection, folder: &str) -> Result<Vec<PageRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM pages p WHERE p.folder = $1 AND p.deleted_at IS NULL ORDER BY p.path");
-    rows(&sqlx::query(&sql).bind(folder).fetch_all(conn).await?)
+/// Live pages directly in `folder`, by path, after the cursor path.
+pub async fn in_folder(
+    conn: &mut AnyConnection,
+    folder: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PageRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM pages p WHERE p.folder = $1 AND p.deleted_at IS NULL AND p.path > $2 \
+         ORDER BY p.path LIMIT $3"
+    );
+    rows(
+        &sqlx::query(&sql)
+            .bind(folder)
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 /// All live pages ordered by path, after the cursor path.
@@ -191,10 +238,16 @@ pub struct FolderRow {
 }
 
 /// Sub-folders of `parent` with the number of live pages below each.
+///
+/// The count is two range scans of the `pages_folder` index: the folder
+/// itself, and every folder whose path starts with `path/` (those sort
+/// between `path/` and `path0`, as `0` follows `/`).
 pub async fn child_folders(conn: &mut AnyConnection, parent: &str) -> Result<Vec<FolderRow>> {
     let found = sqlx::query(
-        "SELECT f.path, (SELECT COUNT(*) FROM pages p WHERE p.deleted_at IS NULL \
-             AND (p.folder = f.path OR substr(p.folder, 1, length(f.path) + 1) = f.path || '/')) AS page_count \
+        "SELECT f.path, \
+             (SELECT COUNT(*) FROM pages p WHERE p.deleted_at IS NULL AND p.folder = f.path) \
+           + (SELECT COUNT(*) FROM pages p WHERE p.deleted_at IS NULL \
+                AND p.folder >= f.path || '/' AND p.folder < f.path || '0') AS page_count \
          FROM folders f WHERE f.parent = $1 AND f.path <> '' ORDER BY f.path",
     )
     .bind(parent)
@@ -306,4 +359,48 @@ pub async fn wanted(conn: &mut AnyConnection, limit: i64) -> Result<Vec<WantedRo
             })
         })
         .collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// The stored rendering of a page's current revision, if it is of
+/// `revision_id` and was made by renderer version `renderer`.
+pub async fn stored_render(
+    conn: &mut AnyConnection,
+    page_id: i64,
+    revision_id: i64,
+    renderer: i64,
+) -> Result<Option<(String, String)>> {
+    let row =
+        sqlx::query("SELECT html, toc FROM page_renders WHERE page_id = $1 AND revision_id = $2 AND renderer = $3")
+            .bind(page_id)
+            .bind(revision_id)
+            .bind(renderer)
+            .fetch_optional(conn)
+            .await?;
+    Ok(row
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()?)
+}
+
+/// Stores (replaces) the rendering of a page's current revision.
+pub async fn store_render(
+    conn: &mut AnyConnection,
+    page_id: i64,
+    revision_id: i64,
+    renderer: i64,
+    html: &str,
+    toc: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO page_renders (page_id, revision_id, renderer, html, toc) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (page_id) DO UPDATE SET revision_id = excluded.revision_id, renderer = excluded.renderer, \
+         html = excluded.html, toc = excluded.toc",
+    )
+    .bind(page_id)
+    .bind(revision_id)
+    .bind(renderer)
+    .bind(html)
+    .bind(toc)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -58,6 +58,22 @@ pub async fn linking_to(conn: &mut AnyConnection, targets: &[&str]) -> Result<Ve
         .collect::<Result<_, sqlx::Error>>()?)
 }
 
+/// The page's link targets that lead nowhere now: no live page and no
+/// redirect to one.
+pub async fn missing_targets(conn: &mut AnyConnection, page_id: i64) -> Result<Vec<String>> {
+    let found = sqlx::query(
+        "SELECT l.target FROM page_links l WHERE l.page_id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.path = l.target AND p.deleted_at IS NULL) \
+         AND NOT EXISTS (SELECT 1 FROM redirects r JOIN pages p ON p.id = r.page_id \
+             WHERE r.path = l.target AND p.deleted_at IS NULL) \
+         ORDER BY l.target",
+    )
+    .bind(page_id)
+    .fetch_all(conn)
+    .await?;
+    Ok(found.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
+}
+
 /// Paths that redirect to the page.
 pub async fn redirects_to(conn: &mut AnyConnection, page_id: i64) -> Result<Vec<String>> {
     let found = sqlx::query("SELECT path FROM redirects WHERE page_id = $1 ORDER BY path")

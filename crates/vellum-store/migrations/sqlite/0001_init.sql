@@ -98,3 +98,16 @@ CREATE TABLE events (
 );
 CREATE INDEX events_actor ON events (actor_id, seq);
 CREATE INDEX events_target ON events (target_type, target_id, seq);
+CREATE INDEX events_type_seq ON events (target_type, seq);
+
+-- The current revision of each page rendered with every wiki link treated
+-- as existing (links to missing pages are restyled when served). Derived
+-- data: rows are replaced on save and re-made when `renderer` is older than
+-- the running code's version.
+CREATE TABLE page_renders (
+    page_id BIGINT PRIMARY KEY REFERENCES pages (id),
+    revision_id BIGINT NOT NULL,
+    renderer BIGINT NOT NULL,
+    html TEXT NOT NULL,
+    toc TEXT NOT NULL
+);

@@ -33,16 +33,25 @@ pub(crate) async fn revision(
 }
 
 /// The root folder: its sub-folders and pages.
-#[utoipa::path(get, path = "/api/v1/folders", tag = "site", responses((status = 200, body = Folder)))]
-pub(crate) async fn folder_root(State(s): State<AppState>, v: Visitor) -> ApiResult<Json<Folder>> {
-    Ok(Json(s.app.folder(&v.actor, "").await?))
+#[utoipa::path(get, path = "/api/v1/folders", tag = "site", params(ListParams), responses((status = 200, body = Folder)))]
+pub(crate) async fn folder_root(
+    State(s): State<AppState>,
+    v: Visitor,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> ApiResult<Json<Folder>> {
+    Ok(Json(s.app.folder(&v.actor, "", &q.request()).await?))
 }
 
 /// A folder: its sub-folders (with page counts) and pages.
-#[utoipa::path(get, path = "/api/v1/folders/{path}", tag = "site", params(("path" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/folders/{path}", tag = "site", params(("path" = String, Path), ListParams),
     responses((status = 200, body = Folder), (status = 404, body = ErrorBody, description = "`folder_not_found`")))]
-pub(crate) async fn folder(State(s): State<AppState>, v: Visitor, Path(path): Path<String>) -> ApiResult<Json<Folder>> {
-    Ok(Json(s.app.folder(&v.actor, &path).await?))
+pub(crate) async fn folder(
+    State(s): State<AppState>,
+    v: Visitor,
+    Path(path): Path<String>,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> ApiResult<Json<Folder>> {
+    Ok(Json(s.app.folder(&v.actor, &path, &q.request()).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

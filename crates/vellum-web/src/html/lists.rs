@@ -31,18 +31,24 @@ struct FolderTemplate {
     new_prefix: String,
     folders: Vec<(String, String, i64)>,
     pages: Vec<ListItem>,
+    next: Option<String>,
 }
 
-pub(crate) async fn folder_root(s: St, v: Visitor) -> HtmlResult {
-    show_folder(s, v, String::new()).await
+pub(crate) async fn folder_root(s: St, v: Visitor, q: Query<HashMap<String, String>>) -> HtmlResult {
+    show_folder(s, v, String::new(), q).await
 }
 
-pub(crate) async fn folder(s: St, v: Visitor, Path(path): Path<String>) -> HtmlResult {
-    show_folder(s, v, path).await
+pub(crate) async fn folder(
+    s: St,
+    v: Visitor,
+    Path(path): Path<String>,
+    q: Query<HashMap<String, String>>,
+) -> HtmlResult {
+    show_folder(s, v, path, q).await
 }
 
-async fn show_folder(State(s): St, v: Visitor, raw: String) -> HtmlResult {
-    let folder = s.app.folder(&v.actor, &raw).await?;
+async fn show_folder(State(s): St, v: Visitor, raw: String, Query(q): Query<HashMap<String, String>>) -> HtmlResult {
+    let folder = s.app.folder(&v.actor, &raw, &page_request(&q)).await?;
     let path = FolderPath::from_trusted(folder.path.clone());
     let nav = nav_for(&s, &v, &path, None).await;
     let name = if path.is_root() {
@@ -81,6 +87,14 @@ async fn show_folder(State(s): St, v: Visitor, raw: String) -> HtmlResult {
             })
             .collect(),
         pages: folder.pages.iter().map(ListItem::page).collect(),
+        next: folder.next_cursor.as_ref().map(|c| {
+            let base = if path.is_root() {
+                "/folders".to_owned()
+            } else {
+                format!("/folders/{}", encode_path(path.as_str()))
+            };
+            format!("{base}?cursor={}", encode_query(c))
+        }),
     };
     Ok(render(&t))
 }

@@ -119,8 +119,8 @@ pub(crate) struct NavItem {
 
 /// Flattens the levels from the root down to the current folder into an
 /// indented list, each open folder followed by its children.
-pub(crate) fn nav_items(levels: &[NavLevel], current_page: Option<&str>) -> Vec<NavItem> {
-    fn level(levels: &[NavLevel], i: usize, current: Option<&str>, out: &mut Vec<NavItem>) {
+pub(crate) fn nav_items(levels: &[std::sync::Arc<NavLevel>], current_page: Option<&str>) -> Vec<NavItem> {
+    fn level(levels: &[std::sync::Arc<NavLevel>], i: usize, current: Option<&str>, out: &mut Vec<NavItem>) {
         let Some(l) = levels.get(i) else { return };
         let next = levels.get(i + 1).map(|n| n.folder.as_str().to_owned());
         for f in &l.folders {

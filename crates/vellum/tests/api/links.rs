@@ -145,3 +145,26 @@ async fn rendering_is_sanitized_and_previewable() {
     let page = t.save("xss", md).await;
     assert!(!page["html"].as_str().unwrap().contains("<script"));
 }
+
+#[tokio::test]
+async fn stored_renderings_are_derived_and_remade_when_thrown_away() {
+    use sqlx::Connection;
+    let t = TestApp::with_admin().await;
+    t.save("target", "x").await;
+    let before = t.save("source", "# Head\n\nTo [[target]] and [[nowhere]].").await;
+    let mut conn = sqlx::AnyConnection::connect(&t.db.url).await.unwrap();
+    let gone = sqlx::query("DELETE FROM page_renders")
+        .execute(&mut conn)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(gone, 2, "one stored rendering per page");
+    let (_, after) = t.json("/api/v1/pages/source").await;
+    assert_eq!(after["html"], before["html"]);
+    assert_eq!(after["toc"], before["toc"]);
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM page_renders")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(count, 1, "the viewed page's rendering was stored again");
+}

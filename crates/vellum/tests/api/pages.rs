@@ -87,6 +87,14 @@ async fn folders_list_children_at_any_depth() {
 
     let (_, runbooks) = t.json("/api/v1/folders/eng/runbooks").await;
     assert_eq!(runbooks["pages"].as_array().unwrap().len(), 2);
+    let (_, first) = t.json("/api/v1/folders/eng/runbooks?limit=1").await;
+    assert_eq!(first["pages"][0]["path"], "eng/runbooks/deploy");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = t
+        .json(&format!("/api/v1/folders/eng/runbooks?limit=1&cursor={cursor}"))
+        .await;
+    assert_eq!(second["pages"][0]["path"], "eng/runbooks/rollback");
+    assert!(second["next_cursor"].is_null());
     // hr exists only as a prefix of hr/policies/leave.
     let (status, hr) = t.json("/api/v1/folders/hr").await;
     assert_eq!(status, StatusCode::OK);
