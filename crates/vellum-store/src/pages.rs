@@ -217,16 +217,24 @@ pub async fn existing_paths(conn: &mut AnyConnection, paths: &[&str]) -> Result<
     Ok(found.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
 }
 
-/// Records `path` and its ancestors as folders (no-op for existing ones).
+/// Records `path` and its ancestors as folders (no-op for existing ones),
+/// in one statement.
 pub async fn ensure_folders(conn: &mut AnyConnection, lineage: &[(&str, &str)], now: i64) -> Result<()> {
-    for (path, parent) in lineage {
-        sqlx::query("INSERT INTO folders (path, parent, created_at) VALUES ($1, $2, $3) ON CONFLICT (path) DO NOTHING")
-            .bind(*path)
-            .bind(*parent)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+    if lineage.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<String> = (0..lineage.len())
+        .map(|i| format!("(${}, ${}, $1)", 2 * i + 2, 2 * i + 3))
+        .collect();
+    let sql = format!(
+        "INSERT INTO folders (path, parent, created_at) VALUES {} ON CONFLICT (path) DO NOTHING",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(now);
+    for (path, parent) in lineage {
+        q = q.bind(*path).bind(*parent);
+    }
+    q.execute(conn).await?;
     Ok(())
 }
 

@@ -10,12 +10,21 @@ pub async fn replace_links(conn: &mut AnyConnection, page_id: i64, targets: &[&s
         .bind(page_id)
         .execute(&mut *conn)
         .await?;
-    for t in targets {
-        sqlx::query("INSERT INTO page_links (page_id, target) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(page_id)
-            .bind(*t)
-            .execute(&mut *conn)
-            .await?;
+    insert_pairs(conn, "page_links (page_id, target)", page_id, targets).await
+}
+
+/// One multi-row `INSERT … ON CONFLICT DO NOTHING` of `(id, value)` rows,
+/// in chunks well under both engines' bind-parameter limits. A write holds
+/// SQLite's single writer lock, so every round trip saved counts.
+async fn insert_pairs(conn: &mut AnyConnection, table: &str, id: i64, values: &[&str]) -> Result<()> {
+    for chunk in values.chunks(200) {
+        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${})", i + 2)).collect();
+        let sql = format!("INSERT INTO {table} VALUES {} ON CONFLICT DO NOTHING", rows.join(", "));
+        let mut q = sqlx::query(&sql).bind(id);
+        for v in chunk {
+            q = q.bind(*v);
+        }
+        q.execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -88,14 +97,8 @@ pub async fn replace_tags(conn: &mut AnyConnection, page_id: i64, tags: &[String
         .bind(page_id)
         .execute(&mut *conn)
         .await?;
-    for t in tags {
-        sqlx::query("INSERT INTO page_tags (page_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(page_id)
-            .bind(t)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+    insert_pairs(conn, "page_tags (page_id, tag)", page_id, &tags).await
 }
 
 pub async fn tags_of(conn: &mut AnyConnection, page_id: i64) -> Result<Vec<String>> {
