@@ -109,6 +109,25 @@ async fn ensure_folders(conn: &mut AnyConnection, path: &PagePath) -> AppResult<
     Ok(())
 }
 
+/// Gives the page `path`, which must be free of live pages; a redirect
+/// there gives way. `hint` tells the user what to do when it is taken.
+async fn claim_path(conn: &mut AnyConnection, page_id: i64, path: &PagePath, now: i64, hint: &str) -> AppResult<()> {
+    let taken = || {
+        AppError::conflict("path_taken", format!("a page already lives at `{path}`; {hint}"))
+            .with_details(serde_json::json!({ "field": "to", "path": path.as_str() }))
+    };
+    if pages::by_path(conn, path.as_str()).await?.is_some() {
+        return Err(taken());
+    }
+    pages::delete_redirect(conn, path.as_str()).await?;
+    pages::set_path(conn, page_id, path.as_str(), path.folder().as_str(), now)
+        .await
+        .map_err(|e| match e {
+            StoreError::Unique(_) => taken(),
+            other => other.into(),
+        })
+}
+
 struct NewPage<'a> {
     path: &'a PagePath,
     title: &'a str,
@@ -437,21 +456,8 @@ impl App {
         let page = pages::lock_by_path(&mut tx, from.as_str())
             .await?
             .ok_or_else(|| AppError::not_found("page_not_found", format!("there is no page at `{from}`")))?;
-        if pages::by_path(&mut tx, to.as_str()).await?.is_some() {
-            return Err(AppError::conflict(
-                "path_taken",
-                format!("a page already lives at `{to}`; move or delete it first"),
-            )
-            .with_details(serde_json::json!({ "field": "to", "path": to.as_str() })));
-        }
         let now = now_ms();
-        pages::delete_redirect(&mut tx, to.as_str()).await?;
-        pages::set_path(&mut tx, page.id, to.as_str(), to.folder().as_str(), now)
-            .await
-            .map_err(|e| match e {
-                StoreError::Unique(_) => AppError::conflict("path_taken", format!("a page already lives at `{to}`")),
-                other => other.into(),
-            })?;
+        claim_path(&mut tx, page.id, &to, now, "move or delete it first").await?;
         pages::put_redirect(&mut tx, from.as_str(), page.id, now).await?;
         ensure_folders(&mut tx, &to).await?;
         let details = serde_json::json!({ "from": from.as_str(), "to": to.as_str() }).to_string();
@@ -510,18 +516,8 @@ impl App {
             None => PagePath::from_trusted(page.path.clone()),
         };
         self.authorize(actor, Action::WritePage(&target)).await?;
-        if pages::by_path(&mut tx, target.as_str()).await?.is_some() {
-            return Err(AppError::conflict(
-                "path_taken",
-                format!("a page already lives at `{target}`; restore this one to another path"),
-            )
-            .with_details(serde_json::json!({ "field": "to", "path": target.as_str() })));
-        }
         let now = now_ms();
-        pages::delete_redirect(&mut tx, target.as_str()).await?;
-        if target.as_str() != page.path {
-            pages::set_path(&mut tx, page.id, target.as_str(), target.folder().as_str(), now).await?;
-        }
+        claim_path(&mut tx, page.id, &target, now, "restore this one to another path").await?;
         pages::untrash(&mut tx, page.id, now).await?;
         ensure_folders(&mut tx, &target).await?;
         let details = serde_json::json!({ "from": page.path, "to": target.as_str() }).to_string();

@@ -84,15 +84,22 @@ fn page_not_found(path: &str) -> AppError {
 }
 
 impl App {
-    /// The live page at `path`, rendered as served now.
-    pub(crate) async fn load_page(&self, conn: &mut AnyConnection, path: &str) -> AppResult<Option<Page>> {
-        let Some(view) = pages::view_by_path(conn, path, vellum_markup::RENDER_VERSION).await? else {
+    /// The live page at `path`, rendered as served now; `markdown` is empty
+    /// unless `with_text`.
+    pub(crate) async fn load_page(
+        &self,
+        conn: &mut AnyConnection,
+        path: &str,
+        with_text: bool,
+    ) -> AppResult<Option<Page>> {
+        let Some(view) = pages::view_by_path(conn, path, vellum_markup::RENDER_VERSION, with_text).await? else {
             return Ok(None);
         };
         let row = view.page;
         let tags = refs::tags_of(conn, row.id).await?;
+        let text = with_text.then_some(view.markdown.as_str());
         let rendered = self
-            .serve_current(conn, row.id, row.current_revision_id, &view.markdown, view.render)
+            .serve_current(conn, row.id, row.current_revision_id, text, view.render)
             .await?;
         Ok(Some(Page {
             id: row.id,
@@ -111,16 +118,26 @@ impl App {
 
     /// The page at a path, following a redirect left by a move.
     pub async fn lookup(&self, actor: &Actor, raw_path: &str) -> AppResult<Lookup> {
+        self.lookup_with(actor, raw_path, true).await
+    }
+
+    /// Like [`App::lookup`], for showing the page: its Markdown is left
+    /// empty (the rendering is all a reader sees).
+    pub async fn lookup_for_reading(&self, actor: &Actor, raw_path: &str) -> AppResult<Lookup> {
+        self.lookup_with(actor, raw_path, false).await
+    }
+
+    async fn lookup_with(&self, actor: &Actor, raw_path: &str, with_text: bool) -> AppResult<Lookup> {
         let path = PagePath::parse(raw_path)?;
         self.authorize(actor, Action::ReadPage(&path)).await?;
         let mut conn = self.0.store.read().await?;
-        if let Some(page) = self.load_page(&mut conn, path.as_str()).await? {
+        if let Some(page) = self.load_page(&mut conn, path.as_str(), with_text).await? {
             return Ok(Lookup::Found(Box::new(page)));
         }
         if let Some(row) = pages::resolve_redirect(&mut conn, path.as_str()).await? {
             let target = PagePath::from_trusted(row.path.clone());
             self.authorize(actor, Action::ReadPage(&target)).await?;
-            if let Some(page) = self.load_page(&mut conn, &row.path).await? {
+            if let Some(page) = self.load_page(&mut conn, &row.path, with_text).await? {
                 return Ok(Lookup::Moved(Box::new(page)));
             }
         }

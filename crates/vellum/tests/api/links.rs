@@ -159,6 +159,9 @@ async fn stored_renderings_are_derived_and_remade_when_thrown_away() {
         .unwrap()
         .rows_affected();
     assert_eq!(gone, 2, "one stored rendering per page");
+    // The HTML view reads no Markdown with the page; it must fetch the text to render again.
+    let html = t.get("/wiki/target").await.text().await.unwrap();
+    assert!(html.contains("<p>x</p>"), "{html}");
     let (_, after) = t.json("/api/v1/pages/source").await;
     assert_eq!(after["html"], before["html"]);
     assert_eq!(after["toc"], before["toc"]);
@@ -166,5 +169,5 @@ async fn stored_renderings_are_derived_and_remade_when_thrown_away() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(count, 1, "the viewed page's rendering was stored again");
+    assert_eq!(count, 2, "the viewed pages' renderings were stored again");
 }
