@@ -95,15 +95,16 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let mut report = Report::new(&args, &bin);
+    std::fs::create_dir_all(&args.out)?;
     for backend in backends {
         eprintln!("== {backend}: {} pages", args.pages);
         let result = runtime.block_on(run_backend(&args, &bin, backend))?;
         report.backends.push(result);
+        // Written after each backend, so an interrupted run keeps what it measured.
+        std::fs::write(args.out.join("results.json"), serde_json::to_string_pretty(&report)?)?;
+        std::fs::write(args.out.join("results.md"), report.markdown())?;
     }
-    std::fs::create_dir_all(&args.out)?;
-    std::fs::write(args.out.join("results.json"), serde_json::to_string_pretty(&report)?)?;
     let md = report.markdown();
-    std::fs::write(args.out.join("results.md"), &md)?;
     println!("{md}");
     eprintln!("results written to {}", args.out.display());
     Ok(())

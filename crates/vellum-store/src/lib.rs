@@ -79,6 +79,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How often `vellum serve` runs [`Store::maintain`].
+pub const MAINTENANCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A pooled connection for reads.
 pub struct Conn(PoolConnection<Any>);
 
@@ -123,6 +126,44 @@ impl Store {
         let mut conn = self.read().await?;
         sqlx::query("SELECT 1").execute(&mut *conn).await?;
         Ok(())
+    }
+
+    /// Keeps the query planner's statistics current; `vellum serve` calls
+    /// it every [`MAINTENANCE_INTERVAL`].
+    ///
+    /// PostgreSQL: `ANALYZE` of the tables with more than `max(1000, 10 %)`
+    /// rows changed since their last analysis. Vellum does not rely on
+    /// autovacuum for this: with statistics missing or stale (autovacuum off,
+    /// or lagging a bulk import), the planner took partial indexes over every
+    /// page for small and scanned them on each page view (measured: page
+    /// creation fell from 260 to 70 pages/s by 40,000 pages). SQLite:
+    /// `PRAGMA optimize`, which analyses only what needs it.
+    pub async fn maintain(&self) -> Result<Vec<String>> {
+        let mut conn = self.read().await?;
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::query("PRAGMA optimize").execute(&mut *conn).await?;
+                Ok(Vec::new())
+            }
+            Backend::Postgres => {
+                let stale: Vec<String> = sqlx::query(
+                    "SELECT relname::text FROM pg_stat_user_tables WHERE schemaname = current_schema() \
+                     AND n_mod_since_analyze > GREATEST(1000, n_live_tup / 10) ORDER BY relname",
+                )
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| sqlx::Row::try_get(r, 0))
+                .collect::<Result<_, sqlx::Error>>()?;
+                for table in &stale {
+                    // Names come from the catalogue; quote them anyway.
+                    sqlx::query(&format!("ANALYZE \"{}\"", table.replace('"', "\"\"")))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(stale)
+            }
+        }
     }
 
     pub async fn close(&self) {

@@ -119,10 +119,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.public_url.clone().unwrap_or_else(|| format!("http://{local}"))
         );
     }
+    let maintenance = tokio::spawn(maintain(app.clone()));
     vellum_web::serve(listener, router, shutdown_signal()).await?;
+    maintenance.abort();
     tracing::info!("shutting down: requests finished, closing the database");
     app.store().close().await;
     Ok(())
+}
+
+/// Keeps the database's planner statistics current while serving.
+async fn maintain(app: App) {
+    let mut tick = tokio::time::interval(vellum_store::MAINTENANCE_INTERVAL);
+    loop {
+        tick.tick().await;
+        match app.store().maintain().await {
+            Ok(tables) if !tables.is_empty() => tracing::info!(?tables, "refreshed planner statistics"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "database maintenance failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

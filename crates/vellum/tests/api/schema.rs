@@ -85,3 +85,35 @@ async fn sqlite_and_postgres_schemas_agree() {
         "indexes differ between the SQLite and PostgreSQL migrations"
     );
 }
+
+#[tokio::test]
+async fn planner_maintenance_runs_and_analyses_changed_tables() {
+    let t = vellum_testkit::TestApp::with_admin().await;
+    for i in 0..3 {
+        t.save(&format!("m/p{i}"), "text").await;
+    }
+    let analysed = t.app.store().maintain().await.expect("maintenance runs");
+    // Three pages are below the change threshold; nothing needs analysing yet.
+    assert!(analysed.is_empty(), "{analysed:?}");
+    if t.db.backend == Backend::Postgres {
+        let mut conn = AnyConnection::connect(&t.db.url).await.unwrap();
+        sqlx::raw_sql(
+            "INSERT INTO folders (path, parent, created_at) SELECT 'bulk/' || g, 'bulk', 0 FROM generate_series(1, 1500) g",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+        // The server publishes table statistics up to a second after the
+        // writing session goes idle: poll for them (this is not a timing test).
+        let mut analysed = Vec::new();
+        for _ in 0..40 {
+            analysed = t.app.store().maintain().await.unwrap();
+            if !analysed.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        assert!(analysed.contains(&"folders".to_owned()), "{analysed:?}");
+    }
+}
