@@ -117,7 +117,14 @@ impl Store {
             Some(gate) => Some(gate.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await?;
+        // SQLite: take the write lock at BEGIN, so a writer outside the gate
+        // (another process, such as `vellum user create`) makes this wait
+        // for the busy timeout instead of failing the upgrade of a deferred
+        // transaction with SQLITE_BUSY_SNAPSHOT.
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(Tx { tx, _gate: gate })
     }
 
@@ -139,13 +146,16 @@ impl Store {
     /// creation fell from 260 to 70 pages/s by 40,000 pages). SQLite:
     /// `PRAGMA optimize`, which analyses only what needs it.
     pub async fn maintain(&self) -> Result<Vec<String>> {
-        let mut conn = self.read().await?;
         match self.backend {
             Backend::Sqlite => {
-                sqlx::query("PRAGMA optimize").execute(&mut *conn).await?;
+                // `optimize` may write (ANALYZE): queue behind the writers.
+                let mut tx = self.begin().await?;
+                sqlx::query("PRAGMA optimize").execute(&mut *tx).await?;
+                tx.commit().await?;
                 Ok(Vec::new())
             }
             Backend::Postgres => {
+                let mut conn = self.read().await?;
                 let stale: Vec<String> = sqlx::query(
                     "SELECT relname::text FROM pg_stat_user_tables WHERE schemaname = current_schema() \
                      AND n_mod_since_analyze > GREATEST(1000, n_live_tup / 10) ORDER BY relname",
