@@ -319,10 +319,19 @@ impl App {
     /// The navigation tree from the root down to `folder`.
     pub async fn nav_tree(&self, actor: &Actor, folder: &FolderPath) -> AppResult<Vec<Arc<NavLevel>>> {
         self.authorize(actor, Action::ReadFolder(folder)).await?;
+        let path: Vec<FolderPath> = std::iter::once(FolderPath::root()).chain(folder.lineage()).collect();
+        // The usual case on a page view: every level cached, no database.
+        if let Some(cached) = path
+            .iter()
+            .map(|f| self.0.nav.get(f.as_str()))
+            .collect::<Option<Vec<_>>>()
+        {
+            return Ok(cached);
+        }
         let mut conn = self.0.store.read().await?;
-        let mut levels = vec![self.nav_level(&mut conn, &FolderPath::root()).await?];
-        for f in folder.lineage() {
-            levels.push(self.nav_level(&mut conn, &f).await?);
+        let mut levels = Vec::with_capacity(path.len());
+        for f in &path {
+            levels.push(self.nav_level(&mut conn, f).await?);
         }
         Ok(levels)
     }

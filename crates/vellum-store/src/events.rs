@@ -94,11 +94,3 @@ pub async fn page_changes(
     let found = q.fetch_all(conn).await?;
     Ok(found.iter().map(from_row).collect::<Result<_, _>>()?)
 }
-
-/// The newest sequence number (0 for an empty log).
-pub async fn head(conn: &mut AnyConnection) -> Result<i64> {
-    Ok(sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM events")
-        .fetch_one(conn)
-        .await?
-        .try_get(0)?)
-}

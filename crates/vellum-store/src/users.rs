@@ -75,9 +75,3 @@ pub async fn by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<UserRow>>
     let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
     Ok(row.as_ref().map(from_row).transpose()?)
 }
-
-pub async fn list(conn: &mut AnyConnection) -> Result<Vec<UserRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM users u ORDER BY u.username_key");
-    let rows = sqlx::query(&sql).fetch_all(conn).await?;
-    Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
-}

@@ -119,6 +119,28 @@ fn json_rejection(r: axum::extract::rejection::JsonRejection) -> ApiError {
     }
 }
 
+/// Path parameters whose rejections are API errors (for example a path
+/// whose percent-encoding is not UTF-8).
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
+            Err(e) => Err(ApiError(AppError::invalid(
+                "invalid_path",
+                "path",
+                format!(
+                    "the address is not valid: {}; percent-encode paths as UTF-8",
+                    e.body_text()
+                ),
+            ))),
+        }
+    }
+}
+
 /// Query string whose rejections are API errors.
 pub struct ApiQuery<T>(pub T);
 

@@ -40,23 +40,26 @@ fn config_example_is_printed_and_accepted() {
     let _ = std::fs::remove_file(file);
 }
 
-#[test]
-fn user_create_reads_the_password_from_stdin() {
-    let dir = temp_dir("user");
-    let mut child = vellum(&dir)
-        .args(["user", "create", "ada", "--role", "admin"])
+/// Runs `vellum user create ARGS…` with `password` on standard input.
+fn create_user(dir: &std::path::Path, args: &[&str], password: &str) -> std::process::Output {
+    let mut child = vellum(dir)
+        .args(["user", "create"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"a long password\n")
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(format!("{password}\n").as_bytes()).expect("write");
+    drop(stdin);
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn user_create_reads_the_password_from_stdin() {
+    let dir = temp_dir("user");
+    let out = create_user(&dir, &["ada", "--role", "admin"], "a long password");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user ada"));
     assert!(
@@ -65,19 +68,7 @@ fn user_create_reads_the_password_from_stdin() {
     );
 
     // The same name again is refused with a clear message.
-    let mut child = vellum(&dir)
-        .args(["user", "create", "ADA"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"another password\n")
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
+    let out = create_user(&dir, &["ADA"], "another password");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is taken"));
 

@@ -1,6 +1,6 @@
 //! `/api/v1/pages/{path}` and its sub-resources after `/-/`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use vellum_app::{DiffView, ErrorKind, Lookup, Page, PageSummary, Paged, RevisionInfo, SaveRequest};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, ListParams, Visitor};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ListParams, Visitor};
 use crate::AppState;
 
 /// A page as the API returns it.
@@ -77,12 +77,12 @@ fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> ApiResult<T
 pub(crate) async fn get_dispatch(
     State(s): State<AppState>,
     v: Visitor,
-    Path(path): Path<String>,
+    ApiPath(path): ApiPath<String>,
     params: ApiQuery<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Response> {
     let (page, sub) = split(&path);
     match sub {
-        None => get_page(State(s), v, Path(page.to_owned()))
+        None => get_page(State(s), v, ApiPath(page.to_owned()))
             .await
             .map(IntoResponse::into_response),
         Some("revisions") => {
@@ -132,7 +132,7 @@ pub(crate) async fn get_dispatch(
 pub(crate) async fn post_dispatch(
     State(s): State<AppState>,
     v: Visitor,
-    Path(path): Path<String>,
+    ApiPath(path): ApiPath<String>,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<Response> {
     let (page, sub) = split(&path);
@@ -160,7 +160,7 @@ pub(crate) async fn post_dispatch(
 pub(crate) async fn get_page(
     State(s): State<AppState>,
     v: Visitor,
-    Path(path): Path<String>,
+    ApiPath(path): ApiPath<String>,
 ) -> ApiResult<Json<PageBody>> {
     match s.app.lookup(&v.actor, &path).await? {
         Lookup::Found(page) => Ok(Json(PageBody {
@@ -193,7 +193,7 @@ pub(crate) async fn get_page(
 pub(crate) async fn put_page(
     State(s): State<AppState>,
     v: Visitor,
-    Path(path): Path<String>,
+    ApiPath(path): ApiPath<String>,
     ApiJson(body): ApiJson<PutPage>,
 ) -> ApiResult<Response> {
     if let (_, Some(sub)) = split(&path) {
@@ -233,7 +233,7 @@ pub(crate) async fn put_page(
 pub(crate) async fn delete_page(
     State(s): State<AppState>,
     v: Visitor,
-    Path(path): Path<String>,
+    ApiPath(path): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     if let (_, Some(sub)) = split(&path) {
         return Err(unknown_sub(sub));

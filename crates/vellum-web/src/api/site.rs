@@ -1,7 +1,7 @@
 //! Site-wide API resources: revisions, folders, changes, tags, trash,
 //! rendering, users and settings.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use vellum_app::{
 };
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery, ListParams, Visitor};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, ListParams, Visitor};
 use crate::AppState;
 
 /// One revision with its text and rendering.
@@ -20,7 +20,7 @@ use crate::AppState;
 pub(crate) async fn revision(
     State(s): State<AppState>,
     v: Visitor,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Revision>> {
     let id: i64 = id.parse().map_err(|_| {
         ApiError::new(
@@ -48,7 +48,7 @@ pub(crate) async fn folder_root(
 pub(crate) async fn folder(
     State(s): State<AppState>,
     v: Visitor,
-    Path(path): Path<String>,
+    ApiPath(path): ApiPath<String>,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Folder>> {
     Ok(Json(s.app.folder(&v.actor, &path, &q.request()).await?))
@@ -90,7 +90,7 @@ pub(crate) async fn tags(State(s): State<AppState>, v: Visitor) -> ApiResult<Jso
 pub(crate) async fn tag(
     State(s): State<AppState>,
     v: Visitor,
-    Path(tag): Path<String>,
+    ApiPath(tag): ApiPath<String>,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Paged<PageSummary>>> {
     Ok(Json(s.app.pages_with_tag(&v.actor, &tag, &q.request()).await?))
@@ -145,7 +145,7 @@ pub struct RestoreRequest {
 pub(crate) async fn restore(
     State(s): State<AppState>,
     v: Visitor,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RestoreRequest>,
 ) -> ApiResult<Json<Page>> {
     let id: i64 = id
