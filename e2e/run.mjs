@@ -40,15 +40,29 @@ function check(name, ok, detail = "") {
   }
 }
 
+// Runs one named step of the walkthrough. A step that throws is reported
+// as failed and the walkthrough goes on with the next one, so one failure
+// does not hide the rest.
+async function step(name, body) {
+  console.log(`- ${name}`);
+  try {
+    await body();
+  } catch (e) {
+    check(`${name}: ran to the end`, false, e.stack);
+  }
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), "vellum-e2e-"));
 let databaseUrl = `sqlite://${dataDir}/vellum.db`;
 let pgName = null;
+// The PostgreSQL server comes from VELLUM_TEST_PG_URL, as for the other tests.
+const pgAdmin = process.env.VELLUM_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const psql = (sql) => execFileSync("psql", [pgAdmin, "-qc", sql]);
 if (backend === "postgres") {
   pgName = `vellum_e2e_${process.pid}`;
-  const psql = (sql) => execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", sql]);
   psql(`DROP DATABASE IF EXISTS ${pgName}`);
   psql(`CREATE DATABASE ${pgName}`);
-  databaseUrl = `postgres://postgres@127.0.0.1:5432/${pgName}`;
+  databaseUrl = `${pgAdmin.replace(/\/[^/]*$/, "")}/${pgName}`;
 }
 
 const port = await freePort();
@@ -95,80 +109,95 @@ async function save(title, markdown, summary = "", tags = null) {
 
 console.log(`browser tests on ${backend}`);
 try {
-  // First run: the console link creates the administrator.
-  await page.goto(setupLink);
-  await shot("setup");
-  await page.fill("input[name=username]", "admin");
-  await page.fill("input[name=display_name]", "Ada Admin");
-  await page.fill("input[name=password]", "correct horse battery");
-  await page.fill("input[name=password_again]", "correct horse battery");
-  await Promise.all([page.waitForNavigation(), page.click("button")]);
-  check("setup signs the administrator in on the welcome page", page.url() === `${base}/wiki/home`, page.url());
-  check("welcome page is titled", (await page.textContent("h1")) === "Welcome to Vellum");
-  await shot("home");
+  await step("first run: the console link creates the administrator", async () => {
+    await page.goto(setupLink);
+    await shot("setup");
+    await page.fill("input[name=username]", "admin");
+    await page.fill("input[name=display_name]", "Ada Admin");
+    await page.fill("input[name=password]", "correct horse battery");
+    await page.fill("input[name=password_again]", "correct horse battery");
+    await Promise.all([page.waitForNavigation(), page.click("button")]);
+    check("setup signs the administrator in on the welcome page", page.url() === `${base}/wiki/home`, page.url());
+    check("welcome page is titled", (await page.textContent("h1")) === "Welcome to Vellum");
+    await shot("home");
+  });
 
-  // A folder of pages that link to each other.
-  await page.goto(`${base}/wiki/engineering/overview/-/edit`);
-  await shot("create");
-  await save("Engineering overview", "# Overview\n\nStart with [[engineering/deploy|the deploy runbook]].\n\n## Teams\n\n- platform\n- product\n", "first draft", "engineering, overview");
-  check("new page is shown after saving", page.url() === `${base}/wiki/engineering/overview`, page.url());
-  check("link to a missing page is marked", (await page.locator("a.wikilink.missing").count()) === 1);
-  await Promise.all([page.waitForNavigation(), page.click("a.wikilink.missing")]);
-  check("a missing page offers to create it", (await page.locator("text=Create this page").count()) === 1);
-  await Promise.all([page.waitForNavigation(), page.click("text=Create this page")]);
-  await save("Deploy", "# Deploy\n\n1. Build\n2. Ship\n\nBack to [[engineering/overview]].\n\n```sh\nmake deploy\n```\n", "steps", "ops");
-  await page.goto(`${base}/wiki/engineering/overview`);
-  check("the link is no longer missing once the page exists", (await page.locator("a.wikilink.missing").count()) === 0);
+  await step("a folder of pages that link to each other", async () => {
+    await page.goto(`${base}/wiki/engineering/overview/-/edit`);
+    await shot("create");
+    await save("Engineering overview", "# Overview\n\nStart with [[engineering/deploy|the deploy runbook]].\n\n## Teams\n\n- platform\n- product\n", "first draft", "engineering, overview");
+    check("new page is shown after saving", page.url() === `${base}/wiki/engineering/overview`, page.url());
+    check("link to a missing page is marked", (await page.locator("a.wikilink.missing").count()) === 1);
+    await Promise.all([page.waitForNavigation(), page.click("a.wikilink.missing")]);
+    check("a missing page offers to create it", (await page.locator("text=Create this page").count()) === 1);
+    await Promise.all([page.waitForNavigation(), page.click("text=Create this page")]);
+    await save("Deploy", "# Deploy\n\n1. Build\n2. Ship\n\nBack to [[engineering/overview]].\n\n```sh\nmake deploy --force\n```\n", "steps", "ops");
+    await page.goto(`${base}/wiki/engineering/overview`);
+    check("the link is no longer missing once the page exists", (await page.locator("a.wikilink.missing").count()) === 0);
+  });
 
-  // Edit twice, then history, diff and revert.
-  await page.goto(`${base}/wiki/engineering/deploy/-/edit`);
-  await save("Deploy", "# Deploy\n\n1. Build\n2. Test\n3. Ship\n\nBack to [[engineering/overview]].\n\n```sh\nmake deploy\n```\n", "add testing");
-  await page.goto(`${base}/wiki/engineering/deploy/-/edit`);
-  await save("Deploy", "# Deploy\n\n1. Build\n2. Test\n3. Ship carefully\n\nBack to [[engineering/overview]].\n\n```sh\nmake deploy\n```\n", "be careful");
-  await shot("page");
-  check("syntax highlighting classes are present", (await page.locator("pre code span").count()) > 0);
-  await page.goto(`${base}/wiki/engineering/deploy/-/history`);
-  const rows = await page.locator("table.v-table tbody tr").count();
-  check("history lists three revisions", rows === 3, `rows=${rows}`);
-  await shot("history");
-  await Promise.all([page.waitForNavigation(), page.click("text=Compare selected revisions")]);
-  check("diff highlights the changed word", (await page.locator("table.v-diff mark").count()) > 0);
-  await shot("diff");
-  await Promise.all([page.waitForNavigation(), page.click("button:has-text('Revert to revision')")]);
-  const body = await page.textContent("article");
-  check("revert restored the previous text", body.includes("Ship") && !body.includes("Ship carefully"), body);
+  await step("edit twice, then history, diff and revert", async () => {
+    await page.goto(`${base}/wiki/engineering/deploy/-/edit`);
+    await save("Deploy", "# Deploy\n\n1. Build\n2. Test\n3. Ship\n\nBack to [[engineering/overview]].\n\n```sh\nmake deploy --force\n```\n", "add testing");
+    await page.goto(`${base}/wiki/engineering/deploy/-/edit`);
+    await save("Deploy", "# Deploy\n\n1. Build\n2. Test\n3. Ship carefully\n\nBack to [[engineering/overview]].\n\n```sh\nmake deploy --force\n```\n", "be careful");
+    await shot("page");
+    check("syntax highlighting classes are present", (await page.locator("pre code span").count()) > 0);
+    check("the page shows its own revision number", (await page.locator("a:has-text('revision 3')").count()) === 1);
+    await page.goto(`${base}/wiki/engineering/deploy/-/history`);
+    const rows = await page.locator("table.v-table tbody tr").count();
+    check("history lists three revisions", rows === 3, `rows=${rows}`);
+    await shot("history");
+    await Promise.all([page.waitForNavigation(), page.click("text=Compare selected revisions")]);
+    check("diff highlights the changed word", (await page.locator("table.v-diff mark").count()) > 0);
+    await shot("diff");
+    await Promise.all([page.waitForNavigation(), page.click("a:has-text('Revert to revision 2')")]);
+    check("revert asks first", (await page.locator("h1:has-text('to revision 2?')").count()) === 1);
+    await shot("revert");
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Revert to revision 2')")]);
+    const body = await page.textContent("article");
+    check("revert restored the previous text", body.includes("Ship") && !body.includes("Ship carefully"), body);
+  });
 
-  // Move, and follow the old link.
-  await page.goto(`${base}/wiki/engineering/deploy/-/move`);
-  await page.fill("input[name=to]", "operations/deploy");
-  await Promise.all([page.waitForNavigation(), page.click("button:has-text('Move')")]);
-  check("move lands on the new path", page.url() === `${base}/wiki/operations/deploy`, page.url());
-  await page.goto(`${base}/wiki/engineering/overview`);
-  await Promise.all([page.waitForNavigation(), page.click("a.wikilink")]);
-  check("the old link still leads to the page", page.url().startsWith(`${base}/wiki/operations/deploy`), page.url());
-  check("the page says where it was redirected from", (await page.locator(".v-note:has-text('Redirected from')").count()) === 1);
+  await step("move, and follow the old link", async () => {
+    await page.goto(`${base}/wiki/engineering/deploy/-/move`);
+    await page.fill("input[name=to]", "operations/deploy");
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Move')")]);
+    check("move lands on the new path", page.url() === `${base}/wiki/operations/deploy`, page.url());
+    await page.goto(`${base}/wiki/engineering/overview`);
+    await Promise.all([page.waitForNavigation(), page.click("a.wikilink")]);
+    check("the old link still leads to the page", page.url().startsWith(`${base}/wiki/operations/deploy`), page.url());
+    check("the page says where it was redirected from", (await page.locator(".v-note:has-text('Redirected from')").count()) === 1);
+  });
 
-  // Backlinks, tags, recent changes, folders.
-  await page.goto(`${base}/wiki/operations/deploy/-/backlinks`);
-  check("backlinks list the linking page", (await page.locator("ul.v-list a:has-text('Engineering overview')").count()) === 1);
-  await page.goto(`${base}/tags`);
-  check("tags page lists tags with counts", (await page.locator("a.v-tag:has-text('ops')").count()) === 1);
-  await shot("tags");
-  await page.goto(`${base}/recent`);
-  const recent = await page.textContent("table");
-  check("recent changes show the move and the edits", recent.includes("moved") && recent.includes("be careful"), recent);
-  await shot("recent");
-  await page.goto(`${base}/folders/engineering`);
-  check("folder lists its pages", (await page.locator("ul.v-list a:has-text('Engineering overview')").count()) === 1);
-  await shot("folder");
+  await step("backlinks, tags, recent changes, folders", async () => {
+    await page.goto(`${base}/wiki/operations/deploy/-/backlinks`);
+    check("backlinks list the linking page", (await page.locator("ul.v-list a:has-text('Engineering overview')").count()) === 1);
+    await page.goto(`${base}/tags`);
+    check("tags page lists tags with counts", (await page.locator("a.v-tag:has-text('ops')").count()) === 1);
+    await shot("tags");
+    await page.goto(`${base}/recent`);
+    const recent = await page.textContent("table");
+    check("recent changes show the move and the edits", recent.includes("moved") && recent.includes("be careful"), recent);
+    check("a moved row names the old path", recent.includes("from engineering/deploy"), recent);
+    await shot("recent");
+    await page.goto(`${base}/folders/engineering`);
+    check("folder lists its pages", (await page.locator("ul.v-list a:has-text('Engineering overview')").count()) === 1);
+    await shot("folder");
+  });
 
-  // Sign out, and the wiki is closed to visitors.
-  await Promise.all([page.waitForNavigation(), page.click("button:has-text('Sign out')")]);
-  await page.goto(`${base}/wiki/operations/deploy`);
-  check("visitors are sent to sign in", page.url().startsWith(`${base}/login`), page.url());
-  await shot("login");
-} catch (e) {
-  check("browser walkthrough ran to the end", false, e.stack);
+  await step("an error page keeps the signed-in chrome", async () => {
+    await page.goto(`${base}/no/such/page`);
+    check("the header still names the user", (await page.locator(".v-user a:has-text('admin')").count()) === 1);
+    await shot("error");
+  });
+
+  await step("sign out, and the wiki is closed to visitors", async () => {
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Sign out')")]);
+    await page.goto(`${base}/wiki/operations/deploy`);
+    check("visitors are sent to sign in", page.url().startsWith(`${base}/login`), page.url());
+    await shot("login");
+  });
 } finally {
   await browser.close();
   server.kill("SIGTERM");
@@ -176,7 +205,7 @@ try {
   check("server stops cleanly on SIGTERM", server.exitCode === 0, `exit=${server.exitCode}\n${console_.slice(-2000)}`);
   rmSync(dataDir, { recursive: true, force: true });
   if (pgName) {
-    execFileSync("psql", ["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc", `DROP DATABASE IF EXISTS ${pgName} WITH (FORCE)`]);
+    psql(`DROP DATABASE IF EXISTS ${pgName} WITH (FORCE)`);
   }
 }
 console.log(`${results.passed} passed, ${results.failed} failed`);

@@ -2,23 +2,27 @@
 //!
 //! Passwords are hashed with argon2id. A session is a random token held by
 //! the browser in an HttpOnly cookie; the database keeps only its SHA-256,
-//! with a per-session CSRF token for HTML forms.
+//! with a per-session CSRF token for scripts that send it in a header.
+//! Signing out records a `session.ended` event, so every node drops its
+//! cached copy of the session as soon as its change feed reads it.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
 use vellum_core::access::Action;
-use vellum_core::{Actor, Role, UserId};
-use vellum_store::{sessions, settings, users};
+use vellum_core::{Actor, Event, Role, SessionId, Timestamp, UserId};
+use vellum_store::users::UserRecord;
+use vellum_store::{sessions, setup, users, Constraint, Handle};
 
-use crate::validate::{password as check_password, username as check_username};
-use crate::{edit, now_ms, App, AppError, AppResult, ErrorKind};
-
-const SETUP_TOKEN: &str = "setup_token_sha256";
+use crate::ports::Cache;
+use crate::uow::UnitOfWork;
+use crate::validate::{display_name as check_display_name, password as check_password, username as check_username};
+use crate::{edit, App, AppError, AppResult, Code};
 
 /// A signed-in visitor, as the web layer sees it.
 #[derive(Debug, Clone)]
 pub struct Session {
+    pub id: SessionId,
     pub actor: Actor,
     pub csrf_token: String,
 }
@@ -39,7 +43,7 @@ pub struct NewAccount<'a> {
 
 pub(crate) fn random_token() -> AppResult<String> {
     let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))?;
+    getrandom::getrandom(&mut bytes).map_err(|e| AppError::bug(e.to_string()))?;
     Ok(hex::encode(bytes))
 }
 
@@ -49,101 +53,132 @@ fn token_hash(token: &str) -> String {
 
 fn hash_password(password: &str) -> AppResult<String> {
     let mut salt = [0u8; 16];
-    getrandom::getrandom(&mut salt).map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))?;
+    getrandom::getrandom(&mut salt).map_err(|e| AppError::bug(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::bug(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| AppError::internal(std::io::Error::other(e.to_string())))
+        .map_err(|e| AppError::bug(e.to_string()))
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-/// Argon2 is deliberately slow; keep it off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(AppError::internal)
-}
-
 fn invalid_credentials() -> AppError {
     AppError::new(
-        ErrorKind::Unauthenticated,
-        "invalid_credentials",
-        "the user name or password is not right",
+        Code::InvalidCredentials,
+        "The user name or password is not right. Check both and try again.",
     )
+}
+
+fn setup_done() -> AppError {
+    AppError::new(
+        Code::SetupDone,
+        "This wiki is already set up, so the setup link no longer works. Sign in with your account instead.",
+    )
+}
+
+fn invalid_setup_token() -> AppError {
+    AppError::new(
+        Code::InvalidSetupToken,
+        "This setup link is not valid. Use the link printed on the server's console when it started.",
+    )
+}
+
+fn actor_of(user: &UserRecord) -> Actor {
+    Actor::User {
+        id: user.id,
+        name: user.username.clone(),
+        role: user.role,
+    }
 }
 
 impl App {
     /// The session behind a cookie token, if it is live.
     pub async fn session(&self, token: &str) -> AppResult<Option<Session>> {
+        if token.is_empty() || token.len() > 128 {
+            return Ok(None);
+        }
         let hash = token_hash(token);
         if let Some(cached) = self.0.sessions.get(&hash) {
             return Ok(cached);
         }
         let mut conn = self.0.store.read().await?;
-        let found = sessions::find(&mut conn, &hash, now_ms()).await?;
-        let session = match found {
-            Some(row) => Some(Session {
-                actor: actor_of(&row.user)?,
-                csrf_token: row.csrf_token,
-            }),
-            None => None,
-        };
+        let found = sessions::find(&mut conn, &hash, Timestamp::now()).await?;
+        let session = found.map(|row| Session {
+            id: row.id,
+            actor: actor_of(&row.user),
+            csrf_token: row.csrf_token,
+        });
         self.0.sessions.insert(hash, session.clone());
         Ok(session)
     }
 
     pub async fn login(&self, username: &str, password: &str) -> AppResult<NewSession> {
         let key = username.trim().to_lowercase();
-        let mut conn = self.0.store.read().await?;
-        let user = users::by_username_key(&mut conn, &key).await?;
-        drop(conn);
+        // A name no account can have is looked up nowhere, but costs the
+        // same time as a real check, so timing tells nothing.
+        let user = match check_username(&key) {
+            Ok(key) => {
+                let mut conn = self.0.store.read().await?;
+                users::by_username_key(&mut conn, &key).await?
+            }
+            Err(_) => None,
+        };
         let password = password.to_owned();
         let Some(user) = user.filter(|u| u.disabled_at.is_none()) else {
-            // Spend the same time as a real check, so timing does not tell
-            // which user names exist.
-            blocking(move || hash_password(&password)).await??;
+            self.cpu(move || hash_password(&password)).await??;
             return Err(invalid_credentials());
         };
         let hash = user.password_hash.clone();
-        if !blocking(move || verify_password(&password, &hash)).await? {
+        if !self.cpu(move || verify_password(&password, &hash)).await? {
             return Err(invalid_credentials());
         }
-        self.start_session(&user).await
+        let mut uow = self.begin(Some(user.id)).await?;
+        let new = self.start_session(&mut uow, &user).await?;
+        uow.commit().await?;
+        Ok(new)
     }
 
-    async fn start_session(&self, user: &users::UserRow) -> AppResult<NewSession> {
+    async fn start_session(&self, h: &mut impl Handle, user: &UserRecord) -> AppResult<NewSession> {
         let token = random_token()?;
         let csrf = random_token()?;
-        let now = now_ms();
-        let ttl = i64::try_from(self.0.config.session_ttl.as_millis()).unwrap_or(i64::MAX);
-        let mut tx = self.0.store.begin().await?;
-        sessions::insert(
-            &mut tx,
-            &token_hash(&token),
-            user.id,
-            &csrf,
-            now,
-            now.saturating_add(ttl),
+        let now = Timestamp::now();
+        let id = sessions::insert(
+            h,
+            sessions::NewSession {
+                token_hash: &token_hash(&token),
+                user: user.id,
+                csrf_token: &csrf,
+                now,
+                expires_at: now.plus(self.0.config.session_ttl),
+            },
         )
-        .await?;
-        sessions::delete_expired(&mut tx, now).await?;
-        tx.commit().await?;
+        .await
+        .map_err(|e| match e.unique() {
+            Some(Constraint::SessionToken) => AppError::bug("a fresh session token collided"),
+            _ => e.into(),
+        })?;
+        sessions::delete_expired(h, now).await?;
         Ok(NewSession {
             token,
             session: Session {
-                actor: actor_of(user)?,
+                id,
+                actor: actor_of(user),
                 csrf_token: csrf,
             },
         })
     }
 
+    /// Ends the session behind a token, on every node.
     pub async fn logout(&self, token: &str) -> AppResult<()> {
         let hash = token_hash(token);
-        let mut tx = self.0.store.begin().await?;
-        sessions::delete(&mut tx, &hash).await?;
-        tx.commit().await?;
+        let mut uow = self.begin(None).await?;
+        if let Some((session, user)) = sessions::delete(&mut uow, &hash).await? {
+            uow.record(Event::SessionEnded { session, user }).await?;
+        }
+        uow.commit().await?;
         self.0.sessions.invalidate(&hash);
         Ok(())
     }
@@ -154,16 +189,17 @@ impl App {
         Ok(users::count(&mut conn).await? == 0)
     }
 
-    /// On a wiki with no accounts, makes a fresh one-time setup token (the
-    /// console prints the link). Returns `None` once an account exists.
+    /// On a wiki with no accounts, makes a one-time setup token for this
+    /// node to print (every node's link works until one is used). Returns
+    /// `None` once an account exists.
     pub async fn prepare_setup(&self) -> AppResult<Option<String>> {
         if !self.setup_required().await? {
             return Ok(None);
         }
         let token = random_token()?;
-        let mut tx = self.0.store.begin().await?;
-        settings::set(&mut tx, SETUP_TOKEN, &token_hash(&token)).await?;
-        tx.commit().await?;
+        let mut uow = self.begin(None).await?;
+        setup::add_token(&mut uow, &token_hash(&token), Timestamp::now()).await?;
+        uow.commit().await?;
         Ok(Some(token))
     }
 
@@ -171,149 +207,117 @@ impl App {
     pub async fn check_setup_token(&self, token: &str) -> AppResult<()> {
         let mut conn = self.0.store.read().await?;
         if users::count(&mut conn).await? > 0 {
-            return Err(AppError::conflict(
-                "setup_done",
-                "this wiki is already set up; sign in instead",
-            ));
+            return Err(setup_done());
         }
-        match settings::get(&mut conn, SETUP_TOKEN).await? {
-            Some(h) if h == token_hash(token) => Ok(()),
-            _ => Err(AppError::new(
-                ErrorKind::Forbidden,
-                "invalid_setup_token",
-                "this setup link is not valid; use the link printed on the server console",
-            )),
+        if token.is_empty() || !setup::token_exists(&mut conn, &token_hash(token)).await? {
+            return Err(invalid_setup_token());
         }
+        Ok(())
     }
 
-    /// Creates the first administrator with the one-time setup token, and
-    /// signs them in.
+    /// Creates the first administrator with a one-time setup token, and
+    /// signs them in. However many setups run at once, with however many
+    /// nodes' links, exactly one succeeds.
     pub async fn complete_setup(&self, token: &str, account: NewAccount<'_>) -> AppResult<NewSession> {
         let username = check_username(account.username)?;
         check_password(account.password)?;
+        let display = match account.display_name.map(check_display_name).transpose()? {
+            Some(d) if !d.is_empty() => d,
+            _ => username.clone(),
+        };
         let hash = {
             let password = account.password.to_owned();
-            blocking(move || hash_password(&password)).await??
+            self.cpu(move || hash_password(&password)).await??
         };
         let welcome = self.render_stored_form(edit::WELCOME).await?;
-        let mut tx = self.0.store.begin().await?;
-        if users::count(&mut tx).await? > 0 {
-            return Err(AppError::conflict(
-                "setup_done",
-                "this wiki is already set up; sign in instead",
-            ));
+        let mut uow = self.begin(None).await?;
+        setup::lock(&mut uow).await?;
+        if users::count(&mut uow).await? > 0 {
+            return Err(setup_done());
         }
-        match settings::get(&mut tx, SETUP_TOKEN).await? {
-            Some(h) if h == token_hash(token) => {}
-            _ => {
-                return Err(AppError::new(
-                    ErrorKind::Forbidden,
-                    "invalid_setup_token",
-                    "this setup link is not valid; use the link printed on the server console",
-                ))
-            }
+        if !setup::consume(&mut uow, &token_hash(token)).await? {
+            return Err(invalid_setup_token());
         }
-        settings::delete(&mut tx, SETUP_TOKEN).await?;
-        let display = account
-            .display_name
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .unwrap_or(&username);
-        let id = insert_user(&mut tx, &username, display, &hash, Role::Admin).await?;
-        let actor = Actor::User {
-            id: UserId(id),
-            name: username.clone(),
+        let user = insert_user(&mut uow, &username, &display, &hash, Role::Admin).await?;
+        uow.record(Event::UserCreated {
+            user: user.id,
+            username: username.clone(),
             role: Role::Admin,
-        };
-        let details = serde_json::json!({ "username": username, "role": "admin", "via": "setup" }).to_string();
-        edit::append_event(&mut tx, &actor, "user.created", "user", Some(id), None, None, &details).await?;
-        edit::create_welcome_page(&mut tx, &actor, &welcome).await?;
-        tx.commit().await?;
-        let mut conn = self.0.store.read().await?;
-        let user = users::by_id(&mut conn, id)
-            .await?
-            .ok_or_else(|| AppError::not_found("user_not_found", "user vanished"))?;
-        drop(conn);
-        self.start_session(&user).await
+            via_setup: true,
+        })
+        .await?;
+        edit::create_welcome_page(&mut uow, &actor_of(&user), &welcome).await?;
+        let new = self.start_session(&mut uow, &user).await?;
+        uow.commit().await?;
+        Ok(new)
     }
 
     /// Creates an account. `actor` must be an administrator, or `None` for
     /// the command line (which runs with the operator's authority).
-    pub async fn create_user(&self, actor: Option<&Actor>, account: NewAccount<'_>) -> AppResult<i64> {
+    pub async fn create_user(&self, actor: Option<&Actor>, account: NewAccount<'_>) -> AppResult<UserId> {
         if let Some(actor) = actor {
             self.authorize(actor, Action::Administer).await?;
         }
         let username = check_username(account.username)?;
         check_password(account.password)?;
+        let display = match account.display_name.map(check_display_name).transpose()? {
+            Some(d) if !d.is_empty() => d,
+            _ => username.clone(),
+        };
         let hash = {
             let password = account.password.to_owned();
-            blocking(move || hash_password(&password)).await??
+            self.cpu(move || hash_password(&password)).await??
         };
-        let mut tx = self.0.store.begin().await?;
-        let display = account
-            .display_name
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .unwrap_or(&username);
-        let id = insert_user(&mut tx, &username, display, &hash, account.role).await?;
-        let details = serde_json::json!({ "username": username, "role": account.role.as_str() }).to_string();
-        let system = Actor::Anonymous;
-        edit::append_event(
-            &mut tx,
-            actor.unwrap_or(&system),
-            "user.created",
-            "user",
-            Some(id),
-            None,
-            None,
-            &details,
-        )
+        let mut uow = self.begin(actor.and_then(Actor::user_id)).await?;
+        let user = insert_user(&mut uow, &username, &display, &hash, account.role).await?;
+        uow.record(Event::UserCreated {
+            user: user.id,
+            username,
+            role: account.role,
+            via_setup: false,
+        })
         .await?;
-        tx.commit().await?;
-        Ok(id)
+        uow.commit().await?;
+        Ok(user.id)
     }
 }
 
 async fn insert_user(
-    conn: &mut vellum_store::AnyConnection,
+    uow: &mut UnitOfWork,
     username: &str,
     display_name: &str,
     password_hash: &str,
     role: Role,
-) -> AppResult<i64> {
-    users::insert(
-        conn,
+) -> AppResult<UserRecord> {
+    let now = uow.now();
+    let id = users::insert(
+        uow,
         users::NewUser {
             username,
             username_key: &username.to_lowercase(),
             display_name,
             password_hash,
-            role: role.as_str(),
-            now: now_ms(),
+            role,
+            now,
         },
     )
     .await
-    .map_err(|e| match e {
-        vellum_store::StoreError::Unique(_) => AppError::conflict(
-            "username_taken",
-            format!("the user name `{username}` is taken; choose another"),
+    .map_err(|e| match e.unique() {
+        Some(Constraint::Username) => AppError::new(
+            Code::UsernameTaken,
+            format!("The user name “{username}” is taken. Choose another."),
         )
         .with_details(serde_json::json!({ "field": "username" })),
-        other => other.into(),
-    })
-}
-
-fn actor_of(user: &users::UserRow) -> AppResult<Actor> {
-    let role = Role::parse(&user.role).ok_or_else(|| {
-        AppError::internal(std::io::Error::other(format!(
-            "unknown role `{}` in database",
-            user.role
-        )))
+        _ => e.into(),
     })?;
-    Ok(Actor::User {
-        id: UserId(user.id),
-        name: user.username.clone(),
+    Ok(UserRecord {
+        id,
+        username: username.to_owned(),
+        display_name: display_name.to_owned(),
+        password_hash: password_hash.to_owned(),
         role,
+        created_at: now,
+        disabled_at: None,
     })
 }
 

@@ -1,17 +1,27 @@
 //! Write-side use cases: save (with three-way merge), revert, move, delete
-//! and restore. Each is one transaction that also records the page's links
-//! and tags and appends its event; caches are invalidated after commit.
+//! and restore. Each is one unit of work that also records the page's links
+//! and tags and states what happened as a typed event. A save answers with
+//! exactly the revision it wrote, built from what it wrote, never by reading
+//! the page again (which, under concurrency, could describe someone else's
+//! revision).
 
 use vellum_core::access::Action;
-use vellum_core::{Actor, PagePath, Title};
+use vellum_core::{Actor, Event, PageId, PagePath, RevisionId, RevisionKind, Timestamp, Title};
 use vellum_markup::merge::{merge3, MergeOutcome};
-use vellum_markup::Rendered;
-use vellum_store::events::{self, NewEvent};
-use vellum_store::revisions::{self, NewRevision};
-use vellum_store::{pages, refs, AnyConnection, StoreError};
+use vellum_markup::{Rendered, RENDER_VERSION};
+use vellum_store::renders::{self, StoredRender};
+use vellum_store::revisions::{self, NewRevision, RevisionRecord};
+use vellum_store::{pages, refs, Constraint};
 
-use crate::validate;
-use crate::{now_ms, App, AppError, AppResult, ErrorKind, Saved};
+use crate::read::{head, page_not_found};
+use crate::render::toc_json;
+use crate::uow::UnitOfWork;
+use crate::{validate, App, AppError, AppResult, Code, Page, PageHead, Saved};
+
+/// The most distinct page links one page may hold. Each is a row of the
+/// link graph and is checked on every view of the page; past this a page is
+/// refused with `too_many_links` before anything is written.
+pub const MAX_LINKS_PER_PAGE: usize = 5_000;
 
 /// An edit as the editor sent it.
 #[derive(Debug, Clone, Default)]
@@ -24,48 +34,36 @@ pub struct SaveRequest {
     pub tags: Option<Vec<String>>,
     /// The revision the editor started from. When another edit landed
     /// since, the two are merged; without it the save overwrites.
-    pub base_revision: Option<i64>,
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn append_event(
-    conn: &mut AnyConnection,
-    actor: &Actor,
-    action: &str,
-    target_type: &str,
-    target_id: Option<i64>,
-    target_path: Option<&str>,
-    revision_id: Option<i64>,
-    details: &str,
-) -> AppResult<i64> {
-    Ok(events::append(
-        conn,
-        NewEvent {
-            now: now_ms(),
-            actor_id: actor.user_id().map(|u| u.0),
-            action,
-            target_type,
-            target_id,
-            target_path,
-            revision_id,
-            details,
-        },
-    )
-    .await?)
+    pub base_revision: Option<RevisionId>,
 }
 
 pub(crate) fn check_size(app: &App, markdown: &str) -> AppResult<()> {
     let limit = app.config().max_page_bytes;
     if markdown.len() > limit {
         return Err(AppError::new(
-            ErrorKind::TooLarge,
-            "page_too_large",
+            Code::PageTooLarge,
             format!(
-                "the page text is {} bytes; the limit is {limit} bytes. Split it into several pages",
+                "The page text is {} bytes; the limit is {limit} bytes. Split it into several pages.",
                 markdown.len()
             ),
         )
         .with_details(serde_json::json!({ "field": "markdown", "limit": limit, "size": markdown.len() })));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_links(rendered: &Rendered) -> AppResult<()> {
+    if rendered.links.len() > MAX_LINKS_PER_PAGE {
+        return Err(AppError::new(
+            Code::TooManyLinks,
+            format!(
+                "The page links to {} different pages; the limit is {MAX_LINKS_PER_PAGE}. Split it into several pages.",
+                rendered.links.len()
+            ),
+        )
+        .with_details(serde_json::json!({
+            "field": "markdown", "limit": MAX_LINKS_PER_PAGE, "links": rendered.links.len()
+        })));
     }
     Ok(())
 }
@@ -76,61 +74,52 @@ fn len_i64(s: &str) -> i64 {
 
 /// Records a page's rendering, its outgoing links and its folder lineage.
 async fn record_render_links_and_folders(
-    conn: &mut AnyConnection,
-    page_id: i64,
-    revision_id: i64,
+    uow: &mut UnitOfWork,
+    page: PageId,
+    revision: RevisionId,
     path: &PagePath,
     rendered: &Rendered,
 ) -> AppResult<()> {
-    App::store_render(conn, page_id, revision_id, rendered).await?;
+    let stored = StoredRender {
+        html: rendered.html.clone(),
+        toc: toc_json(&rendered.toc),
+    };
+    renders::store(uow, page, revision, RENDER_VERSION, &stored).await?;
     let targets: Vec<&str> = rendered
         .links
         .iter()
-        .map(|p| p.as_str())
+        .map(PagePath::as_str)
         .filter(|t| *t != path.as_str())
         .collect();
-    refs::replace_links(conn, page_id, &targets).await?;
-    ensure_folders(conn, path).await
-}
-
-async fn ensure_folders(conn: &mut AnyConnection, path: &PagePath) -> AppResult<()> {
-    let lineage = path.folder().lineage();
-    let pairs: Vec<(String, String)> = lineage
-        .iter()
-        .map(|f| {
-            (
-                f.as_str().to_owned(),
-                f.parent().map(|p| p.as_str().to_owned()).unwrap_or_default(),
-            )
-        })
-        .collect();
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    pages::ensure_folders(conn, &refs, now_ms()).await?;
+    refs::replace_links(uow, page, &targets).await?;
+    let now = uow.now();
+    pages::ensure_folders(uow, &path.folder(), now).await?;
     Ok(())
 }
 
 /// Gives the page `path`, which must be free of live pages; a redirect
 /// there gives way. `hint` tells the user what to do when it is taken.
-async fn claim_path(conn: &mut AnyConnection, page_id: i64, path: &PagePath, now: i64, hint: &str) -> AppResult<()> {
+async fn claim_path(uow: &mut UnitOfWork, page: PageId, path: &PagePath, hint: &str) -> AppResult<()> {
     let taken = || {
-        AppError::conflict("path_taken", format!("a page already lives at `{path}`; {hint}"))
+        AppError::new(Code::PathTaken, format!("A page already lives at “{path}”. {hint}"))
             .with_details(serde_json::json!({ "field": "to", "path": path.as_str() }))
     };
-    if pages::by_path(conn, path.as_str()).await?.is_some() {
+    if pages::by_path(uow, path).await?.is_some() {
         return Err(taken());
     }
-    pages::delete_redirect(conn, path.as_str()).await?;
-    pages::set_path(conn, page_id, path.as_str(), path.folder().as_str(), now)
+    pages::delete_redirect(uow, path).await?;
+    let now = uow.now();
+    pages::set_path(uow, page, path, now)
         .await
-        .map_err(|e| match e {
-            StoreError::Unique(_) => taken(),
-            other => other.into(),
+        .map_err(|e| match e.unique() {
+            Some(Constraint::LivePagePath) => taken(),
+            _ => e.into(),
         })
 }
 
 struct NewPage<'a> {
     path: &'a PagePath,
-    title: &'a str,
+    title: &'a Title,
     markdown: &'a str,
     /// The markdown rendered in stored form.
     rendered: &'a Rendered,
@@ -138,30 +127,29 @@ struct NewPage<'a> {
     tags: &'a [String],
 }
 
-/// Inserts a page with its first revision; returns the page id.
-async fn insert_page(conn: &mut AnyConnection, actor: &Actor, p: NewPage<'_>) -> AppResult<i64> {
-    let now = now_ms();
-    pages::delete_redirect(conn, p.path.as_str()).await?;
-    let page_id = pages::insert(conn, p.path.as_str(), p.path.folder().as_str(), p.title, now)
-        .await
-        .map_err(|e| match e {
-            StoreError::Unique(_) => AppError::conflict(
-                "edit_conflict",
-                format!(
-                    "a page was created at `{}` at the same moment; reload it and edit again",
-                    p.path
-                ),
+/// Inserts a page with its first revision.
+async fn insert_page(uow: &mut UnitOfWork, actor: &Actor, p: NewPage<'_>) -> AppResult<(PageId, RevisionId, i64)> {
+    let now = uow.now();
+    pages::delete_redirect(uow, p.path).await?;
+    let page = pages::insert(uow, p.path, p.title, now).await.map_err(|e| match e.unique() {
+        Some(Constraint::LivePagePath) => AppError::new(
+            Code::EditConflict,
+            format!(
+                "Someone created a page at “{}” at the same moment. Reload it and edit again; your text is kept in the details.",
+                p.path
             ),
-            other => other.into(),
-        })?;
-    let rev = revisions::insert(
-        conn,
+        )
+        .with_details(serde_json::json!({ "yours": p.markdown })),
+        _ => e.into(),
+    })?;
+    let (rev, number) = revisions::insert(
+        uow,
         NewRevision {
-            page_id,
-            parent_id: None,
-            author_id: actor.user_id().map(|u| u.0),
+            page,
+            parent: None,
+            author: actor.user_id(),
             now,
-            kind: "create",
+            kind: RevisionKind::Create,
             title: p.title,
             markdown: p.markdown,
             summary: p.summary,
@@ -169,186 +157,246 @@ async fn insert_page(conn: &mut AnyConnection, actor: &Actor, p: NewPage<'_>) ->
         },
     )
     .await?;
-    pages::set_current(conn, page_id, rev, p.title, now).await?;
-    record_render_links_and_folders(conn, page_id, rev, p.path, p.rendered).await?;
-    refs::replace_tags(conn, page_id, p.tags).await?;
-    let details = serde_json::json!({ "title": p.title, "size": p.markdown.len() }).to_string();
-    append_event(
-        conn,
-        actor,
-        "page.created",
-        "page",
-        Some(page_id),
-        Some(p.path.as_str()),
-        Some(rev),
-        &details,
-    )
+    pages::set_current(uow, page, rev, p.title, now).await?;
+    record_render_links_and_folders(uow, page, rev, p.path, p.rendered).await?;
+    refs::replace_tags(uow, page, p.tags).await?;
+    uow.record(Event::PageCreated {
+        page,
+        path: p.path.clone(),
+        revision: rev,
+        title: p.title.as_str().to_owned(),
+        size: len_i64(p.markdown),
+    })
     .await?;
-    Ok(page_id)
+    Ok((page, rev, number))
 }
 
 /// The text of the page setup creates at `home`.
 pub(crate) const WELCOME: &str = include_str!("welcome.md");
 
-pub(crate) async fn create_welcome_page(conn: &mut AnyConnection, actor: &Actor, rendered: &Rendered) -> AppResult<()> {
+pub(crate) async fn create_welcome_page(uow: &mut UnitOfWork, actor: &Actor, rendered: &Rendered) -> AppResult<()> {
     let path = PagePath::parse("home")?;
-    if pages::by_path(conn, path.as_str()).await?.is_some() {
+    if pages::by_path(uow, &path).await?.is_some() {
         return Ok(());
     }
+    let title = Title::parse("Welcome to Vellum")?;
     let page = NewPage {
         path: &path,
-        title: "Welcome to Vellum",
+        title: &title,
         markdown: WELCOME,
         rendered,
         summary: "Created by setup",
         tags: &["vellum".to_owned()],
     };
-    insert_page(conn, actor, page).await?;
+    insert_page(uow, actor, page).await?;
     Ok(())
+}
+
+/// What a save does besides an ordinary edit.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Edit,
+    Revert { to: RevisionId },
+}
+
+/// The page as this save left it, built from what the save wrote.
+struct Written<'a> {
+    page: PageId,
+    path: &'a PagePath,
+    title: Title,
+    revision: RevisionId,
+    number: i64,
+    markdown: String,
+    rendered: &'a Rendered,
+    tags: Vec<String>,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    updated_by: Option<String>,
 }
 
 impl App {
     /// Whether the actor may create or edit the page at a path (to decide
     /// before showing an editor).
-    pub async fn check_write(&self, actor: &Actor, raw_path: &str) -> AppResult<()> {
+    pub async fn check_write(&self, actor: &Actor, raw_path: &str) -> AppResult<PagePath> {
         let path = PagePath::parse(raw_path)?;
-        self.authorize(actor, Action::WritePage(&path)).await
+        self.authorize(actor, Action::WritePage(&path)).await?;
+        Ok(path)
     }
 
     /// Creates or edits the page at a path.
     pub async fn save_page(&self, actor: &Actor, raw_path: &str, req: SaveRequest) -> AppResult<Saved> {
-        self.save(actor, raw_path, req, "edit").await
+        self.save(actor, raw_path, req, Mode::Edit).await
     }
 
-    async fn save(&self, actor: &Actor, raw_path: &str, req: SaveRequest, kind: &str) -> AppResult<Saved> {
+    /// Finishes a save's reply inside its unit of work: which of the page's
+    /// links lead nowhere, as the page will be served.
+    async fn reply(&self, uow: &mut UnitOfWork, w: Written<'_>) -> AppResult<Page> {
+        let missing = refs::missing_targets(uow, w.page).await?;
+        let served = Self::serve_with_missing(&w.rendered.html, w.rendered.toc.clone().into(), &missing);
+        Ok(Page {
+            id: w.page,
+            path: w.path.clone(),
+            title: w.title,
+            revision: w.revision,
+            revision_number: w.number,
+            markdown: Some(w.markdown),
+            html: served.html,
+            toc: served.toc,
+            tags: w.tags,
+            created_at: w.created_at,
+            updated_at: w.updated_at,
+            updated_by: w.updated_by,
+        })
+    }
+
+    async fn save(&self, actor: &Actor, raw_path: &str, req: SaveRequest, mode: Mode) -> AppResult<Saved> {
         let path = PagePath::parse(raw_path)?;
         self.authorize(actor, Action::WritePage(&path)).await?;
+        validate::text(&req.markdown, "markdown")?;
         check_size(self, &req.markdown)?;
-        let title = req.title.as_deref().map(Title::parse).transpose()?;
+        let title = match req.title.as_deref() {
+            Some(t) => Some(Title::parse(validate::single_line(t, "title")?)?),
+            None => None,
+        };
         let summary = validate::summary(req.summary.as_deref().unwrap_or_default())?;
         let tags = req.tags.as_deref().map(validate::tags).transpose()?;
         // Render before taking the write lock; only a merge renders again.
         let pre_rendered = self.render_stored_form(&req.markdown).await?;
+        check_links(&pre_rendered)?;
+        let author_name = actor.name().map(str::to_owned);
 
-        let mut tx = self.0.store.begin().await?;
-        let Some(page) = pages::lock_by_path(&mut tx, path.as_str()).await? else {
+        let mut uow = self.begin(actor.user_id()).await?;
+        let Some(page) = pages::lock_by_path(&mut uow, &path).await? else {
             if req.base_revision.is_some() {
-                return Err(AppError::conflict(
-                    "page_gone",
-                    format!("the page at `{path}` was moved or deleted after you started editing; your text is kept in the details"),
+                return Err(AppError::new(
+                    Code::PageGone,
+                    format!(
+                        "The page at “{path}” was moved or deleted after you started editing. Your text is kept in the details: save it as a new page or elsewhere."
+                    ),
                 )
                 .with_details(serde_json::json!({ "yours": req.markdown })));
             }
-            let default_title = path.default_title();
-            let title = title.as_ref().map_or(default_title.as_str(), Title::as_str);
+            let title = title.unwrap_or(Title::parse(&path.default_title())?);
+            let tags = tags.unwrap_or_default();
             let new = NewPage {
                 path: &path,
-                title,
+                title: &title,
                 markdown: &req.markdown,
                 rendered: &pre_rendered,
                 summary: &summary,
-                tags: tags.as_deref().unwrap_or(&[]),
+                tags: &tags,
             };
-            insert_page(&mut tx, actor, new).await?;
-            tx.commit().await?;
-            self.forget_nav(&path);
-            let page = self.page(actor, path.as_str()).await?;
+            let (page, revision, number) = insert_page(&mut uow, actor, new).await?;
+            let now = uow.now();
+            let reply = self
+                .reply(
+                    &mut uow,
+                    Written {
+                        page,
+                        path: &path,
+                        title,
+                        revision,
+                        number,
+                        markdown: req.markdown,
+                        rendered: &pre_rendered,
+                        tags,
+                        created_at: now,
+                        updated_at: now,
+                        updated_by: author_name,
+                    },
+                )
+                .await?;
+            uow.commit().await?;
             return Ok(Saved {
-                page,
+                page: reply,
                 created: true,
                 merged: false,
             });
         };
 
-        let current = revisions::by_id(&mut tx, page.current_revision_id)
+        let current = revisions::by_id(&mut uow, page.current_revision)
             .await?
-            .ok_or_else(|| {
-                AppError::internal(std::io::Error::other(format!(
-                    "page {} has no current revision",
-                    page.id
-                )))
-            })?;
+            .ok_or_else(|| AppError::bug(format!("page {} has no current revision", page.id)))?;
         let mut merged = false;
-        let mut kind = kind;
-        let mut new_title = title.map(Title::into_string).unwrap_or_else(|| current.title.clone());
+        let mut new_title = title.unwrap_or_else(|| current.title.clone());
         let text = match req.base_revision {
             None => req.markdown.clone(),
             Some(base) if base == current.id => req.markdown.clone(),
             Some(base) => {
-                let base_rev = match revisions::by_id(&mut tx, base).await? {
-                    Some(r) if r.page_id == page.id => r,
+                let base_rev = match revisions::by_id(&mut uow, base).await? {
+                    Some(r) if r.page == page.id => r,
                     _ => {
                         return Err(AppError::invalid(
-                            "invalid_base_revision",
+                            Code::InvalidBaseRevision,
                             "base_revision",
-                            format!("revision {base} is not a revision of `{path}`"),
+                            format!("Revision {base} is not a revision of “{path}”. Send the revision you started editing from."),
                         ))
                     }
                 };
                 if new_title == base_rev.title {
                     new_title = current.title.clone();
                 }
-                match merge3(&base_rev.markdown, &req.markdown, &current.markdown) {
-                    MergeOutcome::Clean(text) => {
-                        merged = true;
-                        kind = "merge";
-                        text
-                    }
-                    MergeOutcome::Conflict { merged_with_markers } => {
-                        return Err(AppError::conflict(
-                            "edit_conflict",
-                            format!(
-                                "someone else changed the same lines of `{path}` since revision {base}; \
-                                 your text is kept: combine it with theirs and save again with base_revision {}",
-                                current.id
-                            ),
-                        )
-                        .with_details(serde_json::json!({
-                            "base_revision": base,
-                            "current_revision": current.id,
-                            "yours": req.markdown,
-                            "theirs": current.markdown,
-                            "merged_with_markers": merged_with_markers,
-                        })));
-                    }
-                }
+                self.merge(&path, &base_rev, &req.markdown, &current)
+                    .await?
+                    .inspect(|_| merged = true)
+                    .unwrap_or_else(|| req.markdown.clone())
             }
         };
 
-        let now = now_ms();
-        let old_tags = refs::tags_of(&mut tx, page.id).await?;
+        let old_tags = refs::tags_of(&mut uow, page.id).await?;
         let tags_changed = tags.as_ref().is_some_and(|t| *t != old_tags);
+        let tags_now = tags.clone().unwrap_or_else(|| old_tags.clone());
         if text == current.markdown && new_title == current.title {
+            // Nothing new to keep: no revision. The reply is the current
+            // revision, whose text is the one sent.
             if tags_changed {
-                let tags = tags.unwrap_or_default();
-                refs::replace_tags(&mut tx, page.id, &tags).await?;
-                let details = serde_json::json!({ "from": old_tags, "to": tags }).to_string();
-                append_event(
-                    &mut tx,
-                    actor,
-                    "page.tags_changed",
-                    "page",
-                    Some(page.id),
-                    Some(path.as_str()),
-                    None,
-                    &details,
+                refs::replace_tags(&mut uow, page.id, &tags_now).await?;
+                uow.record(Event::PageTagsChanged {
+                    page: page.id,
+                    path: path.clone(),
+                    from: old_tags,
+                    to: tags_now.clone(),
+                })
+                .await?;
+            }
+            let reply = self
+                .reply(
+                    &mut uow,
+                    Written {
+                        page: page.id,
+                        path: &path,
+                        title: current.title.clone(),
+                        revision: current.id,
+                        number: current.number,
+                        markdown: current.markdown.clone(),
+                        rendered: &pre_rendered,
+                        tags: tags_now,
+                        created_at: page.created_at,
+                        updated_at: page.updated_at,
+                        updated_by: current.author_name.clone(),
+                    },
                 )
                 .await?;
-                tx.commit().await?;
-            }
-            let page = self.page(actor, path.as_str()).await?;
+            uow.commit().await?;
             return Ok(Saved {
-                page,
+                page: reply,
                 created: false,
                 merged,
             });
         }
-        let rev = revisions::insert(
-            &mut tx,
+
+        let kind = match mode {
+            Mode::Revert { .. } => RevisionKind::Revert,
+            Mode::Edit if merged => RevisionKind::Merge,
+            Mode::Edit => RevisionKind::Edit,
+        };
+        let now = uow.now();
+        let (rev, number) = revisions::insert(
+            &mut uow,
             NewRevision {
-                page_id: page.id,
-                parent_id: Some(current.id),
-                author_id: actor.user_id().map(|u| u.0),
+                page: page.id,
+                parent: Some(current.id),
+                author: actor.user_id(),
                 now,
                 kind,
                 title: &new_title,
@@ -358,46 +406,94 @@ impl App {
             },
         )
         .await?;
-        pages::set_current(&mut tx, page.id, rev, &new_title, now).await?;
+        pages::set_current(&mut uow, page.id, rev, &new_title, now).await?;
         let rendered = if text == req.markdown {
             pre_rendered
         } else {
-            self.render_stored_form(&text).await?
+            let r = self.render_stored_form(&text).await?;
+            check_links(&r)?;
+            r
         };
-        record_render_links_and_folders(&mut tx, page.id, rev, &path, &rendered).await?;
-        if let Some(tags) = &tags {
-            refs::replace_tags(&mut tx, page.id, tags).await?;
+        record_render_links_and_folders(&mut uow, page.id, rev, &path, &rendered).await?;
+        if tags_changed {
+            refs::replace_tags(&mut uow, page.id, &tags_now).await?;
         }
-        let action = if kind == "revert" {
-            "page.reverted"
-        } else {
-            "page.edited"
+        let title_changed = new_title != current.title;
+        let event = match mode {
+            Mode::Revert { to } => Event::PageReverted {
+                page: page.id,
+                path: path.clone(),
+                revision: rev,
+                reverted_to: to,
+                size: len_i64(&text),
+                title_changed,
+            },
+            Mode::Edit => Event::PageEdited {
+                page: page.id,
+                path: path.clone(),
+                revision: rev,
+                size: len_i64(&text),
+                merged,
+                title_changed,
+                tags_changed,
+                base_revision: req.base_revision,
+            },
         };
-        let details = serde_json::json!({
-            "size": text.len(),
-            "merged": merged,
-            "base_revision": req.base_revision,
-            "tags_changed": tags_changed,
-        })
-        .to_string();
-        append_event(
-            &mut tx,
-            actor,
-            action,
-            "page",
-            Some(page.id),
-            Some(path.as_str()),
-            Some(rev),
-            &details,
-        )
-        .await?;
-        tx.commit().await?;
-        let page = self.page(actor, path.as_str()).await?;
+        uow.record(event).await?;
+        let reply = self
+            .reply(
+                &mut uow,
+                Written {
+                    page: page.id,
+                    path: &path,
+                    title: new_title,
+                    revision: rev,
+                    number,
+                    markdown: text,
+                    rendered: &rendered,
+                    tags: tags_now,
+                    created_at: page.created_at,
+                    updated_at: now,
+                    updated_by: author_name,
+                },
+            )
+            .await?;
+        uow.commit().await?;
         Ok(Saved {
-            page,
+            page: reply,
             created: false,
             merged,
         })
+    }
+
+    /// Merges `yours` (edited from `base`) with `current`: the merged text,
+    /// `None` when nothing needed merging, or the conflict error.
+    async fn merge(
+        &self,
+        path: &PagePath,
+        base: &RevisionRecord,
+        yours: &str,
+        current: &RevisionRecord,
+    ) -> AppResult<Option<String>> {
+        let (b, y, c) = (base.markdown.clone(), yours.to_owned(), current.markdown.clone());
+        match self.cpu(move || merge3(&b, &y, &c)).await? {
+            MergeOutcome::Clean(text) => Ok(Some(text)),
+            MergeOutcome::Conflict { merged_with_markers } => Err(AppError::new(
+                Code::EditConflict,
+                format!(
+                    "Someone else changed the same part of “{path}” since you started editing (revision {} is now current). Nothing was saved: your text is kept. Combine it with theirs, then save on top of revision {}.",
+                    current.number, current.number
+                ),
+            )
+            .with_details(serde_json::json!({
+                "base_revision": base.id,
+                "current_revision": current.id,
+                "current_revision_number": current.number,
+                "yours": yours,
+                "theirs": current.markdown,
+                "merged_with_markers": merged_with_markers,
+            }))),
+        }
     }
 
     /// Saves an old revision's text and title as a new revision.
@@ -405,138 +501,144 @@ impl App {
         &self,
         actor: &Actor,
         raw_path: &str,
-        revision: i64,
+        revision: RevisionId,
         summary: Option<&str>,
     ) -> AppResult<Saved> {
         let path = PagePath::parse(raw_path)?;
         self.authorize(actor, Action::WritePage(&path)).await?;
-        let mut conn = self.0.store.read().await?;
-        let page = pages::by_path(&mut conn, path.as_str())
-            .await?
-            .ok_or_else(|| AppError::not_found("page_not_found", format!("there is no page at `{path}`")))?;
-        let old = match revisions::by_id(&mut conn, revision).await? {
-            Some(r) if r.page_id == page.id => r,
-            _ => {
-                return Err(AppError::not_found(
-                    "revision_not_found",
-                    format!("revision {revision} is not a revision of `{path}`"),
-                ))
-            }
+        let (page, old) = {
+            let mut conn = self.0.store.read().await?;
+            let page = pages::by_path(&mut conn, &path)
+                .await?
+                .ok_or_else(|| page_not_found(&path))?;
+            let old = match revisions::by_id(&mut conn, revision).await? {
+                Some(r) if r.page == page.id => r,
+                _ => {
+                    return Err(AppError::new(
+                        Code::RevisionNotFound,
+                        format!("Revision {revision} is not a revision of “{path}”."),
+                    ))
+                }
+            };
+            (page, old)
         };
-        drop(conn);
-        let note = format!("Reverted to revision {revision}");
+        let note = format!("Reverted to revision {}", old.number);
         let summary = match summary.map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => format!("{note}: {s}"),
             None => note,
         };
         let req = SaveRequest {
-            title: Some(old.title),
+            title: Some(old.title.as_str().to_owned()),
             markdown: old.markdown,
             summary: Some(summary),
             tags: None,
-            base_revision: None,
+            // Revert on top of the revision the reverter saw, so a save
+            // that landed since is merged or reported, never lost.
+            base_revision: Some(page.current_revision),
         };
-        self.save(actor, path.as_str(), req, "revert").await
+        self.save(actor, path.as_str(), req, Mode::Revert { to: revision })
+            .await
     }
 
     /// Moves a page to a new path, leaving a redirect at the old one.
-    pub async fn move_page(&self, actor: &Actor, raw_from: &str, raw_to: &str) -> AppResult<crate::Page> {
+    pub async fn move_page(&self, actor: &Actor, raw_from: &str, raw_to: &str) -> AppResult<PageHead> {
         let from = PagePath::parse(raw_from)?;
-        let to = PagePath::parse(raw_to).map_err(|e| AppError::invalid("invalid_path", "to", e.to_string()))?;
+        let to = PagePath::parse(validate::single_line(raw_to, "to")?)
+            .map_err(|e| AppError::invalid(Code::InvalidPath, "to", crate::sentence(&e.to_string())))?;
         self.authorize(actor, Action::WritePage(&from)).await?;
         self.authorize(actor, Action::WritePage(&to)).await?;
         if from == to {
             return Err(AppError::invalid(
-                "same_path",
+                Code::SamePath,
                 "to",
-                "the page already lives at that path",
+                "The page already lives at that path. Choose a different one.",
             ));
         }
-        let mut tx = self.0.store.begin().await?;
-        let page = pages::lock_by_path(&mut tx, from.as_str())
+        let mut uow = self.begin(actor.user_id()).await?;
+        let page = pages::lock_by_path(&mut uow, &from)
             .await?
-            .ok_or_else(|| AppError::not_found("page_not_found", format!("there is no page at `{from}`")))?;
-        let now = now_ms();
-        claim_path(&mut tx, page.id, &to, now, "move or delete it first").await?;
-        pages::put_redirect(&mut tx, from.as_str(), page.id, now).await?;
-        ensure_folders(&mut tx, &to).await?;
-        let details = serde_json::json!({ "from": from.as_str(), "to": to.as_str() }).to_string();
-        append_event(
-            &mut tx,
-            actor,
-            "page.moved",
-            "page",
-            Some(page.id),
-            Some(to.as_str()),
-            None,
-            &details,
+            .ok_or_else(|| page_not_found(&from))?;
+        claim_path(
+            &mut uow,
+            page.id,
+            &to,
+            "Move or delete that page first, or choose another path.",
         )
         .await?;
-        tx.commit().await?;
-        self.forget_nav(&from);
-        self.forget_nav(&to);
-        self.page(actor, to.as_str()).await
+        let now = uow.now();
+        pages::put_redirect(&mut uow, &from, page.id, now).await?;
+        pages::ensure_folders(&mut uow, &to.folder(), now).await?;
+        uow.record(Event::PageMoved {
+            page: page.id,
+            from: from.clone(),
+            to: to.clone(),
+        })
+        .await?;
+        uow.commit().await?;
+        let mut moved = head(&page);
+        moved.path = to;
+        moved.updated_at = now;
+        Ok(moved)
     }
 
     /// Moves a page to the trash.
     pub async fn delete_page(&self, actor: &Actor, raw_path: &str) -> AppResult<()> {
         let path = PagePath::parse(raw_path)?;
         self.authorize(actor, Action::WritePage(&path)).await?;
-        let mut tx = self.0.store.begin().await?;
-        let page = pages::lock_by_path(&mut tx, path.as_str())
+        let mut uow = self.begin(actor.user_id()).await?;
+        let page = pages::lock_by_path(&mut uow, &path)
             .await?
-            .ok_or_else(|| AppError::not_found("page_not_found", format!("there is no page at `{path}`")))?;
-        pages::trash(&mut tx, page.id, actor.user_id().map(|u| u.0), now_ms()).await?;
-        let details = serde_json::json!({ "title": page.title }).to_string();
-        append_event(
-            &mut tx,
-            actor,
-            "page.deleted",
-            "page",
-            Some(page.id),
-            Some(path.as_str()),
-            None,
-            &details,
-        )
+            .ok_or_else(|| page_not_found(&path))?;
+        let now = uow.now();
+        pages::trash(&mut uow, page.id, actor.user_id(), now).await?;
+        uow.record(Event::PageDeleted {
+            page: page.id,
+            path,
+            title: page.title.as_str().to_owned(),
+        })
         .await?;
-        tx.commit().await?;
-        self.forget_nav(&path);
-        Ok(())
+        uow.commit().await
     }
 
     /// Brings a page back from the trash, at its old path or at `to`.
-    pub async fn restore_page(&self, actor: &Actor, page_id: i64, to: Option<&str>) -> AppResult<crate::Page> {
-        let mut tx = self.0.store.begin().await?;
-        let page = pages::by_id(&mut tx, page_id)
+    pub async fn restore_page(&self, actor: &Actor, page_id: PageId, to: Option<&str>) -> AppResult<PageHead> {
+        self.authorize(actor, Action::ReadSite).await?;
+        let target = match to.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => Some(
+                PagePath::parse(validate::single_line(t, "to")?)
+                    .map_err(|e| AppError::invalid(Code::InvalidPath, "to", crate::sentence(&e.to_string())))?,
+            ),
+            None => None,
+        };
+        let mut uow = self.begin(actor.user_id()).await?;
+        let page = pages::by_id(&mut uow, page_id)
             .await?
             .filter(|p| p.deleted_at.is_some())
-            .ok_or_else(|| AppError::not_found("not_in_trash", format!("page {page_id} is not in the trash")))?;
-        let target = match to.map(str::trim).filter(|t| !t.is_empty()) {
-            Some(t) => PagePath::parse(t).map_err(|e| AppError::invalid("invalid_path", "to", e.to_string()))?,
-            None => PagePath::from_trusted(page.path.clone()),
-        };
+            .ok_or_else(|| {
+                AppError::new(
+                    Code::NotInTrash,
+                    format!("Page {page_id} is not in the trash. It may have been restored already."),
+                )
+            })?;
+        // Restoring needs the right to write where it goes and to read
+        // where it was.
+        self.authorize(actor, Action::ReadPage(&page.path)).await?;
+        let target = target.unwrap_or_else(|| page.path.clone());
         self.authorize(actor, Action::WritePage(&target)).await?;
-        let now = now_ms();
-        claim_path(&mut tx, page.id, &target, now, "restore this one to another path").await?;
-        pages::untrash(&mut tx, page.id, now).await?;
-        ensure_folders(&mut tx, &target).await?;
-        let details = serde_json::json!({ "from": page.path, "to": target.as_str() }).to_string();
-        append_event(
-            &mut tx,
-            actor,
-            "page.restored",
-            "page",
-            Some(page.id),
-            Some(target.as_str()),
-            None,
-            &details,
-        )
+        claim_path(&mut uow, page.id, &target, "Restore this one to another path.").await?;
+        let now = uow.now();
+        pages::untrash(&mut uow, page.id, now).await?;
+        pages::ensure_folders(&mut uow, &target.folder(), now).await?;
+        uow.record(Event::PageRestored {
+            page: page.id,
+            from: page.path.clone(),
+            to: target.clone(),
+        })
         .await?;
-        tx.commit().await?;
-        self.forget_nav(&target);
-        if target.as_str() != page.path {
-            self.forget_nav(&PagePath::from_trusted(page.path.clone()));
-        }
-        self.page(actor, target.as_str()).await
+        uow.commit().await?;
+        let mut restored = head(&page);
+        restored.path = target;
+        restored.updated_at = now;
+        Ok(restored)
     }
 }

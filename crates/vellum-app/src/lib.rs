@@ -1,34 +1,41 @@
 //! Vellum's use cases. Each public method of [`App`] is one use case: it
-//! authorizes the actor through [`vellum_core::access::authorize`], runs in
-//! one transaction, appends its event in that transaction, and invalidates
-//! derived caches after commit. Handlers in the web crate only parse input,
-//! call one of these and present the result.
+//! authorizes the actor through [`vellum_core::access::authorize`], runs its
+//! writes in one unit of work (`uow.rs`: one transaction, typed events
+//! appended inside it, effects after commit), and returns domain data.
+//! Handlers in the web crate only parse input, call one of these and
+//! present the result.
 #![forbid(unsafe_code)]
 
 mod auth;
 mod edit;
+mod effects;
 mod error;
+mod feed;
 pub mod model;
+pub mod ports;
 mod read;
 mod render;
+mod uow;
 mod validate;
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 pub use auth::{NewAccount, NewSession, Session};
-pub use edit::SaveRequest;
-pub use error::{AppError, AppResult, ErrorKind};
+pub use edit::{SaveRequest, MAX_LINKS_PER_PAGE};
+pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
 pub use model::*;
-pub use read::{DiffView, Lookup, NavLevel};
+pub use read::{DiffView, Lookup, NavLevel, PageView};
 pub use validate::split_tags;
 pub use vellum_core::access::Policy;
 use vellum_core::access::{authorize, Action};
 pub use vellum_core::{Actor, Role};
 use vellum_markup::Renderer;
-pub use vellum_store::Backend;
 use vellum_store::{settings, Store};
+pub use vellum_store::{Backend, SqliteDurability, StoreOptions};
+
+use crate::ports::{EventBus, LocalBus, MemoryCache};
 
 /// What the services need to know about the deployment.
 #[derive(Clone)]
@@ -39,6 +46,7 @@ pub struct AppConfig {
     pub session_ttl: Duration,
     /// The largest page body accepted, in bytes.
     pub max_page_bytes: usize,
+    pub store: StoreOptions,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -48,6 +56,7 @@ impl std::fmt::Debug for AppConfig {
             .field("data_dir", &self.data_dir)
             .field("session_ttl", &self.session_ttl)
             .field("max_page_bytes", &self.max_page_bytes)
+            .field("store", &self.store)
             .finish()
     }
 }
@@ -62,6 +71,7 @@ impl AppConfig {
             data_dir: data_dir.into(),
             session_ttl: Self::DEFAULT_SESSION_TTL,
             max_page_bytes: Self::DEFAULT_MAX_PAGE_BYTES,
+            store: StoreOptions::default(),
         }
     }
 }
@@ -95,48 +105,79 @@ pub struct App(Arc<Inner>);
 struct Inner {
     store: Store,
     config: AppConfig,
-    renderer: Renderer,
-    revisions: render::RevisionCache,
-    /// Sidebar levels by folder path; dropped on local writes below them
-    /// and after a few seconds (writes on other nodes).
-    nav: moka::sync::Cache<String, Arc<NavLevel>>,
-    sessions: moka::sync::Cache<String, Option<Session>>,
-    policy: RwLock<(Policy, Instant)>,
+    renderer: Arc<Renderer>,
+    renders: render::Renders,
+    /// Sidebar levels by folder. Invalidated by events; the time to live
+    /// is only a safety net should the change feed stall.
+    nav: MemoryCache<vellum_core::FolderPath, Arc<NavLevel>>,
+    /// Sessions by token hash (`None`: no live session for that token).
+    sessions: MemoryCache<String, Option<Session>>,
+    policy: RwLock<Option<Policy>>,
+    bus: Arc<dyn EventBus>,
+    /// Bounds the CPU-heavy work running at once (see `render.rs`).
+    cpu: tokio::sync::Semaphore,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    render_queue: Mutex<Option<tokio::sync::mpsc::Receiver<render::RenderJob>>>,
 }
 
-/// How long a node trusts its copy of site settings and sessions before
-/// reading them again (other nodes may have changed them).
-const SETTINGS_TTL: Duration = Duration::from_secs(5);
-const SESSION_CACHE_TTL: Duration = Duration::from_secs(30);
+/// A safety net for caches that events keep current.
+const CACHE_TTL: Duration = Duration::from_secs(60);
 const ANONYMOUS_READ: &str = "anonymous_read";
 
 impl App {
     /// Connects to the database and applies pending migrations.
     pub async fn open(config: AppConfig) -> AppResult<App> {
-        let store = Store::connect(&config.database_url).await.map_err(|e| match e {
-            vellum_store::StoreError::BadUrl(m) => AppError::new(ErrorKind::BadRequest, "bad_database_url", m),
-            other => AppError::internal(other),
-        })?;
-        store.migrate().await?;
+        let store = Store::connect_with(&config.database_url, &config.store)
+            .await
+            .map_err(|e| match e {
+                vellum_store::StoreError::BadUrl(m) => AppError::new(Code::InvalidRequest, m),
+                other => AppError::internal(other),
+            })?;
+        store.migrate().await.map_err(AppError::internal)?;
         Ok(Self::with_store(store, config))
     }
 
     pub fn with_store(store: Store, config: AppConfig) -> App {
+        let (renders, render_queue) = render::Renders::new();
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         App(Arc::new(Inner {
             store,
             config,
-            renderer: Renderer::new(),
-            revisions: render::RevisionCache::new(),
-            nav: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(SETTINGS_TTL)
-                .build(),
-            sessions: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(SESSION_CACHE_TTL)
-                .build(),
-            policy: RwLock::new((Policy::default(), Instant::now() - SETTINGS_TTL * 2)),
+            renderer: Arc::new(Renderer::new()),
+            renders,
+            nav: MemoryCache::new(10_000, Some(CACHE_TTL)),
+            sessions: MemoryCache::new(100_000, Some(CACHE_TTL)),
+            policy: RwLock::new(None),
+            bus: Arc::new(LocalBus::new(4096)),
+            cpu: tokio::sync::Semaphore::new(cores.max(2)),
+            tasks: Mutex::new(Vec::new()),
+            render_queue: Mutex::new(Some(render_queue)),
         }))
+    }
+
+    /// Starts this process's background work: the change-feed follower
+    /// (and, on PostgreSQL, its wake-ups between processes) and the writer
+    /// of refreshed renderings. Call once, from inside the runtime.
+    pub fn start(&self) {
+        self.0.store.start_feed_signals();
+        let mut tasks = match self.0.tasks.lock() {
+            Ok(t) => t,
+            Err(_) => return,
+        };
+        tasks.push(tokio::spawn(feed::follow(self.clone())));
+        if let Some(rx) = self.0.render_queue.lock().ok().and_then(|mut q| q.take()) {
+            tasks.push(tokio::spawn(render::store_renderings(self.clone(), rx)));
+        }
+    }
+
+    /// Stops the background work and closes the database.
+    pub async fn shutdown(&self) {
+        if let Ok(mut tasks) = self.0.tasks.lock() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+        }
+        self.0.store.close().await;
     }
 
     pub fn store(&self) -> &Store {
@@ -151,26 +192,41 @@ impl App {
         &self.0.renderer
     }
 
-    /// The site-wide access settings, re-read every few seconds.
+    /// Committed events from every node, in commit order.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<ports::Published>> {
+        self.0.bus.subscribe()
+    }
+
+    /// The site-wide access settings.
     pub async fn policy(&self) -> AppResult<Policy> {
-        if let Ok(guard) = self.0.policy.read() {
-            if guard.1.elapsed() < SETTINGS_TTL {
-                return Ok(guard.0);
-            }
+        if let Some(p) = self.0.policy.read().ok().and_then(|g| *g) {
+            return Ok(p);
         }
         let mut conn = self.0.store.read().await?;
         let anonymous_read = settings::get(&mut conn, ANONYMOUS_READ).await?.as_deref() == Some("true");
         let policy = Policy { anonymous_read };
         if let Ok(mut guard) = self.0.policy.write() {
-            *guard = (policy, Instant::now());
+            *guard = Some(policy);
         }
         Ok(policy)
+    }
+
+    fn forget_policy(&self) {
+        if let Ok(mut guard) = self.0.policy.write() {
+            *guard = None;
+        }
     }
 
     /// The single authorization check every use case goes through.
     pub(crate) async fn authorize(&self, actor: &Actor, action: Action<'_>) -> AppResult<()> {
         let policy = self.policy().await?;
         Ok(authorize(actor, action, policy)?)
+    }
+
+    /// Whether `actor` may do `action`, without failing.
+    pub(crate) async fn may(&self, actor: &Actor, action: Action<'_>) -> AppResult<bool> {
+        let policy = self.policy().await?;
+        Ok(authorize(actor, action, policy).is_ok())
     }
 
     /// The site settings, for administrators.
@@ -180,33 +236,19 @@ impl App {
     }
 
     /// Whether anonymous visitors may read (an administrator's setting).
-    pub async fn set_anonymous_read(&self, actor: &Actor, allowed: bool) -> AppResult<()> {
+    pub async fn set_anonymous_read(&self, actor: &Actor, allowed: bool) -> AppResult<Policy> {
         self.authorize(actor, Action::Administer).await?;
-        let mut tx = self.0.store.begin().await?;
-        settings::set(&mut tx, ANONYMOUS_READ, if allowed { "true" } else { "false" }).await?;
-        let details = serde_json::json!({ "anonymous_read": allowed }).to_string();
-        edit::append_event(&mut tx, actor, "settings.changed", "site", None, None, None, &details).await?;
-        tx.commit().await?;
-        if let Ok(mut guard) = self.0.policy.write() {
-            guard.1 = Instant::now() - SETTINGS_TTL * 2;
-        }
-        Ok(())
+        let mut uow = self.begin(actor.user_id()).await?;
+        settings::set(&mut uow, ANONYMOUS_READ, if allowed { "true" } else { "false" }).await?;
+        uow.record(vellum_core::Event::SettingsChanged {
+            anonymous_read: allowed,
+        })
+        .await?;
+        uow.commit().await?;
+        Ok(Policy {
+            anonymous_read: allowed,
+        })
     }
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Milliseconds since the epoch as RFC 3339 (UTC).
-pub fn format_time(ms: i64) -> String {
-    let nanos = i128::from(ms) * 1_000_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -227,11 +269,5 @@ mod tests {
         assert_eq!(redact_url("postgres://u:p@ss@h/db?x=1"), "postgres://u:***@h/db?x=1");
         let cfg = AppConfig::new("postgres://a:hunter2@h/db", "/tmp");
         assert!(!format!("{cfg:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn times_are_rfc3339() {
-        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_time(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
     }
 }

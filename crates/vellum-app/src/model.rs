@@ -1,88 +1,100 @@
-//! What the services return: plain data, serialised as-is by the JSON API
-//! and read by the HTML templates.
+//! What the services return: plain domain data. The web layer presents it
+//! (HTML templates, and the API's own models in `vellum-web`), so these
+//! types can change without silently changing API v1.
 
 use std::sync::Arc;
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use vellum_core::{Event, FolderPath, PageId, PagePath, RevisionId, RevisionKind, Timestamp, Title, UserId};
 use vellum_markup::TocEntry;
 
 /// A page at its current revision, rendered.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Page {
-    pub id: i64,
-    pub path: String,
-    pub title: String,
-    /// Current revision id.
-    pub revision: i64,
-    pub markdown: String,
-    /// Sanitized HTML of the current revision.
-    #[schema(value_type = String)]
+    pub id: PageId,
+    pub path: PagePath,
+    pub title: Title,
+    pub revision: RevisionId,
+    /// The current revision's number within the page (1, 2, 3 …).
+    pub revision_number: i64,
+    /// The text, when the use case loaded it (editing, the API); page
+    /// views do not.
+    pub markdown: Option<String>,
+    /// Sanitized HTML of the current revision, links to missing pages
+    /// styled as such.
     pub html: Arc<str>,
-    #[schema(value_type = Vec<Object>)]
     pub toc: Arc<[TocEntry]>,
     pub tags: Vec<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     pub updated_by: Option<String>,
 }
 
-/// A page in a listing.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PageSummary {
-    pub path: String,
-    pub title: String,
-    pub updated_at: Option<String>,
+/// A page's identity and title, without its text or rendering: what
+/// history, move and delete screens need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageHead {
+    pub id: PageId,
+    pub path: PagePath,
+    pub title: Title,
+    pub revision: RevisionId,
+    pub updated_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A page in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSummary {
+    pub path: PagePath,
+    pub title: Title,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
 pub struct TrashedPage {
-    pub id: i64,
-    pub path: String,
-    pub title: String,
-    pub deleted_at: String,
+    pub id: PageId,
+    pub path: PagePath,
+    pub title: Title,
+    pub deleted_at: Timestamp,
 }
 
 /// One revision's metadata (its text is fetched by id).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct RevisionInfo {
-    pub id: i64,
-    pub page_id: i64,
-    pub parent_id: Option<i64>,
+    pub id: RevisionId,
+    pub page: PageId,
+    /// 1, 2, 3 … within the page.
+    pub number: i64,
+    pub parent: Option<RevisionId>,
     pub author: Option<String>,
-    pub created_at: String,
-    /// `create`, `edit`, `merge` or `revert`.
-    pub kind: String,
-    pub title: String,
+    pub created_at: Timestamp,
+    pub kind: RevisionKind,
+    pub title: Title,
     pub summary: String,
     pub size: i64,
     pub size_delta: i64,
 }
 
 /// One revision with its text and rendering.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Revision {
-    #[serde(flatten)]
     pub info: RevisionInfo,
     /// The page's path today.
-    pub path: String,
+    pub path: PagePath,
     pub is_current: bool,
     pub markdown: String,
-    #[schema(value_type = String)]
     pub html: Arc<str>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FolderEntry {
-    pub path: String,
+    pub path: FolderPath,
     pub name: String,
     pub page_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Folder {
-    /// Empty for the root folder.
-    pub path: String,
+    /// The root folder is empty.
+    pub path: FolderPath,
     /// The page living at the folder's own path, if any.
     pub page: Option<PageSummary>,
     pub folders: Vec<FolderEntry>,
@@ -91,37 +103,45 @@ pub struct Folder {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// One entry of recent changes.
+#[derive(Debug, Clone)]
 pub struct Change {
     pub seq: i64,
-    pub at: String,
+    pub at: Timestamp,
     pub user: Option<String>,
-    /// `page.created`, `page.edited`, `page.reverted`, `page.moved`,
-    /// `page.deleted`, `page.restored` or `page.tags_changed`.
-    pub action: String,
-    pub path: Option<String>,
+    pub event: Event,
+    /// The title, summary and size change of the revision the change made.
     pub title: Option<String>,
-    pub revision: Option<i64>,
+    pub revision: Option<RevisionId>,
     pub summary: Option<String>,
     pub size_delta: Option<i64>,
-    #[schema(value_type = Object)]
-    pub details: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagCount {
     pub tag: String,
     pub count: i64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WantedPage {
-    pub path: String,
+    pub path: PagePath,
     pub links: i64,
 }
 
+/// An account, as administrators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub role: vellum_core::Role,
+    pub created_at: Timestamp,
+    pub disabled: bool,
+}
+
 /// A page of a cursor-paginated list.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone)]
 pub struct Paged<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
@@ -140,15 +160,31 @@ impl<T> Paged<T> {
         };
         Paged { items, next_cursor }
     }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Paged<U> {
+        Paged {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
 }
 
-/// The outcome of a save.
+/// The outcome of a save: exactly the revision this save wrote (or the
+/// current one, when the save changed nothing).
 #[derive(Debug, Clone)]
 pub struct Saved {
     pub page: Page,
     pub created: bool,
     /// The edit was merged with another one that landed first.
     pub merged: bool,
+}
+
+/// What the visitor may do with a page, for the UI to offer only that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    pub edit: bool,
+    pub move_page: bool,
+    pub delete: bool,
 }
 
 /// A list-page request.
@@ -162,27 +198,47 @@ impl PageRequest {
     pub const DEFAULT_LIMIT: usize = 50;
     pub const MAX_LIMIT: usize = 500;
 
-    pub(crate) fn limit(&self) -> usize {
-        self.limit.unwrap_or(Self::DEFAULT_LIMIT).clamp(1, Self::MAX_LIMIT)
+    /// The checked limit.
+    pub(crate) fn limit(&self) -> crate::AppResult<usize> {
+        match self.limit {
+            None => Ok(Self::DEFAULT_LIMIT),
+            Some(n) if (1..=Self::MAX_LIMIT).contains(&n) => Ok(n),
+            Some(n) => Err(crate::AppError::invalid(
+                crate::Code::InvalidLimit,
+                "limit",
+                format!(
+                    "The limit {n} is out of range. Ask for 1 to {} items (the default is {}).",
+                    Self::MAX_LIMIT,
+                    Self::DEFAULT_LIMIT
+                ),
+            )),
+        }
     }
 
     /// The row count to fetch: one more than shown, to know if more exist.
-    pub(crate) fn fetch(&self) -> i64 {
-        i64::try_from(self.limit() + 1).unwrap_or(i64::MAX)
+    pub(crate) fn fetch(&self) -> crate::AppResult<i64> {
+        Ok(i64::try_from(self.limit()? + 1).unwrap_or(i64::MAX))
+    }
+
+    /// The cursor as a text key (paths, tags, names).
+    pub(crate) fn text_cursor(&self) -> crate::AppResult<Option<&str>> {
+        match self.cursor.as_deref() {
+            Some(c) => crate::validate::single_line(c, "cursor").map(Some),
+            None => Ok(None),
+        }
     }
 
     pub(crate) fn id_cursor(&self) -> crate::AppResult<Option<i64>> {
         self.cursor
             .as_deref()
-            .map(|c| {
-                c.parse::<i64>().map_err(|_| {
-                    crate::AppError::new(
-                        crate::ErrorKind::BadRequest,
-                        "invalid_cursor",
-                        "the cursor is not one this list returned; start again without it",
-                    )
-                })
-            })
+            .map(|c| c.parse::<i64>().map_err(|_| bad_cursor()))
             .transpose()
     }
+}
+
+pub(crate) fn bad_cursor() -> crate::AppError {
+    crate::AppError::new(
+        crate::Code::InvalidCursor,
+        "The cursor is not one this list gave out. Start again from the first page, without a cursor.",
+    )
 }

@@ -1,35 +1,52 @@
 //! Read-side use cases: pages, revisions, diffs, folders and listings.
+//!
+//! Reads never write and hold at most one pooled connection, and never
+//! while rendering: database work happens first, the connection is
+//! released, then CPU work (rendering a stale page, diffing) runs.
 
 use std::sync::Arc;
 
 use vellum_core::access::Action;
-use vellum_core::{Actor, FolderPath, PagePath};
+use vellum_core::{Actor, FolderPath, PageId, PagePath, RevisionId};
 use vellum_markup::diff::{diff, LineDiff};
-use vellum_store::{events, pages, refs, revisions, users, AnyConnection};
+use vellum_markup::{TocEntry, RENDER_VERSION};
+use vellum_store::pages::PageRecord;
+use vellum_store::renders::{self, CurrentView};
+use vellum_store::revisions::RevisionRecord;
+use vellum_store::{events, pages, refs, revisions, users, Handle};
 
 use crate::model::*;
-use crate::{format_time, App, AppError, AppResult};
+use crate::ports::Cache;
+use crate::{validate, App, AppError, AppResult, Code};
 
 /// What lives at a path.
 #[derive(Debug, Clone)]
-pub enum Lookup {
-    Found(Box<Page>),
-    /// The page moved; it lives at this path now.
-    Moved(Box<Page>),
+pub enum Lookup<T = Page> {
+    Found(Box<T>),
+    /// The page moved; it lives at its new path now.
+    Moved(Box<T>),
     /// Nothing lives here; `in_trash` tells whether a deleted page did.
     Missing {
-        path: String,
+        path: PagePath,
         in_trash: bool,
     },
 }
 
+/// Everything a page view shows, authorized once.
+#[derive(Debug, Clone)]
+pub struct PageView {
+    pub page: Page,
+    /// The navigation tree from the root down to the page's folder.
+    pub nav: Vec<Arc<NavLevel>>,
+    pub can: Capabilities,
+}
+
 /// Two revisions of a page and the difference between them.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct DiffView {
-    pub path: String,
+    pub path: PagePath,
     pub from: RevisionInfo,
     pub to: RevisionInfo,
-    #[schema(value_type = Object)]
     pub diff: LineDiff,
     /// Unified-diff text of the same change.
     pub unified: String,
@@ -38,8 +55,7 @@ pub struct DiffView {
 /// Pages listed per folder in the sidebar (the folder page lists all).
 const NAV_PAGES: i64 = 100;
 
-/// The folders from the root down to one folder, each with its children:
-/// the navigation tree shown beside a page.
+/// One folder's children, as the navigation tree beside a page shows them.
 #[derive(Debug, Clone)]
 pub struct NavLevel {
     pub folder: FolderPath,
@@ -47,14 +63,15 @@ pub struct NavLevel {
     pub pages: Vec<PageSummary>,
 }
 
-pub(crate) fn revision_info(r: &revisions::RevisionRow) -> RevisionInfo {
+pub(crate) fn revision_info(r: &RevisionRecord) -> RevisionInfo {
     RevisionInfo {
         id: r.id,
-        page_id: r.page_id,
-        parent_id: r.parent_id,
+        page: r.page,
+        number: r.number,
+        parent: r.parent,
         author: r.author_name.clone(),
-        created_at: format_time(r.created_at),
-        kind: r.kind.clone(),
+        created_at: r.created_at,
+        kind: r.kind,
         title: r.title.clone(),
         summary: r.summary.clone(),
         size: r.size,
@@ -62,159 +79,268 @@ pub(crate) fn revision_info(r: &revisions::RevisionRow) -> RevisionInfo {
     }
 }
 
-fn summary(p: &pages::PageRow) -> PageSummary {
+pub(crate) fn summary(p: &PageRecord) -> PageSummary {
     PageSummary {
         path: p.path.clone(),
         title: p.title.clone(),
-        updated_at: Some(format_time(p.updated_at)),
+        updated_at: p.updated_at,
     }
 }
 
-fn linking_summary(p: &refs::LinkingPage) -> PageSummary {
-    PageSummary {
+pub(crate) fn head(p: &PageRecord) -> PageHead {
+    PageHead {
+        id: p.id,
         path: p.path.clone(),
         title: p.title.clone(),
-        updated_at: None,
+        revision: p.current_revision,
+        updated_at: p.updated_at,
     }
 }
 
-fn page_not_found(path: &str) -> AppError {
-    AppError::not_found("page_not_found", format!("there is no page at `{path}`"))
-        .with_details(serde_json::json!({ "path": path }))
+pub(crate) fn page_not_found(path: &PagePath) -> AppError {
+    AppError::new(
+        Code::PageNotFound,
+        format!("There is no page at “{path}”. Check the address, or create the page."),
+    )
+    .with_details(serde_json::json!({ "path": path.as_str() }))
+}
+
+/// A page's current state as read from the database, before any rendering.
+pub(crate) struct Fetched {
+    view: CurrentView,
+    revision_number: i64,
+    tags: Vec<String>,
+    missing: Vec<PagePath>,
+    /// The text to render from, when the stored rendering was stale.
+    stale_text: Option<String>,
+}
+
+fn toc_of(json: &serde_json::Value) -> Arc<[TocEntry]> {
+    serde_json::from_value::<Vec<TocEntry>>(json.clone())
+        .unwrap_or_default()
+        .into()
 }
 
 impl App {
-    /// The live page at `path`, rendered as served now; `markdown` is empty
-    /// unless `with_text`.
-    pub(crate) async fn load_page(
+    /// Reads everything showing the live page at `path` needs.
+    pub(crate) async fn fetch_current(
         &self,
-        conn: &mut AnyConnection,
-        path: &str,
+        h: &mut impl Handle,
+        path: &PagePath,
         with_text: bool,
-    ) -> AppResult<Option<Page>> {
-        let Some(view) = pages::view_by_path(conn, path, vellum_markup::RENDER_VERSION, with_text).await? else {
+    ) -> AppResult<Option<Fetched>> {
+        let Some(view) = renders::current_view(h, path, RENDER_VERSION, with_text).await? else {
             return Ok(None);
         };
-        let row = view.page;
-        let tags = refs::tags_of(conn, row.id).await?;
-        let text = with_text.then_some(view.markdown.as_str());
-        let rendered = self
-            .serve_current(conn, row.id, row.current_revision_id, text, view.render)
-            .await?;
-        Ok(Some(Page {
-            id: row.id,
-            path: row.path,
-            title: row.title,
-            revision: row.current_revision_id,
-            markdown: view.markdown,
-            html: rendered.html,
-            toc: rendered.toc,
+        let current = view.page.current_revision;
+        let meta = revisions::meta_by_id(h, current)
+            .await?
+            .filter(|_| view.has_revision)
+            .ok_or_else(|| AppError::bug(format!("page {} has no current revision {current}", view.page.id)))?;
+        let tags = refs::tags_of(h, view.page.id).await?;
+        let missing = refs::missing_targets(h, view.page.id).await?;
+        let stale_text = match (&view.render, self.cached_rendering(current)) {
+            (Some(_), _) | (None, Some(_)) => None,
+            (None, None) => match &view.markdown {
+                Some(m) => Some(m.clone()),
+                None => Some(
+                    revisions::by_id(h, current)
+                        .await?
+                        .ok_or_else(|| AppError::bug(format!("revision {current} vanished")))?
+                        .markdown,
+                ),
+            },
+        };
+        Ok(Some(Fetched {
+            view,
+            revision_number: meta.number,
             tags,
-            created_at: format_time(row.created_at),
-            updated_at: format_time(row.updated_at),
-            updated_by: view.author_name,
+            missing,
+            stale_text,
         }))
     }
 
-    /// The page at a path, following a redirect left by a move.
-    pub async fn lookup(&self, actor: &Actor, raw_path: &str) -> AppResult<Lookup> {
-        self.lookup_with(actor, raw_path, true).await
+    /// Turns what was fetched into the page as served (rendering it when
+    /// the stored rendering was stale, off the async workers). Holds no
+    /// connection.
+    pub(crate) async fn finish_page(&self, f: Fetched) -> AppResult<Page> {
+        let page = f.view.page;
+        let served = match f.view.render {
+            Some(stored) => Self::serve_with_missing(&stored.html, toc_of(&stored.toc), &f.missing),
+            None => {
+                let rendered = match self.cached_rendering(page.current_revision) {
+                    Some(r) => r,
+                    None => {
+                        let text = f.stale_text.as_deref().unwrap_or_default();
+                        self.rendering_of(page.current_revision, text).await?
+                    }
+                };
+                self.store_later(page.id, page.current_revision, rendered.clone());
+                Self::serve_with_missing(&rendered.html, rendered.toc.clone().into(), &f.missing)
+            }
+        };
+        Ok(Page {
+            id: page.id,
+            path: page.path,
+            title: page.title,
+            revision: page.current_revision,
+            revision_number: f.revision_number,
+            markdown: f.view.markdown,
+            html: served.html,
+            toc: served.toc,
+            tags: f.tags,
+            created_at: page.created_at,
+            updated_at: page.updated_at,
+            updated_by: f.view.author_name,
+        })
     }
 
-    /// Like [`App::lookup`], for showing the page: its Markdown is left
-    /// empty (the rendering is all a reader sees).
-    pub async fn lookup_for_reading(&self, actor: &Actor, raw_path: &str) -> AppResult<Lookup> {
-        self.lookup_with(actor, raw_path, false).await
-    }
-
-    async fn lookup_with(&self, actor: &Actor, raw_path: &str, with_text: bool) -> AppResult<Lookup> {
+    /// The page at a path, following a redirect left by a move. With
+    /// `with_text`, the page's Markdown is included.
+    pub async fn lookup(&self, actor: &Actor, raw_path: &str, with_text: bool) -> AppResult<Lookup> {
         let path = PagePath::parse(raw_path)?;
         self.authorize(actor, Action::ReadPage(&path)).await?;
-        let mut conn = self.0.store.read().await?;
-        if let Some(page) = self.load_page(&mut conn, path.as_str(), with_text).await? {
-            return Ok(Lookup::Found(Box::new(page)));
-        }
-        if let Some(row) = pages::resolve_redirect(&mut conn, path.as_str()).await? {
-            let target = PagePath::from_trusted(row.path.clone());
-            self.authorize(actor, Action::ReadPage(&target)).await?;
-            if let Some(page) = self.load_page(&mut conn, &row.path, with_text).await? {
-                return Ok(Lookup::Moved(Box::new(page)));
+        let (fetched, moved) = {
+            let mut conn = self.0.store.read().await?;
+            match self.fetch_current(&mut conn, &path, with_text).await? {
+                Some(f) => (f, false),
+                None => match pages::resolve_redirect(&mut conn, &path).await? {
+                    Some(target) => {
+                        self.authorize(actor, Action::ReadPage(&target.path)).await?;
+                        match self.fetch_current(&mut conn, &target.path, with_text).await? {
+                            Some(f) => (f, true),
+                            None => return Err(AppError::bug("a redirect's page vanished mid-read")),
+                        }
+                    }
+                    None => {
+                        let in_trash = pages::trashed_at(&mut conn, &path).await?.is_some();
+                        return Ok(Lookup::Missing { path, in_trash });
+                    }
+                },
             }
-        }
-        let in_trash = pages::trashed_at(&mut conn, path.as_str()).await?.is_some();
-        Ok(Lookup::Missing {
-            path: path.into_string(),
-            in_trash,
+        };
+        let page = Box::new(self.finish_page(fetched).await?);
+        Ok(if moved {
+            Lookup::Moved(page)
+        } else {
+            Lookup::Found(page)
         })
     }
 
     /// The page at a path (after redirects), or `page_not_found`.
     pub async fn page(&self, actor: &Actor, raw_path: &str) -> AppResult<Page> {
-        match self.lookup(actor, raw_path).await? {
+        match self.lookup(actor, raw_path, true).await? {
             Lookup::Found(p) | Lookup::Moved(p) => Ok(*p),
             Lookup::Missing { path, .. } => Err(page_not_found(&path)),
         }
     }
 
-    async fn live_page(&self, actor: &Actor, conn: &mut AnyConnection, raw_path: &str) -> AppResult<pages::PageRow> {
+    /// What showing a page needs: the page, the navigation tree beside it,
+    /// and what the visitor may do with it.
+    pub async fn page_view(&self, actor: &Actor, raw_path: &str) -> AppResult<Lookup<PageView>> {
+        let found = self.lookup(actor, raw_path, false).await?;
+        let (page, moved) = match found {
+            Lookup::Found(p) => (p, false),
+            Lookup::Moved(p) => (p, true),
+            Lookup::Missing { path, in_trash } => return Ok(Lookup::Missing { path, in_trash }),
+        };
+        let nav = self.nav_levels(&page.path.folder()).await?;
+        let can = self.capabilities(actor, &page.path).await?;
+        let view = Box::new(PageView { page: *page, nav, can });
+        Ok(if moved {
+            Lookup::Moved(view)
+        } else {
+            Lookup::Found(view)
+        })
+    }
+
+    /// What `actor` may do with the page at `path`.
+    pub async fn capabilities(&self, actor: &Actor, path: &PagePath) -> AppResult<Capabilities> {
+        let write = self.may(actor, Action::WritePage(path)).await?;
+        Ok(Capabilities {
+            edit: write,
+            move_page: write,
+            delete: write,
+        })
+    }
+
+    /// The live page at a path (after redirects) without its text or
+    /// rendering.
+    pub async fn page_head(&self, actor: &Actor, raw_path: &str) -> AppResult<PageHead> {
         let path = PagePath::parse(raw_path)?;
-        self.authorize(actor, Action::ReadPage(&path)).await?;
-        match pages::by_path(conn, path.as_str()).await? {
+        let mut conn = self.0.store.read().await?;
+        Ok(head(&self.live_page(actor, &mut conn, &path).await?))
+    }
+
+    async fn live_page(&self, actor: &Actor, h: &mut impl Handle, path: &PagePath) -> AppResult<PageRecord> {
+        self.authorize(actor, Action::ReadPage(path)).await?;
+        match pages::by_path(h, path).await? {
             Some(row) => Ok(row),
-            None => match pages::resolve_redirect(conn, path.as_str()).await? {
-                Some(row) => Ok(row),
-                None => Err(page_not_found(path.as_str())),
+            None => match pages::resolve_redirect(h, path).await? {
+                Some(row) => {
+                    self.authorize(actor, Action::ReadPage(&row.path)).await?;
+                    Ok(row)
+                }
+                None => Err(page_not_found(path)),
             },
         }
     }
 
     pub async fn history(&self, actor: &Actor, raw_path: &str, req: &PageRequest) -> AppResult<Paged<RevisionInfo>> {
+        let path = PagePath::parse(raw_path)?;
         let mut conn = self.0.store.read().await?;
-        let page = self.live_page(actor, &mut conn, raw_path).await?;
-        let rows = revisions::history(&mut conn, page.id, req.id_cursor()?, req.fetch()).await?;
+        let page = self.live_page(actor, &mut conn, &path).await?;
+        let before = req.id_cursor()?.map(RevisionId);
+        let rows = revisions::history(&mut conn, page.id, before, req.fetch()?).await?;
         let items = rows.iter().map(revision_info).collect();
-        Ok(Paged::from_rows(items, req.limit(), |r: &RevisionInfo| {
+        Ok(Paged::from_rows(items, req.limit()?, |r: &RevisionInfo| {
             r.id.to_string()
         }))
     }
 
-    /// Any revision by id, rendered; readable when its page is.
-    pub async fn revision(&self, actor: &Actor, id: i64) -> AppResult<Revision> {
+    /// Any revision by id, rendered; readable when its page is. A caller
+    /// who may not read gets the same answer whether or not it exists.
+    pub async fn revision(&self, actor: &Actor, id: RevisionId) -> AppResult<Revision> {
+        self.authorize(actor, Action::ReadSite).await?;
+        let not_found = || AppError::new(Code::RevisionNotFound, format!("There is no revision {id}."));
+        let (rev, page) = {
+            let mut conn = self.0.store.read().await?;
+            let rev = revisions::by_id(&mut conn, id).await?.ok_or_else(not_found)?;
+            let page = pages::by_id(&mut conn, rev.page).await?.ok_or_else(not_found)?;
+            (rev, page)
+        };
+        self.authorize(actor, Action::ReadPage(&page.path)).await?;
+        let rendered = self.rendering_of(rev.id, &rev.markdown).await?;
         let mut conn = self.0.store.read().await?;
-        let not_found = || AppError::not_found("revision_not_found", format!("there is no revision {id}"));
-        let rev = revisions::by_id(&mut conn, id).await?.ok_or_else(not_found)?;
-        let page = pages::by_id(&mut conn, rev.page_id).await?.ok_or_else(not_found)?;
-        let path = PagePath::from_trusted(page.path.clone());
-        self.authorize(actor, Action::ReadPage(&path)).await?;
-        let rendered = self.serve_revision(&mut conn, rev.id, &rev.markdown).await?;
+        let served = self.serve_rendered(&mut conn, &rendered).await?;
         Ok(Revision {
             info: revision_info(&rev),
             path: page.path,
-            is_current: page.current_revision_id == rev.id,
+            is_current: page.current_revision == rev.id && page.deleted_at.is_none(),
             markdown: rev.markdown,
-            html: rendered.html.clone(),
+            html: served.html,
         })
     }
 
     /// The difference between two revisions of one page.
-    pub async fn diff(&self, actor: &Actor, raw_path: &str, from: i64, to: i64) -> AppResult<DiffView> {
-        let mut conn = self.0.store.read().await?;
-        let page = self.live_page(actor, &mut conn, raw_path).await?;
-        let mut load = async |id: i64| -> AppResult<revisions::RevisionRow> {
-            match revisions::by_id(&mut conn, id).await? {
-                Some(r) if r.page_id == page.id => Ok(r),
-                _ => Err(AppError::not_found(
-                    "revision_not_found",
-                    format!("revision {id} is not a revision of `{}`", page.path),
-                )),
-            }
+    pub async fn diff(&self, actor: &Actor, raw_path: &str, from: RevisionId, to: RevisionId) -> AppResult<DiffView> {
+        let path = PagePath::parse(raw_path)?;
+        let (page, a, b) = {
+            let mut conn = self.0.store.read().await?;
+            let page = self.live_page(actor, &mut conn, &path).await?;
+            let a = revision_of(&mut conn, &page, from).await?;
+            let b = revision_of(&mut conn, &page, to).await?;
+            (page, a, b)
         };
-        let a = load(from).await?;
-        let b = load(to).await?;
-        let d = diff(&a.markdown, &b.markdown);
-        let unified = d.unified();
+        let (d, unified, a, b) = self
+            .cpu(move || {
+                let d = diff(&a.markdown, &b.markdown);
+                let unified = d.unified();
+                (d, unified, a, b)
+            })
+            .await?;
         Ok(DiffView {
-            path: page.path.clone(),
+            path: page.path,
             from: revision_info(&a),
             to: revision_info(&b),
             diff: d,
@@ -222,51 +348,56 @@ impl App {
         })
     }
 
-    /// Live pages linking to a page (directly or through a redirect to it).
-    pub async fn backlinks(&self, actor: &Actor, raw_path: &str) -> AppResult<Vec<PageSummary>> {
+    /// Live pages linking to a page (directly or through a redirect to it),
+    /// by path.
+    pub async fn backlinks(&self, actor: &Actor, raw_path: &str, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
         let path = PagePath::parse(raw_path)?;
         self.authorize(actor, Action::ReadPage(&path)).await?;
         let mut conn = self.0.store.read().await?;
         let mut targets = vec![path.as_str().to_owned()];
-        if let Some(row) = pages::by_path(&mut conn, path.as_str()).await? {
-            targets.extend(refs::redirects_to(&mut conn, row.id).await?);
+        if let Some(row) = pages::by_path(&mut conn, &path).await? {
+            targets.extend(pages::redirects_to(&mut conn, row.id).await?);
         }
         let t: Vec<&str> = targets.iter().map(String::as_str).collect();
-        let found = refs::linking_to(&mut conn, &t).await?;
-        Ok(found
-            .iter()
-            .filter(|p| p.path != path.as_str())
-            .map(linking_summary)
-            .collect())
+        let rows = refs::linking_to(&mut conn, &t, req.text_cursor()?, req.fetch()?).await?;
+        let items = rows.iter().filter(|p| p.path != path).map(summary).collect();
+        Ok(Paged::from_rows(items, req.limit()?, |p: &PageSummary| {
+            p.path.to_string()
+        }))
     }
 
     /// A folder's sub-folders and (a page of) its pages.
     pub async fn folder(&self, actor: &Actor, raw_path: &str, req: &PageRequest) -> AppResult<Folder> {
         let folder = FolderPath::parse(raw_path)?;
         self.authorize(actor, Action::ReadFolder(&folder)).await?;
+        let folders = self
+            .nav_levels(&folder)
+            .await?
+            .last()
+            .map(|l| l.folders.clone())
+            .unwrap_or_default();
         let mut conn = self.0.store.read().await?;
-        let folders = self.nav_level(&mut conn, &folder).await?.folders.clone();
-        let rows = pages::in_folder(&mut conn, folder.as_str(), req.cursor.as_deref(), req.fetch()).await?;
-        let listed = Paged::from_rows(rows.iter().map(summary).collect(), req.limit(), |p: &PageSummary| {
-            p.path.clone()
+        let rows = pages::in_folder(&mut conn, &folder, req.text_cursor()?, req.fetch()?).await?;
+        let listed = Paged::from_rows(rows.iter().map(summary).collect(), req.limit()?, |p: &PageSummary| {
+            p.path.to_string()
         });
-        let page = match folder.is_root() {
-            true => None,
-            false => pages::by_path(&mut conn, folder.as_str()).await?.as_ref().map(summary),
+        let page = match PagePath::parse(folder.as_str()) {
+            Ok(own) => pages::by_path(&mut conn, &own).await?.as_ref().map(summary),
+            Err(_) => None,
         };
         let known = folder.is_root()
             || page.is_some()
             || !listed.items.is_empty()
             || !folders.is_empty()
-            || pages::folder_exists(&mut conn, folder.as_str()).await?;
+            || pages::folder_exists(&mut conn, &folder).await?;
         if !known {
-            return Err(AppError::not_found(
-                "folder_not_found",
-                format!("there is no folder `{folder}`"),
+            return Err(AppError::new(
+                Code::FolderNotFound,
+                format!("There is no folder “{folder}”. Check the address."),
             ));
         }
         Ok(Folder {
-            path: folder.as_str().to_owned(),
+            path: folder,
             page,
             folders,
             pages: listed.items,
@@ -275,25 +406,22 @@ impl App {
     }
 
     /// One level of the sidebar: sub-folders with page counts and the first
-    /// pages of the folder. Cached for a few seconds.
-    async fn nav_level(&self, conn: &mut AnyConnection, folder: &FolderPath) -> AppResult<Arc<NavLevel>> {
-        if let Some(hit) = self.0.nav.get(folder.as_str()) {
+    /// pages of the folder.
+    async fn nav_level(&self, h: &mut impl Handle, folder: &FolderPath) -> AppResult<Arc<NavLevel>> {
+        if let Some(hit) = self.0.nav.get(folder) {
             return Ok(hit);
         }
-        let folders = pages::child_folders(conn, folder.as_str())
+        let folders = pages::child_folders(h, folder)
             .await?
             .into_iter()
             .filter(|f| f.page_count > 0)
-            .map(|f| {
-                let name = FolderPath::from_trusted(f.path.clone()).name().to_owned();
-                FolderEntry {
-                    path: f.path,
-                    name,
-                    page_count: f.page_count,
-                }
+            .map(|f| FolderEntry {
+                name: f.path.name().to_owned(),
+                path: f.path,
+                page_count: f.page_count,
             })
             .collect();
-        let pages = pages::in_folder(conn, folder.as_str(), None, NAV_PAGES)
+        let pages = pages::in_folder(h, folder, None, NAV_PAGES)
             .await?
             .iter()
             .map(summary)
@@ -303,29 +431,16 @@ impl App {
             folders,
             pages,
         });
-        self.0.nav.insert(folder.as_str().to_owned(), level.clone());
+        self.0.nav.insert(folder.clone(), level.clone());
         Ok(level)
     }
 
-    /// Drops the cached sidebar levels a change at `path` can affect: its
-    /// folder and every folder above it (their page counts).
-    pub(crate) fn forget_nav(&self, path: &PagePath) {
-        self.0.nav.invalidate(FolderPath::root().as_str());
-        for f in path.folder().lineage() {
-            self.0.nav.invalidate(f.as_str());
-        }
-    }
-
-    /// The navigation tree from the root down to `folder`.
-    pub async fn nav_tree(&self, actor: &Actor, folder: &FolderPath) -> AppResult<Vec<Arc<NavLevel>>> {
-        self.authorize(actor, Action::ReadFolder(folder)).await?;
+    /// The navigation levels from the root down to `folder` (the caller
+    /// has authorized reading there).
+    async fn nav_levels(&self, folder: &FolderPath) -> AppResult<Vec<Arc<NavLevel>>> {
         let path: Vec<FolderPath> = std::iter::once(FolderPath::root()).chain(folder.lineage()).collect();
         // The usual case on a page view: every level cached, no database.
-        if let Some(cached) = path
-            .iter()
-            .map(|f| self.0.nav.get(f.as_str()))
-            .collect::<Option<Vec<_>>>()
-        {
+        if let Some(cached) = path.iter().map(|f| self.0.nav.get(f)).collect::<Option<Vec<_>>>() {
             return Ok(cached);
         }
         let mut conn = self.0.store.read().await?;
@@ -336,34 +451,40 @@ impl App {
         Ok(levels)
     }
 
+    /// The navigation tree from the root down to `folder`.
+    pub async fn nav_tree(&self, actor: &Actor, folder: &FolderPath) -> AppResult<Vec<Arc<NavLevel>>> {
+        self.authorize(actor, Action::ReadFolder(folder)).await?;
+        self.nav_levels(folder).await
+    }
+
     pub async fn all_pages(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
         self.authorize(actor, Action::ReadSite).await?;
         let mut conn = self.0.store.read().await?;
-        let rows = pages::list(&mut conn, req.cursor.as_deref(), req.fetch()).await?;
+        let rows = pages::list(&mut conn, req.text_cursor()?, req.fetch()?).await?;
         Ok(Paged::from_rows(
             rows.iter().map(summary).collect(),
-            req.limit(),
-            |p: &PageSummary| p.path.clone(),
+            req.limit()?,
+            |p: &PageSummary| p.path.to_string(),
         ))
     }
 
-    pub async fn tags(&self, actor: &Actor) -> AppResult<Vec<TagCount>> {
+    pub async fn tags(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<TagCount>> {
         self.authorize(actor, Action::ReadSite).await?;
         let mut conn = self.0.store.read().await?;
-        Ok(refs::tag_counts(&mut conn)
-            .await?
-            .into_iter()
-            .map(|(tag, count)| TagCount { tag, count })
-            .collect())
+        let rows = refs::tag_counts(&mut conn, req.text_cursor()?, req.fetch()?).await?;
+        let items = rows.into_iter().map(|(tag, count)| TagCount { tag, count }).collect();
+        Ok(Paged::from_rows(items, req.limit()?, |t: &TagCount| t.tag.clone()))
     }
 
     pub async fn pages_with_tag(&self, actor: &Actor, tag: &str, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
         self.authorize(actor, Action::ReadSite).await?;
-        let tag = tag.trim().to_lowercase();
+        let tag = validate::tag(tag)?;
         let mut conn = self.0.store.read().await?;
-        let rows = refs::pages_with_tag(&mut conn, &tag, req.cursor.as_deref(), req.fetch()).await?;
-        let items = rows.iter().map(linking_summary).collect();
-        Ok(Paged::from_rows(items, req.limit(), |p: &PageSummary| p.path.clone()))
+        let rows = refs::pages_with_tag(&mut conn, &tag, req.text_cursor()?, req.fetch()?).await?;
+        let items = rows.iter().map(summary).collect();
+        Ok(Paged::from_rows(items, req.limit()?, |p: &PageSummary| {
+            p.path.to_string()
+        }))
     }
 
     /// Recent page changes site-wide, or by one user.
@@ -376,81 +497,130 @@ impl App {
         self.authorize(actor, Action::ReadSite).await?;
         let mut conn = self.0.store.read().await?;
         let user_id = match user.map(str::trim).filter(|u| !u.is_empty()) {
-            Some(name) => Some(
-                users::by_username_key(&mut conn, &name.to_lowercase())
-                    .await?
-                    .ok_or_else(|| AppError::not_found("user_not_found", format!("there is no user `{name}`")))?
-                    .id,
-            ),
+            Some(name) => {
+                let name = validate::single_line(name, "user")?;
+                Some(
+                    users::by_username_key(&mut conn, &name.to_lowercase())
+                        .await?
+                        .ok_or_else(|| AppError::new(Code::UserNotFound, format!("There is no user “{name}”.")))?
+                        .id,
+                )
+            }
             None => None,
         };
-        let rows = events::page_changes(&mut conn, user_id, req.id_cursor()?, req.fetch()).await?;
+        let rows = events::page_changes(&mut conn, user_id, req.id_cursor()?, req.fetch()?).await?;
         let items = rows
             .into_iter()
             .map(|r| Change {
                 seq: r.seq,
-                at: format_time(r.created_at),
+                at: r.at,
                 user: r.actor_name,
-                action: r.action,
-                path: r.path,
+                event: r.event,
                 title: r.title,
-                revision: r.revision_id,
+                revision: r.revision,
                 summary: r.summary,
                 size_delta: r.size_delta,
-                details: serde_json::from_str(&r.details).unwrap_or_default(),
             })
             .collect();
-        Ok(Paged::from_rows(items, req.limit(), |c: &Change| c.seq.to_string()))
+        Ok(Paged::from_rows(items, req.limit()?, |c: &Change| c.seq.to_string()))
     }
 
     pub async fn trash(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<TrashedPage>> {
         self.authorize(actor, Action::ReadSite).await?;
         let mut conn = self.0.store.read().await?;
-        let rows = pages::trashed(&mut conn, req.id_cursor()?, req.fetch()).await?;
+        let before = req.id_cursor()?.map(PageId);
+        let rows = pages::trashed(&mut conn, before, req.fetch()?).await?;
         let items = rows
             .iter()
             .map(|p| TrashedPage {
                 id: p.id,
                 path: p.path.clone(),
                 title: p.title.clone(),
-                deleted_at: format_time(p.deleted_at.unwrap_or_default()),
+                deleted_at: p.deleted_at.unwrap_or(p.updated_at),
             })
             .collect();
-        Ok(Paged::from_rows(items, req.limit(), |p: &TrashedPage| p.id.to_string()))
+        Ok(Paged::from_rows(items, req.limit()?, |p: &TrashedPage| {
+            p.id.to_string()
+        }))
     }
 
     /// Link targets where no page exists, most linked first.
-    pub async fn wanted_pages(&self, actor: &Actor) -> AppResult<Vec<WantedPage>> {
+    pub async fn wanted_pages(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<WantedPage>> {
         self.authorize(actor, Action::ReadSite).await?;
+        let after = match req.cursor.as_deref() {
+            None => None,
+            Some(c) => {
+                let (n, target) = c.split_once(':').ok_or_else(bad_cursor)?;
+                let n: i64 = n.parse().map_err(|_| bad_cursor())?;
+                Some((n, validate::single_line(target, "cursor")?))
+            }
+        };
         let mut conn = self.0.store.read().await?;
-        let rows = pages::wanted(&mut conn, 500).await?;
-        Ok(rows
+        let rows = pages::wanted(&mut conn, after, req.fetch()?).await?;
+        let items = rows
             .into_iter()
             .map(|w| WantedPage {
                 path: w.target,
                 links: w.links,
             })
-            .collect())
+            .collect();
+        Ok(Paged::from_rows(items, req.limit()?, |w: &WantedPage| {
+            format!("{}:{}", w.links, w.path)
+        }))
     }
 
     /// Pages no other page links to.
     pub async fn orphaned_pages(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
         self.authorize(actor, Action::ReadSite).await?;
         let mut conn = self.0.store.read().await?;
-        let rows = pages::orphans(&mut conn, req.cursor.as_deref(), req.fetch()).await?;
+        let rows = pages::orphans(&mut conn, req.text_cursor()?, req.fetch()?).await?;
         Ok(Paged::from_rows(
             rows.iter().map(summary).collect(),
-            req.limit(),
-            |p: &PageSummary| p.path.clone(),
+            req.limit()?,
+            |p: &PageSummary| p.path.to_string(),
         ))
     }
 
     /// Renders Markdown for the editor's preview.
-    pub async fn preview(&self, actor: &Actor, markdown: &str) -> AppResult<(String, Vec<vellum_markup::TocEntry>)> {
+    pub async fn preview(&self, actor: &Actor, markdown: &str) -> AppResult<(Arc<str>, Vec<TocEntry>)> {
         self.authorize(actor, Action::ReadSite).await?;
+        let markdown = validate::text(markdown, "markdown")?;
         crate::edit::check_size(self, markdown)?;
+        let rendered = self.render_stored_form(markdown).await?;
+        crate::edit::check_links(&rendered)?;
         let mut conn = self.0.store.read().await?;
-        let r = self.render_markdown(&mut conn, markdown).await?;
-        Ok((r.html.to_string(), r.toc.to_vec()))
+        let served = self.serve_rendered(&mut conn, &rendered).await?;
+        Ok((served.html, rendered.toc))
+    }
+
+    /// Accounts, by name (administrators).
+    pub async fn users(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<UserSummary>> {
+        self.authorize(actor, Action::Administer).await?;
+        let mut conn = self.0.store.read().await?;
+        let rows = users::list(&mut conn, req.text_cursor()?, req.fetch()?).await?;
+        let items = rows
+            .into_iter()
+            .map(|u| UserSummary {
+                id: u.id,
+                username: u.username,
+                display_name: u.display_name,
+                role: u.role,
+                created_at: u.created_at,
+                disabled: u.disabled_at.is_some(),
+            })
+            .collect();
+        Ok(Paged::from_rows(items, req.limit()?, |u: &UserSummary| {
+            u.username.to_lowercase()
+        }))
+    }
+}
+
+async fn revision_of(h: &mut impl Handle, page: &PageRecord, id: RevisionId) -> AppResult<RevisionRecord> {
+    match revisions::by_id(h, id).await? {
+        Some(r) if r.page == page.id => Ok(r),
+        _ => Err(AppError::new(
+            Code::RevisionNotFound,
+            format!("Revision {id} is not a revision of “{}”.", page.path),
+        )),
     }
 }

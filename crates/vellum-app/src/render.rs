@@ -5,165 +5,188 @@
 //! So a page is rendered once when it is saved, as if every link target
 //! existed, and stored with the page (`page_renders`); serving the page
 //! restyles the links whose targets are missing now, which one indexed query
-//! finds. Nothing needs invalidating when other pages come and go. Old
-//! revisions are rendered on demand and kept in a small in-memory cache.
+//! finds. Nothing needs invalidating when other pages come and go.
+//!
+//! Reads never write: when a page's stored rendering is missing or was made
+//! by an older renderer (after an upgrade), the reader renders it (once, if
+//! many read at the same time), serves it, and hands it to a background
+//! writer that stores it after the reader's connection is released.
+//!
+//! Rendering, diffing and merging are CPU work: they run on the blocking
+//! thread pool, at most a few at a time ([`App::cpu`]), so a hostile page
+//! cannot stall the async workers that serve everyone else.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vellum_core::PagePath;
+use tokio::sync::{mpsc, OnceCell};
+use vellum_core::{PageId, RevisionId};
 use vellum_markup::{mark_missing, Rendered, TocEntry, RENDER_VERSION};
-use vellum_store::{pages, refs, revisions, AnyConnection};
+use vellum_store::renders::{self, StoredRender};
+use vellum_store::{pages, Handle};
 
+use crate::ports::{Cache, MemoryCache};
 use crate::{App, AppError, AppResult};
 
-#[derive(Debug)]
-pub(crate) struct RenderedPage {
+/// The HTML of a revision as served now, with its table of contents.
+#[derive(Debug, Clone)]
+pub(crate) struct Served {
     pub html: Arc<str>,
     pub toc: Arc<[TocEntry]>,
 }
 
-/// Renderings of old revisions, with every link treated as existing.
-pub(crate) struct RevisionCache(moka::sync::Cache<i64, Arc<Rendered>>);
+type Pending = Arc<OnceCell<Arc<Rendered>>>;
 
-impl RevisionCache {
-    pub(crate) fn new() -> Self {
-        RevisionCache(
-            moka::sync::Cache::builder()
-                .weigher(|_k, v: &Arc<Rendered>| u32::try_from(v.html.len()).unwrap_or(u32::MAX))
-                .max_capacity(16 * 1024 * 1024)
-                .time_to_idle(Duration::from_secs(600))
-                .build(),
-        )
+/// A rendering for the background writer to store.
+pub(crate) type RenderJob = (PageId, RevisionId, Arc<Rendered>);
+
+pub(crate) struct Renders {
+    /// Stored-form renderings by revision (old revisions, and current ones
+    /// whose stored rendering is stale).
+    by_revision: MemoryCache<RevisionId, Arc<Rendered>>,
+    /// Renderings in progress, so concurrent readers of one revision wait
+    /// for one rendering instead of each making their own.
+    in_flight: Mutex<std::collections::HashMap<RevisionId, Pending>>,
+    /// Renderings waiting to be stored by the background writer.
+    to_store: mpsc::Sender<RenderJob>,
+    queued: Mutex<HashSet<RevisionId>>,
+}
+
+fn weigh(_k: &RevisionId, v: &Arc<Rendered>) -> u32 {
+    u32::try_from(v.html.len()).unwrap_or(u32::MAX)
+}
+
+impl Renders {
+    pub(crate) fn new() -> (Renders, mpsc::Receiver<RenderJob>) {
+        let (tx, rx) = mpsc::channel(1024);
+        let renders = Renders {
+            by_revision: MemoryCache::weighted(16 * 1024 * 1024, weigh, Duration::from_secs(600)),
+            in_flight: Mutex::new(Default::default()),
+            to_store: tx,
+            queued: Mutex::new(HashSet::new()),
+        };
+        (renders, rx)
     }
 }
 
-fn toc_json(toc: &[TocEntry]) -> String {
-    serde_json::to_string(toc).unwrap_or_else(|_| "[]".into())
+pub(crate) fn toc_json(toc: &[TocEntry]) -> serde_json::Value {
+    serde_json::to_value(toc).unwrap_or_else(|_| serde_json::Value::Array(Vec::new()))
 }
 
 impl App {
-    /// Renders as if every linked page existed (the stored form), on a
-    /// blocking thread: highlighting a large page takes milliseconds.
+    /// Runs CPU-heavy work on the blocking pool, a few at a time.
+    pub(crate) async fn cpu<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+        let _permit = self.0.cpu.acquire().await.map_err(AppError::internal)?;
+        tokio::task::spawn_blocking(f).await.map_err(AppError::internal)
+    }
+
+    /// Renders as if every linked page existed (the stored form).
     pub(crate) async fn render_stored_form(&self, markdown: &str) -> AppResult<Rendered> {
-        let app = self.clone();
+        let renderer = self.0.renderer.clone();
         let markdown = markdown.to_owned();
-        tokio::task::spawn_blocking(move || app.0.renderer.render(&markdown, &|_| true))
-            .await
-            .map_err(AppError::internal)
+        self.cpu(move || renderer.render(&markdown, &|_| true)).await
     }
 
-    /// Stores a page's rendering (inside the save's transaction).
-    pub(crate) async fn store_render(
-        conn: &mut AnyConnection,
-        page_id: i64,
-        revision_id: i64,
-        rendered: &Rendered,
-    ) -> AppResult<()> {
-        pages::store_render(
-            conn,
-            page_id,
-            revision_id,
-            RENDER_VERSION,
-            &rendered.html,
-            &toc_json(&rendered.toc),
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// The current revision's HTML as served now: the stored rendering (made
-    /// anew if it is missing or older than this code), with links to pages
-    /// that do not exist restyled.
-    pub(crate) async fn serve_current(
-        &self,
-        conn: &mut AnyConnection,
-        page_id: i64,
-        revision_id: i64,
-        markdown: Option<&str>,
-        stored: Option<(String, String)>,
-    ) -> AppResult<RenderedPage> {
-        let (html, toc) = match stored {
-            Some((html, toc)) => (html, serde_json::from_str(&toc).unwrap_or_default()),
-            None => {
-                let fetched;
-                let markdown = match markdown {
-                    Some(m) => m,
-                    None => {
-                        fetched = revisions::by_id(conn, revision_id)
-                            .await?
-                            .map(|r| r.markdown)
-                            .unwrap_or_default();
-                        &fetched
-                    }
-                };
-                let rendered = self.render_stored_form(markdown).await?;
-                let mut tx = self.0.store.begin().await?;
-                Self::store_render(&mut tx, page_id, revision_id, &rendered).await?;
-                tx.commit().await?;
-                (rendered.html, rendered.toc)
-            }
+    /// A revision's stored-form rendering from memory, or rendered from
+    /// `markdown` once however many ask at the same time.
+    pub(crate) async fn rendering_of(&self, revision: RevisionId, markdown: &str) -> AppResult<Arc<Rendered>> {
+        if let Some(hit) = self.0.renders.by_revision.get(&revision) {
+            return Ok(hit);
+        }
+        let cell = {
+            let mut in_flight = self
+                .0
+                .renders
+                .in_flight
+                .lock()
+                .map_err(|_| AppError::bug("render lock poisoned"))?;
+            in_flight.entry(revision).or_default().clone()
         };
-        let missing: Vec<PagePath> = refs::missing_targets(conn, page_id)
+        let rendered = cell
+            .get_or_try_init(|| async { self.render_stored_form(markdown).await.map(Arc::new) })
             .await?
-            .into_iter()
-            .map(PagePath::from_trusted)
-            .collect();
-        let html = if missing.is_empty() {
-            html
+            .clone();
+        self.0.renders.by_revision.insert(revision, rendered.clone());
+        if let Ok(mut in_flight) = self.0.renders.in_flight.lock() {
+            in_flight.remove(&revision);
+        }
+        Ok(rendered)
+    }
+
+    /// The cached stored-form rendering of a revision, if any.
+    pub(crate) fn cached_rendering(&self, revision: RevisionId) -> Option<Arc<Rendered>> {
+        self.0.renders.by_revision.get(&revision)
+    }
+
+    /// Asks the background writer to store a current revision's rendering.
+    /// Never waits: when the queue is full the next reader asks again.
+    pub(crate) fn store_later(&self, page: PageId, revision: RevisionId, rendered: Arc<Rendered>) {
+        let Ok(mut queued) = self.0.renders.queued.lock() else {
+            return;
+        };
+        if !queued.insert(revision) {
+            return;
+        }
+        if self.0.renders.to_store.try_send((page, revision, rendered)).is_err() {
+            queued.remove(&revision);
+        }
+    }
+
+    /// Restyles links to pages that do not exist now, in a stored-form
+    /// rendering, and wraps the result for serving.
+    pub(crate) fn serve_with_missing(html: &str, toc: Arc<[TocEntry]>, missing: &[vellum_core::PagePath]) -> Served {
+        let html: Arc<str> = if missing.is_empty() {
+            html.into()
         } else {
-            mark_missing(&html, &missing)
+            mark_missing(html, missing).into()
         };
-        Ok(RenderedPage {
-            html: html.into(),
-            toc: toc.into(),
-        })
+        Served { html, toc }
     }
 
-    /// Any revision's HTML as served now (for old revisions).
-    pub(crate) async fn serve_revision(
-        &self,
-        conn: &mut AnyConnection,
-        revision_id: i64,
-        markdown: &str,
-    ) -> AppResult<RenderedPage> {
-        let rendered = match self.0.revisions.0.get(&revision_id) {
-            Some(hit) => hit,
-            None => {
-                let r = Arc::new(self.render_stored_form(markdown).await?);
-                self.0.revisions.0.insert(revision_id, r.clone());
-                r
-            }
-        };
-        let html = Self::with_existence(conn, &rendered).await?;
-        Ok(RenderedPage {
-            html: html.into(),
-            toc: rendered.toc.clone().into(),
-        })
-    }
-
-    /// Restyles a stored-form rendering's links to pages that do not exist.
-    async fn with_existence(conn: &mut AnyConnection, rendered: &Rendered) -> AppResult<String> {
-        let wanted: Vec<&str> = rendered.links.iter().map(PagePath::as_str).collect();
-        let existing: HashSet<String> = pages::existing_paths(conn, &wanted).await?;
-        let missing: Vec<PagePath> = rendered
+    /// Any revision's HTML as served now (old revisions, previews).
+    pub(crate) async fn serve_rendered(&self, h: &mut impl Handle, rendered: &Rendered) -> AppResult<Served> {
+        let wanted: Vec<&str> = rendered.links.iter().map(|p| p.as_str()).collect();
+        let existing = pages::existing_paths(h, &wanted).await?;
+        let missing: Vec<vellum_core::PagePath> = rendered
             .links
             .iter()
             .filter(|p| !existing.contains(p.as_str()))
             .cloned()
             .collect();
-        Ok(mark_missing(&rendered.html, &missing))
+        Ok(Self::serve_with_missing(
+            &rendered.html,
+            rendered.toc.clone().into(),
+            &missing,
+        ))
     }
+}
 
-    /// Renders Markdown resolving wiki links against the pages that exist
-    /// (previews).
-    pub(crate) async fn render_markdown(&self, conn: &mut AnyConnection, markdown: &str) -> AppResult<RenderedPage> {
-        let rendered = self.render_stored_form(markdown).await?;
-        let html = Self::with_existence(conn, &rendered).await?;
-        Ok(RenderedPage {
-            html: html.into(),
-            toc: rendered.toc.into(),
-        })
+/// Stores renderings handed over by readers, a batch per transaction.
+pub(crate) async fn store_renderings(app: App, mut rx: mpsc::Receiver<RenderJob>) {
+    let store = app.store().clone();
+    let mut batch = Vec::new();
+    while rx.recv_many(&mut batch, 64).await > 0 {
+        let result = async {
+            let mut tx = store.begin().await?;
+            for (page, revision, rendered) in &batch {
+                let stored = StoredRender {
+                    html: rendered.html.clone(),
+                    toc: toc_json(&rendered.toc),
+                };
+                renders::store(&mut tx, *page, *revision, RENDER_VERSION, &stored).await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "storing refreshed page renderings failed; they will be made again on view");
+        }
+        if let Ok(mut queued) = app.0.renders.queued.lock() {
+            for (_, revision, _) in &batch {
+                queued.remove(revision);
+            }
+        }
+        batch.clear();
     }
 }

@@ -1,11 +1,44 @@
 //! Checks on user input that are not paths or titles (those live in the
-//! core as types).
+//! core as types). Every piece of text a service takes from a user passes
+//! through [`text`] or [`single_line`] first, whatever the backend: NUL and
+//! other control characters are refused with a clear message here, rather
+//! than by the database (PostgreSQL refuses NUL in text with an error).
 
-use crate::{AppError, AppResult};
+use crate::{AppError, AppResult, Code};
 
 pub const MAX_TAGS: usize = 30;
 pub const MAX_TAG_CHARS: usize = 50;
 pub const MAX_SUMMARY_CHARS: usize = 500;
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+fn control_char_error(field: &str, c: char) -> AppError {
+    AppError::invalid(
+        Code::InvalidText,
+        field,
+        format!(
+            "The {} contains the control character U+{:04X}, which cannot be stored. Remove it and try again.",
+            field.replace('_', " "),
+            u32::from(c)
+        ),
+    )
+}
+
+/// Multi-line text (page text): tabs and line breaks are fine, other
+/// control characters are not.
+pub(crate) fn text<'a>(raw: &'a str, field: &str) -> AppResult<&'a str> {
+    match raw.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        Some(c) => Err(control_char_error(field, c)),
+        None => Ok(raw),
+    }
+}
+
+/// One-line text (names, summaries, cursors, tags): no control characters.
+pub(crate) fn single_line<'a>(raw: &'a str, field: &str) -> AppResult<&'a str> {
+    match raw.chars().find(|c| c.is_control()) {
+        Some(c) => Err(control_char_error(field, c)),
+        None => Ok(raw),
+    }
+}
 
 pub(crate) fn username(raw: &str) -> AppResult<String> {
     let name = raw.trim();
@@ -14,51 +47,76 @@ pub(crate) fn username(raw: &str) -> AppResult<String> {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if name.is_empty() || name.len() > 40 || !ok_chars {
         return Err(AppError::invalid(
-            "invalid_username",
+            Code::InvalidUsername,
             "username",
-            "a user name has 1 to 40 characters: letters, digits, `_`, `-` or `.`",
+            "A user name has 1 to 40 characters: letters, digits, “_”, “-” or “.”.",
         ));
     }
     Ok(name.to_owned())
+}
+
+pub(crate) fn display_name(raw: &str) -> AppResult<String> {
+    let name = single_line(raw, "display_name")?
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(AppError::invalid(
+            Code::InvalidDisplayName,
+            "display_name",
+            format!("A display name has at most {MAX_DISPLAY_NAME_CHARS} characters."),
+        ));
+    }
+    Ok(name)
 }
 
 pub(crate) fn password(raw: &str) -> AppResult<()> {
     let n = raw.chars().count();
     if !(8..=1024).contains(&n) {
         return Err(AppError::invalid(
-            "invalid_password",
+            Code::InvalidPassword,
             "password",
-            "a password has at least 8 characters (and at most 1024)",
+            "A password has at least 8 characters (and at most 1,024).",
         ));
+    }
+    if raw.contains('\0') {
+        return Err(control_char_error("password", '\0'));
     }
     Ok(())
 }
 
-/// Normalises tags: trimmed, lower-cased, spaces to `-`, deduplicated, sorted.
+/// Normalises one tag: trimmed, lower-cased, spaces to `-`.
+pub(crate) fn tag(raw: &str) -> AppResult<String> {
+    let raw = single_line(raw, "tags")?;
+    let tag = raw.split_whitespace().collect::<Vec<_>>().join("-").to_lowercase();
+    let ok = tag.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if tag.is_empty() || !ok || tag.chars().count() > MAX_TAG_CHARS {
+        return Err(AppError::invalid(
+            Code::InvalidTag,
+            "tags",
+            format!("The tag “{tag}” is not valid. A tag has up to {MAX_TAG_CHARS} letters, digits, “-”, “_” or “.”."),
+        ));
+    }
+    Ok(tag)
+}
+
+/// Normalises tags: each as [`tag`], deduplicated, sorted.
 pub(crate) fn tags(raw: &[String]) -> AppResult<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for t in raw {
-        let tag = t.split_whitespace().collect::<Vec<_>>().join("-").to_lowercase();
-        if tag.is_empty() {
+        if t.trim().is_empty() {
             continue;
         }
-        let ok = tag.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if !ok || tag.chars().count() > MAX_TAG_CHARS {
-            return Err(AppError::invalid(
-                "invalid_tag",
-                "tags",
-                format!("the tag `{tag}` is not valid: use up to {MAX_TAG_CHARS} letters, digits, `-`, `_` or `.`"),
-            ));
-        }
+        let tag = tag(t)?;
         if !out.contains(&tag) {
             out.push(tag);
         }
     }
     if out.len() > MAX_TAGS {
         return Err(AppError::invalid(
-            "too_many_tags",
+            Code::TooManyTags,
             "tags",
-            format!("a page has at most {MAX_TAGS} tags"),
+            format!("A page has at most {MAX_TAGS} tags; this one would have {}.", out.len()),
         ));
     }
     out.sort();
@@ -66,12 +124,15 @@ pub(crate) fn tags(raw: &[String]) -> AppResult<Vec<String>> {
 }
 
 pub(crate) fn summary(raw: &str) -> AppResult<String> {
-    let s = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = single_line(raw, "summary")?
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if s.chars().count() > MAX_SUMMARY_CHARS {
         return Err(AppError::invalid(
-            "invalid_summary",
+            Code::InvalidSummary,
             "summary",
-            format!("the edit summary is limited to {MAX_SUMMARY_CHARS} characters"),
+            format!("The edit summary is limited to {MAX_SUMMARY_CHARS} characters."),
         ));
     }
     Ok(s)
@@ -105,5 +166,19 @@ mod tests {
         assert!(username("").is_err());
         assert!(password("short").is_err());
         assert!(password("long enough").is_ok());
+        assert!(password("long\0enough").is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_the_field_named() {
+        assert!(text("line\nnext\ttab\r\n", "markdown").is_ok());
+        let e = text("a\0b", "markdown").unwrap_err();
+        assert_eq!(e.code, Code::InvalidText);
+        assert!(e.message.contains("U+0000"), "{}", e.message);
+        assert!(single_line("a\nb", "summary").is_err());
+        assert!(single_line("a\u{7f}", "cursor").is_err());
+        assert!(summary("x\0").is_err());
+        assert!(tag("a\0").is_err());
+        assert!(display_name("Ada\u{1}").is_err());
     }
 }

@@ -111,8 +111,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn fresh_pg(admin: &str, name: &str) -> anyhow::Result<String> {
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(admin)
+    let mut conn = sqlx::PgConnection::connect(admin)
         .await
         .with_context(|| format!("connect to {admin}"))?;
     sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -126,7 +125,7 @@ async fn fresh_pg(admin: &str, name: &str) -> anyhow::Result<String> {
 }
 
 async fn pg_size(url: &str) -> anyhow::Result<u64> {
-    let mut conn = sqlx::AnyConnection::connect(url).await?;
+    let mut conn = sqlx::PgConnection::connect(url).await?;
     let row: (i64,) = sqlx::query_as("SELECT pg_database_size(current_database())::bigint")
         .fetch_one(&mut conn)
         .await?;
@@ -251,7 +250,7 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<B
         _ => dir_size(&data_dir),
     };
     if backend == "postgres" {
-        let mut conn = sqlx::AnyConnection::connect(&args.pg_url).await?;
+        let mut conn = sqlx::PgConnection::connect(&args.pg_url).await?;
         sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
             .execute(&mut conn)
             .await?;

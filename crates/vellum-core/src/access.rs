@@ -48,6 +48,14 @@ impl Actor {
         }
     }
 
+    /// The user name, for a signed-in actor.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Actor::Anonymous => None,
+            Actor::User { name, .. } => Some(name),
+        }
+    }
+
     pub fn role(&self) -> Option<Role> {
         match self {
             Actor::Anonymous => None,

@@ -1,7 +1,8 @@
 //! Newtype ids, so a page id can never be passed where a user id is wanted.
 
 macro_rules! id_type {
-    ($($name:ident),*) => {$(
+    ($($(#[$doc:meta])* $name:ident),*) => {$(
+        $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub i64);
@@ -11,7 +12,22 @@ macro_rules! id_type {
                 self.0.fmt(f)
             }
         }
+
+        impl From<i64> for $name {
+            fn from(id: i64) -> Self {
+                Self(id)
+            }
+        }
     )*};
 }
 
-id_type!(UserId, PageId, RevisionId);
+id_type!(
+    /// An account.
+    UserId,
+    /// A page, for its whole life: moves and trips to the trash keep it.
+    PageId,
+    /// One version of one page; ids grow across the whole wiki.
+    RevisionId,
+    /// A sign-in.
+    SessionId
+);

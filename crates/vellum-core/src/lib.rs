@@ -1,14 +1,20 @@
-//! The domain core of Vellum: identifiers, page paths, titles, roles and the
-//! authorization rules. Nothing here does I/O, so every rule is testable
-//! without a server or a database.
+//! The domain core of Vellum: identifiers, page paths, titles, roles, the
+//! authorization rules and the typed events of the change log. Nothing here
+//! does I/O, so every rule is testable without a server or a database.
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod event;
 pub mod ids;
 pub mod path;
+pub mod revision;
+pub mod time;
 pub mod title;
 
 pub use access::{Action, Actor, Role};
-pub use ids::{PageId, RevisionId, UserId};
+pub use event::{Event, TargetType};
+pub use ids::{PageId, RevisionId, SessionId, UserId};
 pub use path::{FolderPath, PagePath, PathError};
+pub use revision::RevisionKind;
+pub use time::Timestamp;
 pub use title::{Title, TitleError};

@@ -2,21 +2,36 @@
 //!
 //! A page's public address is its path, e.g. `engineering/runbooks/deploy`.
 //! Input is normalised once, at the edge, by [`PagePath::parse`]; everything
-//! else trusts the result. The rules (documented for users in
-//! `docs/user-guide.md`):
+//! else trusts the result. A normalised path parses back to itself, so a path
+//! stored once is found again by every later request. The rules (documented
+//! for users in `docs/user-guide.md`):
 //!
+//! * the input is put in Unicode Normalization Form C (NFC), so `é` typed as
+//!   one character and as `e` plus a combining accent is the same path;
 //! * segments are separated by `/`; leading, trailing and repeated slashes
 //!   are ignored;
 //! * surrounding white space is trimmed and inner runs of white space become
 //!   one `-`;
-//! * letters are lower-cased (so links are case-insensitive);
-//! * a segment may contain letters and digits of any script, `-`, `_` and
-//!   `.`; it may not start with `.` and may not be exactly `-` (the `/-/`
+//! * letters are lower-cased with Unicode's full, context-aware mapping (so
+//!   links are case-insensitive: `ΟΔΟΣ` is `οδος`, and `İ` becomes `i`
+//!   followed by a combining dot above), and the result is put in NFC again;
+//! * a segment may contain letters and digits of any script (Unicode's
+//!   `Alphabetic` and `Numeric` properties), `-`, `_` and `.`, and combining
+//!   marks (general category `M`: accents, Indic vowel signs and viramas)
+//!   directly after a letter, a digit or another such mark; nothing else,
+//!   so no controls, invisible format characters, white space or
+//!   punctuation such as `?#%<>"'\&`;
+//! * a segment may not start with `.` and may not be exactly `-` (the `/-/`
 //!   separator introduces sub-resources such as `/-/history`);
 //! * at most [`MAX_SEGMENT_CHARS`] characters a segment, [`MAX_DEPTH`]
-//!   segments and [`MAX_PATH_BYTES`] bytes in all.
+//!   segments and [`MAX_PATH_BYTES`] bytes in all, counted on the normalised
+//!   path.
 
+use std::borrow::Cow;
 use std::fmt;
+
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 pub const MAX_SEGMENT_CHARS: usize = 100;
 pub const MAX_DEPTH: usize = 16;
@@ -53,11 +68,18 @@ fn normalise_segment(raw: &str) -> Result<Option<String>, PathError> {
     if trimmed.is_empty() {
         return Ok(None);
     }
-    let mut out = String::with_capacity(trimmed.len());
+    // Lower-cased as a whole, not char by char, so that a final capital
+    // sigma becomes `ς`; lower-casing can decompose (`İ`), hence NFC again.
+    let lowered = nfc(&trimmed.to_lowercase()).into_owned();
+    let mut out = String::with_capacity(lowered.len());
     let mut in_space = false;
-    for ch in trimmed.chars() {
+    // Whether a combining mark may come next: after a letter or a digit, or
+    // a mark that followed one.
+    let mut mark_allowed = false;
+    for ch in lowered.chars() {
         if ch.is_whitespace() {
             in_space = true;
+            mark_allowed = false;
             continue;
         }
         if in_space {
@@ -65,15 +87,18 @@ fn normalise_segment(raw: &str) -> Result<Option<String>, PathError> {
             in_space = false;
         }
         if ch.is_alphanumeric() {
-            out.extend(ch.to_lowercase());
+            mark_allowed = true;
+        } else if mark_allowed && is_combining_mark(ch) {
+            // Still allowed: marks stack (a vowel sign after a virama, say).
         } else if matches!(ch, '-' | '_' | '.') {
-            out.push(ch);
+            mark_allowed = false;
         } else {
             return Err(PathError::InvalidChar {
                 segment: trimmed.to_owned(),
                 ch,
             });
         }
+        out.push(ch);
     }
     if out == "-" || out.starts_with('.') {
         return Err(PathError::Reserved(out));
@@ -85,7 +110,22 @@ fn normalise_segment(raw: &str) -> Result<Option<String>, PathError> {
     Ok(Some(out))
 }
 
+fn is_combining_mark(ch: char) -> bool {
+    ch.general_category_group() == GeneralCategoryGroup::Mark
+}
+
+/// `text` in Normalization Form C, borrowed when it already is (as all
+/// ASCII is).
+fn nfc(text: &str) -> Cow<'_, str> {
+    if is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfc().collect())
+    }
+}
+
 fn normalise(raw: &str) -> Result<String, PathError> {
+    let raw = nfc(raw);
     let mut segments = Vec::new();
     for part in raw.split('/') {
         if let Some(segment) = normalise_segment(part)? {
@@ -110,11 +150,6 @@ impl PagePath {
             return Err(PathError::Empty);
         }
         Ok(Self(path))
-    }
-
-    /// Wraps a path read back from storage, where it was stored normalised.
-    pub fn from_trusted(path: String) -> Self {
-        Self(path)
     }
 
     pub fn as_str(&self) -> &str {
@@ -168,10 +203,6 @@ impl FolderPath {
         normalise(raw).map(Self)
     }
 
-    pub fn from_trusted(path: String) -> Self {
-        Self(path)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -214,6 +245,21 @@ impl FolderPath {
 
     pub fn name(&self) -> &str {
         self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+}
+
+impl TryFrom<String> for PagePath {
+    type Error = PathError;
+
+    fn try_from(raw: String) -> Result<Self, PathError> {
+        Self::parse(&raw)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PagePath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
     }
 }
 
@@ -276,17 +322,204 @@ mod tests {
         assert!(FolderPath::parse("/").unwrap().is_root());
     }
 
+    #[test]
+    fn dotted_capital_i_gives_a_path_that_parses_back_to_itself() {
+        let p = PagePath::parse("İstanbul").unwrap();
+        assert_eq!(p.as_str(), "i\u{307}stanbul");
+        assert_eq!(PagePath::parse(p.as_str()), Ok(p.clone()));
+        assert_eq!(PagePath::parse("İSTANBUL"), Ok(p));
+        // The dotless i is a letter of its own, and stays one.
+        assert_eq!(PagePath::parse("Iı").unwrap().as_str(), "iı");
+    }
+
+    #[test]
+    fn indic_scripts_with_vowel_signs_and_viramas_are_accepted() {
+        for word in ["हिन्दी", "தமிழ்", "বাংলা", "ਪੰਜਾਬੀ"] {
+            let p = PagePath::parse(word).unwrap_or_else(|err| panic!("{word}: {err}"));
+            assert_eq!(p.as_str(), word);
+            assert_eq!(PagePath::parse(p.as_str()), Ok(p));
+        }
+    }
+
+    #[test]
+    fn composed_and_decomposed_accents_are_the_same_path() {
+        let precomposed = PagePath::parse("\u{e9}quipe/Caf\u{c9}").unwrap();
+        let combining = PagePath::parse("e\u{301}quipe/Cafe\u{301}").unwrap();
+        assert_eq!(precomposed, combining);
+        assert_eq!(precomposed.as_str(), "\u{e9}quipe/caf\u{e9}");
+        // Conjoining Hangul jamo compose into the syllable.
+        assert_eq!(PagePath::parse("\u{1100}\u{1161}").unwrap().as_str(), "가");
+    }
+
+    #[test]
+    fn final_capital_sigma_lowers_to_final_sigma() {
+        assert_eq!(PagePath::parse("ΟΔΟΣ").unwrap().as_str(), "οδος");
+        assert_eq!(PagePath::parse("ΟΔΟΣ Α").unwrap().as_str(), "οδος-α");
+        assert_eq!(PagePath::parse("οδος"), PagePath::parse("ΟΔΟΣ"));
+    }
+
+    #[test]
+    fn misplaced_marks_and_invisible_characters_are_refused_by_name() {
+        let refused = |raw: &str| match PagePath::parse(raw) {
+            Err(PathError::InvalidChar { ch, .. }) => ch,
+            other => panic!("{raw:?} gave {other:?}"),
+        };
+        assert_eq!(refused("\u{301}abc"), '\u{301}');
+        assert_eq!(refused("a/\u{307}b"), '\u{307}');
+        assert_eq!(refused("a-\u{301}"), '\u{301}');
+        assert_eq!(refused("a \u{301}"), '\u{301}');
+        assert_eq!(refused("a\u{200d}b"), '\u{200d}');
+        assert_eq!(refused("a\u{7}b"), '\u{7}');
+        assert_eq!(refused("a\u{202e}b"), '\u{202e}');
+        assert_eq!(refused("👩\u{200d}💻"), '👩');
+        let err = PagePath::parse("a\u{301}\u{301}?").unwrap_err();
+        assert!(err.to_string().contains("contains `?`"), "{err}");
+    }
+
+    #[test]
+    fn every_single_character_normalises_to_a_fixed_point() {
+        // Lower-casing and NFC each have exceptions (`İ`, singletons such as
+        // the Kelvin sign, final sigma); check every scalar value, alone and
+        // after a letter so that marks are tried too.
+        for ch in (0..=0x10_FFFF_u32).filter_map(char::from_u32) {
+            for raw in [ch.to_string(), format!("a{ch}"), format!("{ch}{ch}")] {
+                if let Ok(once) = normalise(&raw) {
+                    assert_eq!(normalise(&once).as_ref(), Ok(&once), "{raw:?}");
+                }
+            }
+        }
+    }
+
+    /// Characters that have broken path normalisers: case mappings that
+    /// change length or depend on context, compositions, invisible joiners,
+    /// controls and the URL-special ASCII.
+    const TRICKY: &[char] = &[
+        'I',
+        'i',
+        'İ',
+        'ı',
+        'ß',
+        'ẞ',
+        'Σ',
+        'σ',
+        'ς',
+        'ǅ',
+        'ﬁ',
+        'K',
+        'Å',
+        'Ω',
+        'e',
+        'E',
+        'é',
+        '\u{301}',
+        '\u{307}',
+        '\u{345}',
+        '\u{338}',
+        '\u{1100}',
+        '\u{1161}',
+        '\u{11a8}',
+        '가',
+        'क',
+        '\u{94d}',
+        '\u{93f}',
+        '\u{958}',
+        '\u{93c}',
+        '👩',
+        '\u{200d}',
+        '💻',
+        '\u{fe0f}',
+        '\u{200c}',
+        '\u{200b}',
+        '\u{feff}',
+        '\u{202e}',
+        '\0',
+        '\u{7}',
+        '\t',
+        '\n',
+        '\r',
+        '\u{85}',
+        '\u{a0}',
+        '\u{3000}',
+        ' ',
+        '/',
+        '-',
+        '_',
+        '.',
+        '?',
+        '#',
+        '%',
+        '<',
+        '>',
+        '"',
+        '\'',
+        '\\',
+        '&',
+        '=',
+        '~',
+        '\u{d7ff}',
+        '\u{e000}',
+        '\u{10ffff}',
+    ];
+
+    fn arbitrary_text() -> impl Strategy<Value = String> {
+        let ch = prop_oneof![any::<char>(), prop::sample::select(TRICKY)];
+        proptest::collection::vec(ch, 0..40).prop_map(String::from_iter)
+    }
+
+    fn assert_clean(path: &str) -> Result<(), TestCaseError> {
+        prop_assert!(!path.starts_with('/') && !path.ends_with('/'));
+        prop_assert!(!path.contains("//"));
+        for c in path.chars() {
+            prop_assert!(
+                !c.is_control() && !c.is_whitespace() && !"?#%<>\"'\\&".contains(c),
+                "{:?} in {:?}",
+                c,
+                path
+            );
+            prop_assert!(
+                !matches!(c.general_category_group(), GeneralCategoryGroup::Other),
+                "{:?} in {:?}",
+                c,
+                path
+            );
+        }
+        Ok(())
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
         #[test]
         fn parse_is_idempotent_and_output_is_clean(raw in "\\PC{0,80}") {
             if let Ok(p) = PagePath::parse(&raw) {
                 let again = PagePath::parse(p.as_str()).expect("normalised path parses");
                 prop_assert_eq!(&again, &p);
-                prop_assert!(!p.as_str().starts_with('/') && !p.as_str().ends_with('/'));
-                prop_assert!(!p.as_str().contains("//"));
+                assert_clean(p.as_str())?;
                 prop_assert!(p.segments().all(|s| !s.is_empty() && s != "-" && !s.starts_with('.')));
-                prop_assert!(!p.as_str().chars().any(|c| c.is_whitespace() || "?#%<>\"'\\&".contains(c)));
             }
+        }
+
+        #[test]
+        fn any_unicode_page_path_parses_back_to_itself(raw in arbitrary_text()) {
+            if let Ok(p) = PagePath::parse(&raw) {
+                prop_assert_eq!(PagePath::parse(p.as_str()), Ok(p.clone()));
+                assert_clean(p.as_str())?;
+                prop_assert!(p.segments().all(|s| !s.is_empty() && s != "-" && !s.starts_with('.')));
+            }
+        }
+
+        #[test]
+        fn any_unicode_folder_path_parses_back_to_itself(raw in arbitrary_text()) {
+            if let Ok(f) = FolderPath::parse(&raw) {
+                prop_assert_eq!(FolderPath::parse(f.as_str()), Ok(f.clone()));
+                assert_clean(f.as_str())?;
+            }
+        }
+
+        #[test]
+        fn normalization_form_of_the_input_does_not_matter(raw in arbitrary_text()) {
+            let decomposed: String = raw.nfd().collect();
+            prop_assert_eq!(PagePath::parse(&decomposed), PagePath::parse(&raw));
         }
 
         #[test]

@@ -1,5 +1,6 @@
 //! Micro-benchmarks of the hot pure functions: rendering typical and huge
-//! pages, sanitizing, link extraction, diff and three-way merge.
+//! pages, marking links to missing pages, sanitizing, link extraction,
+//! diff and three-way merge.
 //! Run with `cargo bench -p vellum-markup`. Inputs come from the same
 //! deterministic corpus as the end-to-end benchmark.
 #![allow(clippy::unwrap_used)]
@@ -11,7 +12,8 @@ mod corpus;
 use std::sync::LazyLock;
 
 use divan::{black_box, Bencher};
-use vellum_markup::{diff, extract_links, merge, sanitize_html, Renderer};
+use vellum_core::PagePath;
+use vellum_markup::{diff, extract_links, mark_missing, merge, sanitize_html, Renderer};
 
 fn main() {
     divan::main();
@@ -54,6 +56,38 @@ fn render_without_code_blocks(bencher: Bencher) {
     bencher.bench(|| renderer.render(black_box(&md), &|_| true));
 }
 
+/// A page of 12,000 links to pages that do not exist (about 160 KB), the
+/// case that took 11 s when each missing page was a pass over the HTML.
+#[divan::bench]
+fn mark_missing_many_links(bencher: Bencher) {
+    let md: String = (0..12_000).map(|i| format!("[[gone/page-{i}]] ")).collect();
+    let html = RENDERER.render(&md, &|_| true).html;
+    let missing: Vec<PagePath> = (0..12_000)
+        .map(|i| PagePath::parse(&format!("gone/page-{i}")).unwrap())
+        .collect();
+    bencher
+        .counter(divan::counter::BytesCount::of_str(&html))
+        .bench(|| mark_missing(black_box(&html), black_box(&missing)));
+}
+
+#[divan::bench]
+fn mark_missing_typical(bencher: Bencher) {
+    let rendered = RENDERER.render(&typical(), &|_| true);
+    bencher.bench(|| mark_missing(black_box(&rendered.html), black_box(&rendered.links)));
+}
+
+/// A page that is one big Rust code block, shown plain past the
+/// highlighting limits.
+#[divan::bench]
+fn render_huge_code_block(bencher: Bencher) {
+    let line = "fn f(x: &mut Vec<u8>) -> Option<u32> { let y = x.len() as u32; Some(y) }\n";
+    let md = format!("```rust\n{}```\n", line.repeat(700 * 1024 / line.len()));
+    let renderer = &*RENDERER;
+    bencher
+        .counter(divan::counter::BytesCount::of_str(&md))
+        .bench(|| renderer.render(black_box(&md), &|_| true));
+}
+
 #[divan::bench]
 fn sanitize(bencher: Bencher) {
     let html = RENDERER.render(&typical(), &|_| true).html;
@@ -76,10 +110,37 @@ fn diff_typical_edit(bencher: Bencher) {
     bencher.bench(|| diff::diff(black_box(&old), black_box(&new)));
 }
 
+/// Two 1 MB revisions of one-character lines: the diff stops at its line
+/// limit.
+#[divan::bench]
+fn diff_huge_one_character_lines(bencher: Bencher) {
+    let lines = |seed: u64| -> String {
+        let mut state = seed;
+        (0..500_000)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                ["a\n", "b\n", "c\n", "d\n"][usize::try_from(state >> 62).unwrap()]
+            })
+            .collect()
+    };
+    let (old, new) = (lines(1), lines(2));
+    bencher.bench(|| diff::diff(black_box(&old), black_box(&new)));
+}
+
 #[divan::bench]
 fn merge3_non_overlapping(bencher: Bencher) {
     let base = typical();
     let ours = format!("Intro line.\n{base}");
     let theirs = format!("{base}\nClosing line.\n");
+    bencher.bench(|| merge::merge3(black_box(&base), black_box(&ours), black_box(&theirs)));
+}
+
+/// Edits on both sides of a page made of many equal and blank lines, where
+/// the merge has to widen each edit over the lines it could have touched.
+#[divan::bench]
+fn merge3_repetitive_lines(bencher: Bencher) {
+    let base: String = (0..2_000).map(|i| if i % 3 == 0 { "\n" } else { "- item\n" }).collect();
+    let ours = base.replacen("- item\n", "- first\n", 1);
+    let theirs = format!("{base}- last\n");
     bencher.bench(|| merge::merge3(black_box(&base), black_box(&ours), black_box(&theirs)));
 }

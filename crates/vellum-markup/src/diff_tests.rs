@@ -158,3 +158,116 @@ fn hunk_lengths_count_the_lines_shown() {
         (1, 5, 1, 4)
     );
 }
+
+/// About `bytes` of one-character lines, drawn from `alphabet` by a fixed
+/// pseudo-random sequence.
+fn one_character_lines(bytes: usize, alphabet: &[u8], seed: u64) -> String {
+    let mut state = seed;
+    let mut text = String::with_capacity(bytes);
+    while text.len() < bytes {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let pick = usize::try_from(state >> 33).unwrap() % alphabet.len();
+        text.push(char::from(alphabet[pick]));
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn diff_of_two_megabyte_texts_of_one_character_lines_stays_small() {
+    let old = one_character_lines(1_000_000, b"abcd", 1);
+    let new = one_character_lines(1_000_000, b"abcd", 2);
+    let d = diff(&old, &new);
+    assert!(d.truncated);
+    assert!(d.omitted_lines > 100_000, "{}", d.omitted_lines);
+    let shown: usize = d.hunks.iter().map(|h| h.lines.len()).sum();
+    assert!(shown <= MAX_DIFF_LINES, "{shown}");
+    assert!(d.hunks.len() <= MAX_HUNKS);
+    // The totals still describe the whole change.
+    let shown_changed = d
+        .hunks
+        .iter()
+        .flat_map(|h| &h.lines)
+        .filter(|l| l.kind != LineKind::Context)
+        .count();
+    assert!(d.added + d.removed > shown_changed + 100_000);
+
+    let json = serde_json::to_string(&d).unwrap();
+    assert!(json.len() < 400_000, "{} bytes of JSON", json.len());
+    assert!(json.contains(r#""truncated":true"#));
+    let unified = d.unified();
+    assert!(unified.len() < 50_000, "{} bytes of unified diff", unified.len());
+}
+
+#[test]
+fn a_change_too_big_to_show_is_cut_within_its_hunk() {
+    let old: String = (0..4_000).map(|i| format!("old {i}\n")).collect();
+    let new: String = (0..4_000).map(|i| format!("new {i}\n")).collect();
+    let d = diff(&old, &new);
+    let [hunk] = d.hunks.as_slice() else {
+        panic!("one hunk expected, got {}", d.hunks.len());
+    };
+    assert_eq!(hunk.lines.len(), MAX_DIFF_LINES);
+    assert_eq!((hunk.old_len, hunk.new_len), (MAX_DIFF_LINES, 0));
+    assert_eq!((d.added, d.removed), (4_000, 4_000));
+    assert!(d.truncated);
+    assert_eq!(d.omitted_lines, 8_000 - MAX_DIFF_LINES);
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["omitted_lines"], 8_000 - MAX_DIFF_LINES);
+}
+
+#[test]
+fn hunks_stop_at_the_hunk_limit() {
+    // A change every tenth line: each one a hunk of its own.
+    let old: String = (0..10 * (MAX_HUNKS + 50)).map(|i| format!("{i}\n")).collect();
+    let new: String = (0..10 * (MAX_HUNKS + 50))
+        .map(|i| {
+            if i % 10 == 5 {
+                format!("changed {i}\n")
+            } else {
+                format!("{i}\n")
+            }
+        })
+        .collect();
+    let d = diff(&old, &new);
+    assert_eq!(d.hunks.len(), MAX_HUNKS);
+    assert!(d.truncated);
+    // Each left-out hunk: three lines of context on each side and the change.
+    assert_eq!(d.omitted_lines, 50 * 8);
+    assert_eq!((d.added, d.removed), (MAX_HUNKS + 50, MAX_HUNKS + 50));
+}
+
+#[test]
+fn complete_diffs_say_they_are_complete() {
+    let d = diff("a\nb\n", "a\nc\n");
+    assert!(!d.truncated);
+    assert_eq!(d.omitted_lines, 0);
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["truncated"], false);
+    assert_eq!(json["omitted_lines"], 0);
+}
+
+#[test]
+fn very_long_lines_are_not_compared_word_by_word() {
+    let words: Vec<String> = (0..300).map(|i| format!("w{i}")).collect();
+    let old = words.join(" ") + "\n";
+    let new = old.replacen("w150", "CHANGED", 1);
+    assert!(old.len() > 1_000);
+    let d = diff(&old, &new);
+    let lines = &d.hunks[0].lines;
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| emphasized(l).is_empty()), "{lines:?}");
+    assert_eq!(text_of(&lines[1]), new.trim_end());
+}
+
+#[test]
+fn lines_cut_into_too_many_pieces_are_not_emphasized() {
+    let old: String = (0..40).map(|i| format!("a{i} ")).collect::<String>() + "\n";
+    let new: String = (0..40).map(|i| format!("a{i}x ")).collect::<String>() + "\n";
+    let d = diff(&old, &new);
+    // Every other word changed: the comparison would cut each line in 80.
+    let lines = &d.hunks[0].lines;
+    assert!(lines.iter().all(|l| l.segments.len() == 1), "{lines:?}");
+}

@@ -1,4 +1,10 @@
-//! The stylesheet for highlighted code blocks.
+//! Highlighted code blocks: how much of a page gets highlighted, and the
+//! stylesheet for the result.
+//!
+//! Highlighting multiplies the size of code many times over (a span with
+//! scope classes around every token), so a page's code is highlighted only
+//! up to a budget, see [`BudgetedHighlighter`]; the rest is shown as plain,
+//! escaped text in the same kind of block.
 //!
 //! Code blocks are highlighted with CSS classes named after syntect's scopes
 //! (`keyword`, `string`, `invalid`, ...), which are common words, so every
@@ -6,27 +12,114 @@
 //! the `<pre>`: the styles cannot leak onto the page chrome or onto other
 //! page content (a wiki link marked `invalid`, say).
 
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use comrak::adapters::SyntaxHighlighterAdapter;
+use comrak::plugins::syntect::SyntectAdapter;
 use syntect::highlighting::{Theme, ThemeSet};
 use syntect::html::{css_for_theme_with_class_style, ClassStyle};
+
+/// Larger code blocks are never highlighted.
+pub(crate) const MAX_HIGHLIGHTED_BLOCK_BYTES: usize = 64 * 1024;
+/// Code blocks with more lines are never highlighted.
+pub(crate) const MAX_HIGHLIGHTED_BLOCK_LINES: usize = 2_000;
+/// Bytes of code highlighted on one page at most; blocks that do not fit in
+/// what is left are shown plain.
+pub(crate) const MAX_HIGHLIGHTED_PAGE_BYTES: usize = 256 * 1024;
+/// Bytes of highlighted HTML on one page at most, whatever the code: dense
+/// code grows about 30 times when highlighted. A block whose highlighted
+/// HTML would not fit in what is left is shown plain.
+pub(crate) const MAX_HIGHLIGHTED_PAGE_HTML_BYTES: usize = 4 * 1024 * 1024;
+
+/// The highlighter for one rendering: it highlights code blocks with
+/// syntect while the page's budgets last and writes the others as plain
+/// escaped text, inside the same `<pre class="syntax-highlighting">` and
+/// `<code>` tags (which comrak asks for before it shows the code).
+pub(crate) struct BudgetedHighlighter<'h> {
+    syntect: &'h SyntectAdapter,
+    /// Bytes of code that may still be highlighted.
+    code_left: AtomicUsize,
+    /// Bytes of highlighted HTML that may still be written.
+    html_left: AtomicUsize,
+}
+
+impl<'h> BudgetedHighlighter<'h> {
+    pub(crate) fn new(syntect: &'h SyntectAdapter) -> Self {
+        Self {
+            syntect,
+            code_left: AtomicUsize::new(MAX_HIGHLIGHTED_PAGE_BYTES),
+            html_left: AtomicUsize::new(MAX_HIGHLIGHTED_PAGE_HTML_BYTES),
+        }
+    }
+
+    /// `code` highlighted, if it is small enough and fits in the budgets.
+    fn highlight(&self, lang: Option<&str>, code: &str) -> io::Result<Option<Vec<u8>>> {
+        if code.len() > MAX_HIGHLIGHTED_BLOCK_BYTES
+            || code.lines().count() > MAX_HIGHLIGHTED_BLOCK_LINES
+            || !take(&self.code_left, code.len())
+        {
+            return Ok(None);
+        }
+        let mut html = Vec::with_capacity(code.len() * 8);
+        self.syntect.write_highlighted(&mut html, lang, code)?;
+        Ok(take(&self.html_left, html.len()).then_some(html))
+    }
+}
+
+/// Takes `amount` from `budget` if that much is left.
+fn take(budget: &AtomicUsize, amount: usize) -> bool {
+    // Atomic only because comrak requires highlighters to be `Sync`; one
+    // rendering, on one thread, uses a budget.
+    budget
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(amount))
+        .is_ok()
+}
+
+impl SyntaxHighlighterAdapter for BudgetedHighlighter<'_> {
+    fn write_highlighted(&self, output: &mut dyn Write, lang: Option<&str>, code: &str) -> io::Result<()> {
+        match self.highlight(lang, code)? {
+            Some(html) => output.write_all(&html),
+            None => comrak::html::escape(output, code.as_bytes()),
+        }
+    }
+
+    fn write_pre_tag(&self, output: &mut dyn Write, attributes: HashMap<String, String>) -> io::Result<()> {
+        self.syntect.write_pre_tag(output, attributes)
+    }
+
+    fn write_code_tag(&self, output: &mut dyn Write, attributes: HashMap<String, String>) -> io::Result<()> {
+        self.syntect.write_code_tag(output, attributes)
+    }
+}
 
 const LIGHT_THEME: &str = "InspiredGitHub";
 const DARK_THEME: &str = "base16-ocean.dark";
 /// The class comrak's syntect adapter puts on highlighted `<pre>` elements.
 const CODE_BLOCK_CLASS: &str = "syntax-highlighting";
 
+/// The media query under which the light theme applies: every scheme but
+/// dark, so also browsers that state no preference. (In the MQ3 form
+/// `not all and (…)`, which every browser that knows the feature parses.)
+const LIGHT_SCHEME: &str = "@media not all and (prefers-color-scheme: dark)";
+const DARK_SCHEME: &str = "@media (prefers-color-scheme: dark)";
+
 /// CSS for highlighted code: a light theme, and a dark one under
-/// `prefers-color-scheme: dark`. Loads the themes on every call; call it once
-/// at startup and serve the result.
+/// `prefers-color-scheme: dark`. Each theme's rules sit under its own media
+/// query, so a scope only the light theme colours (shell option flags, say)
+/// cannot keep its light colour on the dark background. Loads the themes on
+/// every call; call it once at startup and serve the result.
 pub fn highlight_css() -> String {
     let themes = ThemeSet::load_defaults();
     let mut css = String::new();
-    if let Some(light) = themes.themes.get(LIGHT_THEME).and_then(theme_css) {
-        css.push_str(&light);
-    }
-    if let Some(dark) = themes.themes.get(DARK_THEME).and_then(theme_css) {
-        css.push_str("\n@media (prefers-color-scheme: dark) {\n");
-        css.push_str(&dark);
-        css.push_str("}\n");
+    for (name, media) in [(LIGHT_THEME, LIGHT_SCHEME), (DARK_THEME, DARK_SCHEME)] {
+        if let Some(rules) = themes.themes.get(name).and_then(theme_css) {
+            css.push_str(media);
+            css.push_str(" {\n");
+            css.push_str(&rules);
+            css.push_str("}\n");
+        }
     }
     css
 }
@@ -69,39 +162,5 @@ fn scope_rules(css: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn css_has_scoped_light_and_dark_rules() {
-        let css = highlight_css();
-        let (light, dark) = css
-            .split_once("@media (prefers-color-scheme: dark) {")
-            .expect("dark variant present");
-        assert!(light.contains("pre.syntax-highlighting {"), "{light}");
-        assert!(dark.contains("pre.syntax-highlighting {"), "{dark}");
-        assert!(light.contains(".syntax-highlighting .keyword"), "{light}");
-        assert!(dark.contains(".syntax-highlighting .keyword"), "{dark}");
-        assert!(dark.trim_end().ends_with('}'));
-        // No rule may apply outside a code block.
-        for line in css.lines().filter(|l| l.ends_with(" {")) {
-            if line.starts_with("@media") {
-                continue;
-            }
-            assert!(
-                line.split(", ")
-                    .all(|selector| selector.contains("syntax-highlighting")),
-                "unscoped rule: {line}"
-            );
-        }
-    }
-
-    #[test]
-    fn scoping_rewrites_each_selector_of_a_list() {
-        assert_eq!(
-            scope_rules(".code {\n color: #000;\n}\n.comment, .string.quoted {\n}\n"),
-            "pre.syntax-highlighting {\n color: #000;\n}\n\
-             .syntax-highlighting .comment, .syntax-highlighting .string.quoted {\n}\n"
-        );
-    }
-}
+#[path = "highlight_tests.rs"]
+mod tests;

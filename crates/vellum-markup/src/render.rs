@@ -1,6 +1,7 @@
 //! Markdown to sanitized HTML: CommonMark with the GitHub extensions, wiki
 //! links styled by whether their page exists, heading anchors with a table of
-//! contents, and syntax-highlighted code blocks.
+//! contents, and syntax-highlighted code blocks (up to a budget per page,
+//! see `crate::highlight`).
 //!
 //! Rendering is comrak's, with two rewrites of its syntax tree before HTML is
 //! written: wiki links become ordinary elements (so their markup is ours,
@@ -9,6 +10,7 @@
 //! goes through the sanitizer (`crate::sanitize`); nothing reaches a reader
 //! without it.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use comrak::nodes::{AstNode, NodeHtmlBlock, NodeValue};
@@ -19,6 +21,7 @@ use syntect::highlighting::ThemeSet;
 use vellum_core::{PagePath, PathError};
 
 use crate::anchors::UniqueAnchors;
+use crate::highlight::BudgetedHighlighter;
 use crate::links::{link_target, sorted_unique, wiki_href};
 use crate::parse::{count_tags, markdown_options, parse, raw_html_too_costly};
 use crate::sanitize::{sanitize_generated_html, sanitize_html};
@@ -28,23 +31,51 @@ const MISSING_PAGE_TITLE: &str = "This page does not exist yet. Follow the link 
 
 /// Changes whenever the HTML that [`Renderer::render`] produces changes, so
 /// that HTML stored by callers can be recognised as stale and rendered anew.
-pub const RENDER_VERSION: i64 = 1;
+/// Version 2: code beyond the highlighting budget is shown plain.
+pub const RENDER_VERSION: i64 = 2;
 
 /// Restyles wiki links to pages that do not exist, in HTML rendered as if
 /// every page existed (`render(md, &|_| true)`). The result is the HTML that
 /// rendering with the real existence check would give, so callers can store
 /// one rendering per revision and apply the current state of the wiki when
 /// they serve it.
+///
+/// One pass over the HTML, whatever the number of links: it finds each
+/// opening tag the renderer writes for a wiki link, `<a href="…"
+/// class="wikilink">`, and looks its address up among the missing ones.
 pub fn mark_missing(html: &str, missing: &[PagePath]) -> String {
-    let mut out = html.to_owned();
-    for path in missing {
-        let href = escape_html(&wiki_href(path));
-        let existing = format!(r#"<a href="{href}" class="wikilink">"#);
-        if out.contains(&existing) {
-            let marked = format!(r#"<a href="{href}" class="wikilink missing" title="{MISSING_PAGE_TITLE}">"#);
-            out = out.replace(&existing, &marked);
+    // The parts of `push_wiki_link_open(_, href, true)` around the address.
+    const OPEN: &str = r#"<a href=""#;
+    const CLOSE: &str = r#"" class="wikilink">"#;
+    if missing.is_empty() {
+        return html.to_owned();
+    }
+    let missing: HashSet<String> = missing.iter().map(|path| escape_html(&wiki_href(path))).collect();
+    let mut out = String::with_capacity(html.len() + html.len() / 8);
+    let mut rest = html;
+    while let Some(start) = rest.find(OPEN) {
+        let (before, tag) = rest.split_at(start);
+        out.push_str(before);
+        let after_open = &tag[OPEN.len()..];
+        // An address never contains `"` (it is percent-encoded), so the
+        // first quote ends it.
+        let marked = after_open.find('"').and_then(|end| {
+            let href = &after_open[..end];
+            let tail = after_open[end..].strip_prefix(CLOSE)?;
+            missing.contains(href).then_some((href, tail))
+        });
+        match marked {
+            Some((href, tail)) => {
+                push_wiki_link_open(&mut out, href, false);
+                rest = tail;
+            }
+            None => {
+                out.push_str(OPEN);
+                rest = after_open;
+            }
         }
     }
+    out.push_str(rest);
     out
 }
 
@@ -55,7 +86,7 @@ const TOO_COMPLEX_NOTICE: &str = "This page is nested too deeply or has a table 
 /// Renders Markdown pages. Building one loads the syntax definitions, which
 /// is slow, so build it once at startup and share it.
 pub struct Renderer {
-    highlighter: SyntectAdapter,
+    pub(crate) highlighter: SyntectAdapter,
 }
 
 /// A rendered page.
@@ -118,8 +149,9 @@ impl Renderer {
             rewrite.show_raw_html_as_text();
         }
 
+        let highlighter = BudgetedHighlighter::new(&self.highlighter);
         let mut plugins = Plugins::default();
-        plugins.render.codefence_syntax_highlighter = Some(&self.highlighter);
+        plugins.render.codefence_syntax_highlighter = Some(&highlighter);
         let mut html = Vec::with_capacity(markdown.len() * 2);
         let written = comrak::format_html_with_plugins(root, markdown_options(), &mut html, &plugins);
         // Writing into memory cannot fail, and the highlighter falls back to
@@ -214,12 +246,8 @@ impl<'a> TreeRewrite<'a, '_> {
     fn replace_wiki_link(&mut self, link: &'a AstNode<'a>, target: Result<PagePath, PathError>) {
         let (open, close) = match target {
             Ok(path) => {
-                let href = escape_html(&wiki_href(&path));
-                let open = if (self.exists)(&path) {
-                    format!(r#"<a href="{href}" class="wikilink">"#)
-                } else {
-                    format!(r#"<a href="{href}" class="wikilink missing" title="{MISSING_PAGE_TITLE}">"#)
-                };
+                let mut open = String::new();
+                push_wiki_link_open(&mut open, &escape_html(&wiki_href(&path)), (self.exists)(&path));
                 self.links.push(path);
                 (open, "</a>")
             }
@@ -257,6 +285,20 @@ impl<'a> TreeRewrite<'a, '_> {
     /// text.
     fn raw(&self, html: String) -> &'a AstNode<'a> {
         self.arena.alloc(AstNode::from(NodeValue::Raw(html)))
+    }
+}
+
+/// The opening tag of a wiki link to `href` (already escaped), styled by
+/// whether its page exists. [`mark_missing`] relies on its exact form.
+fn push_wiki_link_open(out: &mut String, href: &str, exists: bool) {
+    out.push_str(r#"<a href=""#);
+    out.push_str(href);
+    if exists {
+        out.push_str(r#"" class="wikilink">"#);
+    } else {
+        out.push_str(r#"" class="wikilink missing" title=""#);
+        out.push_str(MISSING_PAGE_TITLE);
+        out.push_str(r#"">"#);
     }
 }
 

@@ -360,3 +360,77 @@ fn marking_missing_links_later_matches_rendering_with_the_existence_check() {
     assert_eq!(mark_missing(&stored.html, &[]), stored.html);
     assert!(mark_missing(&stored.html, &missing).contains("class=\"wikilink missing\""));
 }
+
+#[test]
+fn marking_twenty_thousand_missing_links_matches_rendering_with_the_existence_check() {
+    let mut md = String::new();
+    for i in 0..20_000 {
+        md.push_str(&format!("[[gone/page-{i}]] "));
+        if i % 1000 == 0 {
+            md.push_str(&format!("[[existing/{i}|kept {i}]]\n\n"));
+        }
+    }
+    let stored = renderer().render(&md, &|_| true);
+    let missing: Vec<PagePath> = stored
+        .links
+        .iter()
+        .filter(|p| !p.as_str().starts_with("existing"))
+        .cloned()
+        .collect();
+    assert_eq!(missing.len(), 20_000);
+    let marked = mark_missing(&stored.html, &missing);
+    assert_eq!(marked.matches("class=\"wikilink missing\"").count(), 20_000);
+    assert_eq!(marked, html(&md));
+}
+
+/// The quadratic implementation `mark_missing` replaced: its output is the
+/// specification.
+fn mark_missing_one_path_at_a_time(html: &str, missing: &[PagePath]) -> String {
+    let mut out = html.to_owned();
+    for path in missing {
+        let href = escape_html(&crate::links::wiki_href(path));
+        let existing = format!(r#"<a href="{href}" class="wikilink">"#);
+        let marked = format!(r#"<a href="{href}" class="wikilink missing" title="{MISSING_PAGE_TITLE}">"#);
+        out = out.replace(&existing, &marked);
+    }
+    out
+}
+
+mod mark_missing_props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Pieces of wiki link tags, whole and broken, to be glued together.
+    const PIECES: &[&str] = &[
+        r#"<a href=""#,
+        r#"" class="wikilink">"#,
+        r#"" class="wikilink missing" title="x">"#,
+        r#"<a href="/wiki/a" class="wikilink">"#,
+        r#"<a href="/wiki/b/c" class="wikilink">"#,
+        r#"<a href="/wiki/%C3%A9" class="wikilink">"#,
+        r#"<a href="/wiki/a" class="other">"#,
+        "/wiki/a",
+        "/wiki/b/c",
+        "/wiki/%C3%A9",
+        "/wiki/",
+        "a",
+        "\"",
+        "<",
+        ">",
+        "</a>",
+        " ",
+        "é",
+    ];
+
+    proptest! {
+        #[test]
+        fn single_pass_matches_one_path_at_a_time(
+            html in prop::collection::vec(prop::sample::select(PIECES), 0..24).prop_map(|p| p.concat()),
+            missing in prop::collection::vec(prop::sample::select(&["a", "b/c", "é", "d", "a/b"][..]), 0..4),
+        ) {
+            let missing: Vec<PagePath> = missing.iter().map(|raw| path(raw)).collect();
+            prop_assert_eq!(mark_missing(&html, &missing), mark_missing_one_path_at_a_time(&html, &missing));
+        }
+    }
+}

@@ -1,96 +1,109 @@
 //! The event log: append-only, one row per change, written in the same
-//! transaction as the change. It feeds recent changes now, and the audit
-//! log, search indexing and live updates later.
+//! transaction as the change. It is the recent-changes feed, the audit log
+//! and the change feed ([`crate::feed`]) that caches, search indexing and
+//! live updates follow.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use vellum_core::{Event, PagePath, RevisionId, TargetType, Timestamp, UserId};
 
-use crate::backend::lock_event_log;
-use crate::Result;
+use crate::db::{with_db, Columns, DbTime, Handle};
+use crate::{Result, StoreError};
 
-pub struct NewEvent<'a> {
-    pub now: i64,
-    pub actor_id: Option<i64>,
-    pub action: &'a str,
-    pub target_type: &'a str,
-    pub target_id: Option<i64>,
-    pub target_path: Option<&'a str>,
-    pub revision_id: Option<i64>,
-    /// A JSON object.
-    pub details: &'a str,
-}
-
-pub async fn append(conn: &mut AnyConnection, e: NewEvent<'_>) -> Result<i64> {
-    lock_event_log(conn).await?;
-    let row = sqlx::query(
+/// Appends an event; returns its sequence number.
+pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, now: Timestamp) -> Result<i64> {
+    let details = serde_json::to_value(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let target_id = match event {
+        Event::UserCreated { user, .. } => Some(user.0),
+        Event::SessionEnded { session, .. } => Some(session.0),
+        other => other.page().map(|p| p.0),
+    };
+    let seq: i64 =
+        with_db!(h, |c| {
+            sqlx::query_scalar(
         "INSERT INTO events (created_at, actor_id, action, target_type, target_id, target_path, revision_id, details) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
     )
-    .bind(e.now)
-    .bind(e.actor_id)
-    .bind(e.action)
-    .bind(e.target_type)
-    .bind(e.target_id)
-    .bind(e.target_path)
-    .bind(e.revision_id)
-    .bind(e.details)
-    .fetch_one(conn)
-    .await?;
-    Ok(row.try_get(0)?)
+    .bind(DbTime(now))
+    .bind(actor.map(|a| a.0))
+    .bind(event.action())
+    .bind(event.target_type().as_str())
+    .bind(target_id)
+    .bind(event.path().map(PagePath::as_str))
+    .bind(event.revision().map(|r| r.0))
+    .bind(sqlx::types::Json(&details))
+    .fetch_one(&mut *c)
+    .await
+        })?;
+    Ok(seq)
 }
 
+/// A page change for the recent-changes list, with the revision it made.
 #[derive(Debug, Clone)]
-pub struct ChangeRow {
+pub struct ChangeRecord {
     pub seq: i64,
-    pub created_at: i64,
-    pub actor_id: Option<i64>,
+    pub at: Timestamp,
+    pub actor: Option<UserId>,
     pub actor_name: Option<String>,
-    pub action: String,
-    pub page_id: Option<i64>,
-    pub path: Option<String>,
-    pub revision_id: Option<i64>,
+    pub event: Event,
+    pub revision: Option<RevisionId>,
+    /// The revision's title, summary and size change, when it made one.
     pub title: Option<String>,
     pub summary: Option<String>,
     pub size_delta: Option<i64>,
-    pub details: String,
 }
 
-fn from_row(r: &AnyRow) -> Result<ChangeRow, sqlx::Error> {
-    Ok(ChangeRow {
-        seq: r.try_get("seq")?,
-        created_at: r.try_get("created_at")?,
-        actor_id: r.try_get("actor_id")?,
-        actor_name: r.try_get("actor_name")?,
-        action: r.try_get("action")?,
-        page_id: r.try_get("target_id")?,
-        path: r.try_get("target_path")?,
-        revision_id: r.try_get("revision_id")?,
-        title: r.try_get("title")?,
-        summary: r.try_get("summary")?,
-        size_delta: r.try_get("size_delta")?,
-        details: r.try_get("details")?,
-    })
+impl ChangeRecord {
+    fn decode(r: &impl Columns) -> Result<Self> {
+        let details = r.json("details")?;
+        let event: Event = serde_json::from_value(details)
+            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", r.int("seq").unwrap_or_default())))?;
+        Ok(ChangeRecord {
+            seq: r.int("seq")?,
+            at: r.time("created_at")?,
+            actor: r.opt_id("actor_id")?,
+            actor_name: r.opt_text("actor_name")?,
+            event,
+            revision: r.opt_id("revision_id")?,
+            title: r.opt_text("title")?,
+            summary: r.opt_text("summary")?,
+            size_delta: r.opt_int("size_delta")?,
+        })
+    }
 }
 
 /// Page changes, newest first, before the cursor sequence number; only
 /// those by `actor` when given.
 pub async fn page_changes(
-    conn: &mut AnyConnection,
-    actor: Option<i64>,
+    h: &mut impl Handle,
+    actor: Option<UserId>,
     before_seq: Option<i64>,
     limit: i64,
-) -> Result<Vec<ChangeRow>> {
-    let filter = if actor.is_some() { "AND e.actor_id = $3" } else { "" };
-    let sql = format!(
-        "SELECT e.seq, e.created_at, e.actor_id, u.username AS actor_name, e.action, e.target_id, \
-         e.target_path, e.revision_id, r.title, r.summary, r.size_delta, e.details \
-         FROM events e LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN revisions r ON r.id = e.revision_id \
-         WHERE e.target_type = 'page' AND e.seq < $1 {filter} ORDER BY e.seq DESC LIMIT $2"
-    );
-    let mut q = sqlx::query(&sql).bind(before_seq.unwrap_or(i64::MAX)).bind(limit);
-    if let Some(a) = actor {
-        q = q.bind(a);
+) -> Result<Vec<ChangeRecord>> {
+    macro_rules! changes_sql {
+        ($filter:literal) => {
+            concat!(
+                "SELECT e.seq, e.created_at, e.actor_id, u.username AS actor_name, e.revision_id, e.details, \
+                 r.title, r.summary, r.size_delta \
+                 FROM events e LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN revisions r ON r.id = e.revision_id \
+                 WHERE e.target_type = $1 AND e.seq < $2 ",
+                $filter,
+                " ORDER BY e.seq DESC LIMIT $3"
+            )
+        };
     }
-    let found = q.fetch_all(conn).await?;
-    Ok(found.iter().map(from_row).collect::<Result<_, _>>()?)
+    // Two statements rather than one with `($4 IS NULL OR …)`, so each
+    // gets a plan on its own index (events_type_seq, events_actor).
+    const ALL: &str = changes_sql!("");
+    const BY_ACTOR: &str = changes_sql!("AND e.actor_id = $4");
+    with_db!(h, |c| {
+        let q = sqlx::query(if actor.is_some() { BY_ACTOR } else { ALL })
+            .bind(TargetType::Page.as_str())
+            .bind(before_seq.unwrap_or(i64::MAX))
+            .bind(limit);
+        let q = match actor {
+            Some(a) => q.bind(a.0),
+            None => q,
+        };
+        let rows = q.fetch_all(&mut *c).await?;
+        rows.iter().map(ChangeRecord::decode).collect()
+    })
 }

@@ -1,137 +1,99 @@
 //! Storage: the one place that talks SQL.
 //!
 //! Vellum keeps everything in one relational database, SQLite (embedded
-//! default) or PostgreSQL (scaled out). Both sit behind the same interface:
-//! repository functions in the modules below that take a
-//! `&mut AnyConnection`, so the same call works on a pooled connection
-//! ([`Store::read`]) or inside a write transaction ([`Store::begin`]).
+//! default) or PostgreSQL (scaled out). Services see this crate's
+//! interface only: [`Store`] to open a [`Conn`] or a [`Tx`], and the
+//! repository functions in the modules below, which take any [`Handle`] and
+//! return domain types (`PagePath`, `Title`, `PageId`, [`vellum_core::Timestamp`]
+//! …), never sqlx types. How the two backends sit behind it, and how to add
+//! a third, is in [`db`].
 //!
-//! The SQL text is shared: both engines accept `$1` placeholders, `RETURNING`
-//! and `ON CONFLICT`, and every column is `BIGINT` or `TEXT` so values decode
-//! the same way through sqlx's `Any` driver. What differs per backend lives
-//! in [`backend`] (connection setup, row locks, write serialisation) and in
-//! `migrations/{sqlite,postgres}/`, which carry the same versions.
-//!
-//! Adding a backend: a migrations directory with the same versions, a
-//! [`Backend`] variant, and its branches in `backend.rs`; then run the
-//! integration suite against it.
+//! Per backend: `migrations/{sqlite,postgres}/` carry the same versions; a
+//! test checks that the schemas agree. PostgreSQL stores times as
+//! `timestamptz` and JSON as `jsonb`; SQLite as integer milliseconds and
+//! text.
 #![forbid(unsafe_code)]
 
-mod backend;
+pub mod db;
+mod error;
 pub mod events;
+pub mod feed;
 mod migrate;
 pub mod pages;
 pub mod refs;
+pub mod renders;
 pub mod revisions;
 pub mod sessions;
 pub mod settings;
+pub mod setup;
 pub mod users;
 
-use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
-
-pub use backend::Backend;
+pub use db::{AsTx, Backend, Conn, Handle, SqliteDurability, StoreOptions, Tx};
+pub use error::{Constraint, StoreError, UNIQUE_INDEXES};
 pub use migrate::{migrations, Migration};
-use sqlx::pool::PoolConnection;
-pub use sqlx::AnyConnection;
-use sqlx::{Any, AnyPool, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the database URL is not valid: {0}")]
-    BadUrl(String),
-    #[error("unique constraint `{0}` violated")]
-    Unique(String),
-    #[error("migration failed: {0}")]
-    Migration(String),
-    #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
-}
-
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &err {
-            if db.is_unique_violation() {
-                return StoreError::Unique(db.constraint().unwrap_or_default().to_owned());
-            }
-        }
-        StoreError::Database(err)
-    }
-}
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
-    backend: Backend,
-    /// SQLite allows one writer at a time; queueing writers here instead of
-    /// in SQLite's busy handler keeps deferred transactions from failing with
-    /// SQLITE_BUSY when two of them try to upgrade to a write lock.
-    write_gate: Option<Arc<Mutex<()>>>,
+    pool: db::Pool,
+    bell: std::sync::Arc<feed::FeedBell>,
+    /// Background tasks owned by the store (feed wake-ups).
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish()
+        f.debug_struct("Store").field("backend", &self.backend()).finish()
     }
 }
 
 /// How often `vellum serve` runs [`Store::maintain`].
 pub const MAINTENANCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A pooled connection for reads.
-pub struct Conn(PoolConnection<Any>);
-
-/// A write transaction. Dropping it without [`Tx::commit`] rolls back.
-pub struct Tx {
-    tx: Transaction<'static, Any>,
-    _gate: Option<OwnedMutexGuard<()>>,
-}
-
 impl Store {
     /// Connects to `sqlite://…` or `postgres://…`; SQLite files are created
     /// when missing.
     pub async fn connect(url: &str) -> Result<Store> {
-        backend::connect(url).await
+        Self::connect_with(url, &StoreOptions::default()).await
+    }
+
+    pub async fn connect_with(url: &str, opts: &StoreOptions) -> Result<Store> {
+        Ok(Store {
+            pool: db::Pool::connect(url, opts).await?,
+            bell: Default::default(),
+            tasks: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.pool.backend()
     }
 
-    /// Applies pending migrations; returns the versions applied now.
+    /// Applies pending migrations; returns the versions applied now. Safe
+    /// to run from several processes at once.
     pub async fn migrate(&self) -> Result<Vec<i64>> {
-        let mut conn = self.pool.acquire().await?;
-        migrate::run(&mut conn, self.backend).await
+        migrate::run(&self.pool).await
     }
 
+    /// A pooled connection for reads.
     pub async fn read(&self) -> Result<Conn> {
-        Ok(Conn(self.pool.acquire().await?))
+        self.pool.acquire().await
     }
 
+    /// A write transaction (on SQLite, after the writers before it).
     pub async fn begin(&self) -> Result<Tx> {
-        let gate = match &self.write_gate {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
-        };
-        // SQLite: take the write lock at BEGIN, so a writer outside the gate
-        // (another process, such as `vellum user create`) makes this wait
-        // for the busy timeout instead of failing the upgrade of a deferred
-        // transaction with SQLITE_BUSY_SNAPSHOT.
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(Tx { tx, _gate: gate })
+        self.pool.begin().await
     }
 
     /// Checks that the database answers (used by health checks).
     pub async fn ping(&self) -> Result<()> {
         let mut conn = self.read().await?;
-        sqlx::query("SELECT 1").execute(&mut *conn).await?;
+        db::with_db!(&mut conn, |c| sqlx::query("SELECT 1")
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -146,30 +108,32 @@ impl Store {
     /// creation fell from 260 to 70 pages/s by 40,000 pages). SQLite:
     /// `PRAGMA optimize`, which analyses only what needs it.
     pub async fn maintain(&self) -> Result<Vec<String>> {
-        match self.backend {
+        match self.backend() {
             Backend::Sqlite => {
                 // `optimize` may write (ANALYZE): queue behind the writers.
                 let mut tx = self.begin().await?;
-                sqlx::query("PRAGMA optimize").execute(&mut *tx).await?;
+                db::with_db!(&mut tx, |c| sqlx::query("PRAGMA optimize")
+                    .execute(&mut *c)
+                    .await
+                    .map(|r| r.rows_affected()))?;
                 tx.commit().await?;
                 Ok(Vec::new())
             }
             Backend::Postgres => {
                 let mut conn = self.read().await?;
-                let stale: Vec<String> = sqlx::query(
+                let stale: Vec<String> = db::with_db!(&mut conn, |c| sqlx::query_scalar(
                     "SELECT relname::text FROM pg_stat_user_tables WHERE schemaname = current_schema() \
                      AND n_mod_since_analyze > GREATEST(1000, n_live_tup / 10) ORDER BY relname",
                 )
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(|r| sqlx::Row::try_get(r, 0))
-                .collect::<Result<_, sqlx::Error>>()?;
+                .fetch_all(&mut *c)
+                .await)?;
                 for table in &stale {
                     // Names come from the catalogue; quote them anyway.
-                    sqlx::query(&format!("ANALYZE \"{}\"", table.replace('"', "\"\"")))
-                        .execute(&mut *conn)
-                        .await?;
+                    let sql = format!("ANALYZE \"{}\"", table.replace('"', "\"\""));
+                    db::with_db!(&mut conn, |c| sqlx::query(&sql)
+                        .execute(&mut *c)
+                        .await
+                        .map(|r| r.rows_affected()))?;
                 }
                 Ok(stale)
             }
@@ -177,53 +141,11 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Ok(mut tasks) = self.tasks.lock() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+        }
         self.pool.close().await;
-    }
-}
-
-impl Tx {
-    pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
-    }
-}
-
-impl Deref for Conn {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        &self.0
-    }
-}
-impl DerefMut for Conn {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.0
-    }
-}
-impl Deref for Tx {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        &self.tx
-    }
-}
-impl DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.tx
-    }
-}
-
-/// `$start, $start+1, …` for an `IN (…)` list of `n` values.
-pub(crate) fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn placeholder_lists() {
-        assert_eq!(super::placeholders(2, 3), "$2, $3, $4");
-        assert_eq!(super::placeholders(1, 0), "");
     }
 }

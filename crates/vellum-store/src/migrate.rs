@@ -1,11 +1,17 @@
 //! Schema migrations, kept per backend under `migrations/{sqlite,postgres}/`
 //! with matching version numbers. Each runs in its own transaction and is
 //! recorded with a checksum, so an edited migration is caught, not re-run.
+//!
+//! Several processes may start at once against one empty database (a
+//! deployment of N nodes): on PostgreSQL the runner holds an advisory lock
+//! for the whole run, so one process migrates and the others find the work
+//! done; on SQLite `BEGIN IMMEDIATE` serialises them the same way.
 
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Connection, Row};
+use vellum_core::Timestamp;
 
-use crate::{Backend, Result, StoreError};
+use crate::db::{with_db, Backend, Pool};
+use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
@@ -26,6 +32,10 @@ const POSTGRES: &[Migration] = &[Migration {
     sql: include_str!("../migrations/postgres/0001_init.sql"),
 }];
 
+/// An arbitrary constant naming Vellum's migration lock among a
+/// database's advisory locks.
+const MIGRATION_LOCK: i64 = 0x7665_6c6c_756d;
+
 pub fn migrations(backend: Backend) -> &'static [Migration] {
     match backend {
         Backend::Sqlite => SQLITE,
@@ -37,19 +47,41 @@ fn checksum(sql: &str) -> String {
     hex::encode(Sha256::digest(sql.as_bytes()))
 }
 
-pub(crate) async fn run(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<i64>> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS vellum_migrations (\
-         version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS vellum_migrations (\
+     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+/// Applies every pending migration in one transaction, so a failed
+/// upgrade leaves the schema as it was.
+pub(crate) async fn run(pool: &Pool) -> Result<Vec<i64>> {
+    let backend = pool.backend();
+    let mut tx = pool.begin().await?;
+    if backend == Backend::Postgres {
+        // Held until commit: a second process waits here, then finds the
+        // migrations applied.
+        with_db!(&mut tx, |c| sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    with_db!(&mut tx, |c| sqlx::query(CREATE_TABLE)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let applied: Vec<(i64, String)> = with_db!(&mut tx, |c| sqlx::query_as(
+        "SELECT version, checksum FROM vellum_migrations ORDER BY version"
     )
-    .execute(&mut *conn)
-    .await?;
-    let applied: Vec<(i64, String)> = sqlx::query("SELECT version, checksum FROM vellum_migrations")
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
+    .fetch_all(&mut *c)
+    .await)?;
+
+    let known = migrations(backend).last().map_or(0, |m| m.version);
+    if let Some((newest, _)) = applied.last() {
+        if *newest > known {
+            return Err(StoreError::Migration(format!(
+                "the database is at schema version {newest}, newer than this binary knows ({known}); run a newer Vellum"
+            )));
+        }
+    }
     let mut ran = Vec::new();
     for m in migrations(backend) {
         let sum = checksum(m.sql);
@@ -62,44 +94,25 @@ pub(crate) async fn run(conn: &mut AnyConnection, backend: Backend) -> Result<Ve
             }
             continue;
         }
-        if let Some((newest, _)) = applied.iter().max_by_key(|(v, _)| *v) {
-            if *newest > m.version {
-                return Err(StoreError::Migration(format!(
-                    "migration {} is older than the applied migration {newest}",
-                    m.version
-                )));
-            }
-        }
-        let mut tx = conn.begin().await?;
-        sqlx::raw_sql(m.sql)
-            .execute(&mut *tx)
+        with_db!(&mut tx, |c| sqlx::raw_sql(m.sql)
+            .execute(&mut *c)
             .await
-            .map_err(|e| StoreError::Migration(format!("migration {} ({}): {e}", m.version, m.name)))?;
-        sqlx::query("INSERT INTO vellum_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)")
-            .bind(m.version)
-            .bind(m.name)
-            .bind(sum)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+            .map(|r| r.rows_affected()))
+        .map_err(|e| StoreError::Migration(format!("migration {} ({}): {e}", m.version, m.name)))?;
+        with_db!(&mut tx, |c| sqlx::query(
+            "INSERT INTO vellum_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(&sum)
+        .bind(Timestamp::now().as_millis())
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         ran.push(m.version);
     }
-    if let Some((newest, _)) = applied.iter().max_by_key(|(v, _)| *v) {
-        let known = migrations(backend).last().map_or(0, |m| m.version);
-        if *newest > known {
-            return Err(StoreError::Migration(format!(
-                "the database is at schema version {newest}, newer than this binary knows ({known}); run a newer Vellum"
-            )));
-        }
-    }
+    tx.commit().await?;
     Ok(ran)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -1,70 +1,76 @@
 //! References between pages (outgoing links, recorded on every save) and
 //! tags. Backlinks and pages-by-tag are plain queries over these tables.
 
-use sqlx::{AnyConnection, Row};
+use vellum_core::{PageId, PagePath};
 
-use crate::Result;
+use crate::db::{with_db, Handle, Sql, TextList};
+use crate::pages::{page_sql, PageRecord};
+use crate::{Result, StoreError};
 
-pub async fn replace_links(conn: &mut AnyConnection, page_id: i64, targets: &[&str]) -> Result<()> {
-    sqlx::query("DELETE FROM page_links WHERE page_id = $1")
-        .bind(page_id)
-        .execute(&mut *conn)
-        .await?;
-    insert_pairs(conn, "page_links (page_id, target)", page_id, targets).await
+/// Replaces a page's outgoing links, in one statement whatever their number.
+pub async fn replace_links(h: &mut impl Handle, page: PageId, targets: &[&str]) -> Result<()> {
+    with_db!(h, |c| sqlx::query("DELETE FROM page_links WHERE page_id = $1")
+        .bind(page.0)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    insert_pairs(h, &INSERT_LINKS, page, targets).await
 }
 
-/// One multi-row `INSERT … ON CONFLICT DO NOTHING` of `(id, value)` rows,
-/// in chunks well under both engines' bind-parameter limits. A write holds
-/// SQLite's single writer lock, so every round trip saved counts.
-async fn insert_pairs(conn: &mut AnyConnection, table: &str, id: i64, values: &[&str]) -> Result<()> {
-    for chunk in values.chunks(200) {
-        let rows: Vec<String> = (0..chunk.len()).map(|i| format!("($1, ${})", i + 2)).collect();
-        let sql = format!("INSERT INTO {table} VALUES {} ON CONFLICT DO NOTHING", rows.join(", "));
-        let mut q = sqlx::query(&sql).bind(id);
-        for v in chunk {
-            q = q.bind(*v);
-        }
-        q.execute(&mut *conn).await?;
+const INSERT_LINKS: Sql = Sql {
+    sqlite: "INSERT INTO page_links (page_id, target) SELECT $1, value FROM json_each($2) WHERE true \
+             ON CONFLICT DO NOTHING",
+    postgres: "INSERT INTO page_links (page_id, target) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+};
+
+const INSERT_TAGS: Sql = Sql {
+    sqlite: "INSERT INTO page_tags (page_id, tag) SELECT $1, value FROM json_each($2) WHERE true \
+             ON CONFLICT DO NOTHING",
+    postgres: "INSERT INTO page_tags (page_id, tag) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+};
+
+async fn insert_pairs(h: &mut impl Handle, sql: &Sql, page: PageId, values: &[&str]) -> Result<()> {
+    if values.is_empty() {
+        return Ok(());
     }
+    with_db!(h, |c, b| sqlx::query(sql.of(b))
+        .bind(page.0)
+        .bind(TextList(values))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-#[derive(Debug, Clone)]
-pub struct LinkingPage {
-    pub id: i64,
-    pub path: String,
-    pub title: String,
-    pub current_revision_id: i64,
-}
-
-/// Maps `(id, path, title, current revision)` columns.
-fn linking_page(r: &sqlx::any::AnyRow) -> Result<LinkingPage, sqlx::Error> {
-    Ok(LinkingPage {
-        id: r.try_get(0)?,
-        path: r.try_get(1)?,
-        title: r.try_get(2)?,
-        current_revision_id: r.try_get(3)?,
-    })
-}
-
-/// Live pages linking to any of `targets` (a page path and the redirects
-/// that lead to it), by path.
-pub async fn linking_to(conn: &mut AnyConnection, targets: &[&str]) -> Result<Vec<LinkingPage>> {
+/// Live pages linking to any of `targets`, by path, after the cursor path.
+pub async fn linking_to(
+    h: &mut impl Handle,
+    targets: &[&str],
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PageRecord>> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT DISTINCT p.id, p.path, p.title, COALESCE(p.current_revision_id, 0) AS rev \
-         FROM page_links l JOIN pages p ON p.id = l.page_id \
-         WHERE p.deleted_at IS NULL AND l.target IN ({}) ORDER BY p.path",
-        crate::placeholders(1, targets.len())
-    );
-    let mut q = sqlx::query(&sql);
-    for t in targets {
-        q = q.bind(*t);
-    }
-    let found = q.fetch_all(conn).await?;
-    Ok(found.iter().map(linking_page).collect::<Result<_, _>>()?)
+    const SQL: Sql = Sql {
+        sqlite: page_sql!(
+            "pages p WHERE p.deleted_at IS NULL AND p.path > $2 AND EXISTS (SELECT 1 FROM page_links l \
+             WHERE l.page_id = p.id AND l.target IN (SELECT value FROM json_each($1))) ORDER BY p.path LIMIT $3"
+        ),
+        postgres: page_sql!(
+            "pages p WHERE p.deleted_at IS NULL AND p.path > $2 AND EXISTS (SELECT 1 FROM page_links l \
+             WHERE l.page_id = p.id AND l.target = ANY($1)) ORDER BY p.path LIMIT $3"
+        ),
+    };
+    with_db!(h, |c, b| {
+        let rows = sqlx::query(SQL.of(b))
+            .bind(TextList(targets))
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
+        rows.iter().map(PageRecord::decode).collect()
+    })
 }
 
 /// The page's link targets that lead nowhere now: no live page and no
@@ -74,75 +80,74 @@ pub async fn linking_to(conn: &mut AnyConnection, targets: &[&str]) -> Result<Ve
 /// rather than one query with `EXISTS`/anti-join subqueries: measured at
 /// 100,000 pages, the one-query forms were planned as hash or merge joins
 /// over every page whenever PostgreSQL's statistics lagged a growing table
-/// (16-400 ms a call), and one form was ten times slower on SQLite 3.46. An
-/// `IN` list of a page's few targets is an index look-up for any planner.
-pub async fn missing_targets(conn: &mut AnyConnection, page_id: i64) -> Result<Vec<String>> {
-    let found = sqlx::query("SELECT target FROM page_links WHERE page_id = $1 ORDER BY target")
-        .bind(page_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    let targets: Vec<String> = found.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
-    let wanted: Vec<&str> = targets.iter().map(String::as_str).collect();
-    let existing = crate::pages::existing_paths(conn, &wanted).await?;
-    Ok(targets.into_iter().filter(|t| !existing.contains(t)).collect())
-}
-
-/// Paths that redirect to the page.
-pub async fn redirects_to(conn: &mut AnyConnection, page_id: i64) -> Result<Vec<String>> {
-    let found = sqlx::query("SELECT path FROM redirects WHERE page_id = $1 ORDER BY path")
-        .bind(page_id)
-        .fetch_all(conn)
-        .await?;
-    Ok(found.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
-}
-
-pub async fn replace_tags(conn: &mut AnyConnection, page_id: i64, tags: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM page_tags WHERE page_id = $1")
-        .bind(page_id)
-        .execute(&mut *conn)
-        .await?;
-    let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
-    insert_pairs(conn, "page_tags (page_id, tag)", page_id, &tags).await
-}
-
-pub async fn tags_of(conn: &mut AnyConnection, page_id: i64) -> Result<Vec<String>> {
-    let found = sqlx::query("SELECT tag FROM page_tags WHERE page_id = $1 ORDER BY tag")
-        .bind(page_id)
-        .fetch_all(conn)
-        .await?;
-    Ok(found.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
-}
-
-/// Every tag on a live page, with how many live pages carry it.
-pub async fn tag_counts(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
-    let found = sqlx::query(
-        "SELECT t.tag, COUNT(*) FROM page_tags t JOIN pages p ON p.id = t.page_id \
-         WHERE p.deleted_at IS NULL GROUP BY t.tag ORDER BY t.tag",
+/// (16-400 ms a call), and one form was ten times slower on SQLite 3.46. A
+/// list of a page's few targets is an index look-up for any planner.
+pub async fn missing_targets(h: &mut impl Handle, page: PageId) -> Result<Vec<PagePath>> {
+    let targets: Vec<String> = with_db!(h, |c| sqlx::query_scalar(
+        "SELECT target FROM page_links WHERE page_id = $1 ORDER BY target"
     )
-    .fetch_all(conn)
-    .await?;
-    Ok(found
+    .bind(page.0)
+    .fetch_all(&mut *c)
+    .await)?;
+    let wanted: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let existing = crate::pages::existing_paths(h, &wanted).await?;
+    targets
         .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, sqlx::Error>>()?)
+        .filter(|t| !existing.contains(*t))
+        .map(|t| PagePath::parse(t).map_err(|e| StoreError::Corrupt(format!("link target `{t}`: {e}"))))
+        .collect()
+}
+
+pub async fn replace_tags(h: &mut impl Handle, page: PageId, tags: &[String]) -> Result<()> {
+    with_db!(h, |c| sqlx::query("DELETE FROM page_tags WHERE page_id = $1")
+        .bind(page.0)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+    insert_pairs(h, &INSERT_TAGS, page, &tags).await
+}
+
+pub async fn tags_of(h: &mut impl Handle, page: PageId) -> Result<Vec<String>> {
+    Ok(with_db!(h, |c| sqlx::query_scalar(
+        "SELECT tag FROM page_tags WHERE page_id = $1 ORDER BY tag"
+    )
+    .bind(page.0)
+    .fetch_all(&mut *c)
+    .await)?)
+}
+
+/// Tags on live pages with how many live pages carry each, by tag, after
+/// the cursor tag.
+pub async fn tag_counts(h: &mut impl Handle, after: Option<&str>, limit: i64) -> Result<Vec<(String, i64)>> {
+    Ok(with_db!(h, |c| sqlx::query_as(
+        "SELECT t.tag, COUNT(*) FROM page_tags t JOIN pages p ON p.id = t.page_id \
+         WHERE p.deleted_at IS NULL AND t.tag > $1 GROUP BY t.tag ORDER BY t.tag LIMIT $2",
+    )
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await)?)
 }
 
 /// Live pages with a tag, by path, after the cursor path.
 pub async fn pages_with_tag(
-    conn: &mut AnyConnection,
+    h: &mut impl Handle,
     tag: &str,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<LinkingPage>> {
-    let found = sqlx::query(
-        "SELECT p.id, p.path, p.title, COALESCE(p.current_revision_id, 0) FROM page_tags t \
-         JOIN pages p ON p.id = t.page_id WHERE t.tag = $1 AND p.deleted_at IS NULL AND p.path > $2 \
-         ORDER BY p.path LIMIT $3",
-    )
-    .bind(tag)
-    .bind(after.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(found.iter().map(linking_page).collect::<Result<_, _>>()?)
+) -> Result<Vec<PageRecord>> {
+    const SQL: &str = page_sql!(
+        "page_tags t JOIN pages p ON p.id = t.page_id WHERE t.tag = $1 AND p.deleted_at IS NULL AND p.path > $2 \
+         ORDER BY p.path LIMIT $3"
+    );
+    with_db!(h, |c| {
+        let rows = sqlx::query(SQL)
+            .bind(tag)
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
+        rows.iter().map(PageRecord::decode).collect()
+    })
 }

@@ -1,108 +1,144 @@
 //! Revisions: the full text of every version of a page. Never rewritten.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use vellum_core::{PageId, RevisionId, RevisionKind, Timestamp, Title, UserId};
 
-use crate::Result;
+use crate::db::{with_db, Columns, DbTime, Handle};
+use crate::{Result, StoreError};
 
-#[derive(Debug, Clone)]
-pub struct RevisionRow {
-    pub id: i64,
-    pub page_id: i64,
-    pub parent_id: Option<i64>,
-    pub author_id: Option<i64>,
+/// One revision; `markdown` is empty in history listings, which do not load
+/// the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionRecord {
+    pub id: RevisionId,
+    pub page: PageId,
+    /// 1, 2, 3 … within the page.
+    pub number: i64,
+    pub parent: Option<RevisionId>,
+    pub author: Option<UserId>,
     pub author_name: Option<String>,
-    pub created_at: i64,
-    pub kind: String,
-    pub title: String,
-    /// Empty in history listings, which do not load the text.
+    pub created_at: Timestamp,
+    pub kind: RevisionKind,
+    pub title: Title,
     pub markdown: String,
     pub summary: String,
     pub size: i64,
     pub size_delta: i64,
 }
 
-const META: &str = "r.id, r.page_id, r.parent_id, r.author_id, u.username AS author_name, r.created_at, \
-                    r.kind, r.title, r.summary, r.size, r.size_delta";
+/// `SELECT <revision metadata> [, r.markdown] FROM revisions r LEFT JOIN
+/// users u …`, the one column list [`RevisionRecord::decode`] reads.
+macro_rules! revision_sql {
+    (text, $($rest:literal),+) => {
+        revision_sql!(@ ", r.markdown", $($rest),+)
+    };
+    (meta, $($rest:literal),+) => {
+        revision_sql!(@ ", '' AS markdown", $($rest),+)
+    };
+    (@ $text:literal, $($rest:literal),+) => {
+        concat!(
+            "SELECT r.id, r.page_id, r.number, r.parent_id, r.author_id, u.username AS author_name, \
+             r.created_at, r.kind, r.title, r.summary, r.size, r.size_delta",
+            $text,
+            " FROM revisions r LEFT JOIN users u ON u.id = r.author_id ",
+            $($rest),+
+        )
+    };
+}
 
-fn from_row(r: &AnyRow, with_text: bool) -> Result<RevisionRow, sqlx::Error> {
-    Ok(RevisionRow {
-        id: r.try_get("id")?,
-        page_id: r.try_get("page_id")?,
-        parent_id: r.try_get("parent_id")?,
-        author_id: r.try_get("author_id")?,
-        author_name: r.try_get("author_name")?,
-        created_at: r.try_get("created_at")?,
-        kind: r.try_get("kind")?,
-        title: r.try_get("title")?,
-        markdown: if with_text {
-            r.try_get("markdown")?
-        } else {
-            String::new()
-        },
-        summary: r.try_get("summary")?,
-        size: r.try_get("size")?,
-        size_delta: r.try_get("size_delta")?,
-    })
+impl RevisionRecord {
+    fn decode(r: &impl Columns) -> Result<Self> {
+        Ok(RevisionRecord {
+            id: r.id("id")?,
+            page: r.id("page_id")?,
+            number: r.int("number")?,
+            parent: r.opt_id("parent_id")?,
+            author: r.opt_id("author_id")?,
+            author_name: r.opt_text("author_name")?,
+            created_at: r.time("created_at")?,
+            kind: r.parsed("kind", |k| {
+                RevisionKind::parse(k).ok_or_else(|| StoreError::Corrupt(format!("unknown revision kind `{k}`")))
+            })?,
+            title: r.parsed("title", Title::parse)?,
+            markdown: r.text("markdown")?,
+            summary: r.text("summary")?,
+            size: r.int("size")?,
+            size_delta: r.int("size_delta")?,
+        })
+    }
 }
 
 pub struct NewRevision<'a> {
-    pub page_id: i64,
-    pub parent_id: Option<i64>,
-    pub author_id: Option<i64>,
-    pub now: i64,
-    pub kind: &'a str,
-    pub title: &'a str,
+    pub page: PageId,
+    pub parent: Option<RevisionId>,
+    pub author: Option<UserId>,
+    pub now: Timestamp,
+    pub kind: RevisionKind,
+    pub title: &'a Title,
     pub markdown: &'a str,
     pub summary: &'a str,
     pub size_delta: i64,
 }
 
-pub async fn insert(conn: &mut AnyConnection, r: NewRevision<'_>) -> Result<i64> {
+/// Inserts a revision numbered one past the page's last; returns its id and
+/// number. Callers hold the page's row lock (or SQLite's write lock), so
+/// numbers cannot race.
+pub async fn insert(h: &mut impl Handle, r: NewRevision<'_>) -> Result<(RevisionId, i64)> {
     let size = i64::try_from(r.markdown.len()).unwrap_or(i64::MAX);
-    let row = sqlx::query(
-        "INSERT INTO revisions (page_id, parent_id, author_id, created_at, kind, title, markdown, summary, size, size_delta) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+    let (id, number): (i64, i64) = with_db!(h, |c| {
+        sqlx::query_as(
+        "INSERT INTO revisions (page_id, number, parent_id, author_id, created_at, kind, title, markdown, summary, size, size_delta) \
+         SELECT $1, COALESCE(MAX(number), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM revisions WHERE page_id = $1 \
+         RETURNING id, number"
     )
-    .bind(r.page_id)
-    .bind(r.parent_id)
-    .bind(r.author_id)
-    .bind(r.now)
-    .bind(r.kind)
-    .bind(r.title)
+    .bind(r.page.0)
+    .bind(r.parent.map(|p| p.0))
+    .bind(r.author.map(|a| a.0))
+    .bind(DbTime(r.now))
+    .bind(r.kind.as_str())
+    .bind(r.title.as_str())
     .bind(r.markdown)
     .bind(r.summary)
     .bind(size)
     .bind(r.size_delta)
-    .fetch_one(conn)
-    .await?;
-    Ok(row.try_get(0)?)
+    .fetch_one(&mut *c)
+    .await
+    })?;
+    Ok((RevisionId(id), number))
 }
 
 /// A revision with its text.
-pub async fn by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<RevisionRow>> {
-    let sql =
-        format!("SELECT {META}, r.markdown FROM revisions r LEFT JOIN users u ON u.id = r.author_id WHERE r.id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(|r| from_row(r, true)).transpose()?)
+pub async fn by_id(h: &mut impl Handle, id: RevisionId) -> Result<Option<RevisionRecord>> {
+    const SQL: &str = revision_sql!(text, "WHERE r.id = $1");
+    with_db!(h, |c| {
+        let row = sqlx::query(SQL).bind(id.0).fetch_optional(&mut *c).await?;
+        row.as_ref().map(RevisionRecord::decode).transpose()
+    })
+}
+
+/// A revision's metadata, without its text.
+pub async fn meta_by_id(h: &mut impl Handle, id: RevisionId) -> Result<Option<RevisionRecord>> {
+    const SQL: &str = revision_sql!(meta, "WHERE r.id = $1");
+    with_db!(h, |c| {
+        let row = sqlx::query(SQL).bind(id.0).fetch_optional(&mut *c).await?;
+        row.as_ref().map(RevisionRecord::decode).transpose()
+    })
 }
 
 /// A page's revisions, newest first, older than the cursor id; no text.
 pub async fn history(
-    conn: &mut AnyConnection,
-    page_id: i64,
-    before_id: Option<i64>,
+    h: &mut impl Handle,
+    page: PageId,
+    before: Option<RevisionId>,
     limit: i64,
-) -> Result<Vec<RevisionRow>> {
-    let sql = format!(
-        "SELECT {META} FROM revisions r LEFT JOIN users u ON u.id = r.author_id \
-         WHERE r.page_id = $1 AND r.id < $2 ORDER BY r.id DESC LIMIT $3"
-    );
-    let found = sqlx::query(&sql)
-        .bind(page_id)
-        .bind(before_id.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    Ok(found.iter().map(|r| from_row(r, false)).collect::<Result<_, _>>()?)
+) -> Result<Vec<RevisionRecord>> {
+    const SQL: &str = revision_sql!(meta, "WHERE r.page_id = $1 AND r.id < $2 ORDER BY r.id DESC LIMIT $3");
+    with_db!(h, |c| {
+        let rows = sqlx::query(SQL)
+            .bind(page.0)
+            .bind(before.map_or(i64::MAX, |r| r.0))
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
+        rows.iter().map(RevisionRecord::decode).collect()
+    })
 }

@@ -1,72 +1,85 @@
 //! Server-side sessions. Only a hash of the session token is stored, so a
 //! leaked database does not hand out live sessions.
 
-use sqlx::{AnyConnection, Row};
+use vellum_core::{SessionId, Timestamp, UserId};
 
-use crate::users::{self, UserRow};
+use crate::db::{with_db, Columns, DbTime, Handle};
+use crate::users::{user_sql, UserRecord};
 use crate::Result;
 
-pub struct SessionRow {
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id: SessionId,
     pub csrf_token: String,
-    pub expires_at: i64,
-    pub user: UserRow,
+    pub expires_at: Timestamp,
+    pub user: UserRecord,
 }
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    token_hash: &str,
-    user_id: i64,
-    csrf_token: &str,
-    now: i64,
-    expires_at: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+pub struct NewSession<'a> {
+    pub token_hash: &'a str,
+    pub user: UserId,
+    pub csrf_token: &'a str,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+pub async fn insert(h: &mut impl Handle, s: NewSession<'_>) -> Result<SessionId> {
+    let id: i64 = with_db!(h, |c| sqlx::query_scalar(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
-    .bind(token_hash)
-    .bind(user_id)
-    .bind(csrf_token)
-    .bind(now)
-    .bind(expires_at)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .bind(s.token_hash)
+    .bind(s.user.0)
+    .bind(s.csrf_token)
+    .bind(DbTime(s.now))
+    .bind(DbTime(s.expires_at))
+    .fetch_one(&mut *c)
+    .await)?;
+    Ok(SessionId(id))
 }
 
 /// The live session for a token hash, with its (enabled) user.
-pub async fn find(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<Option<SessionRow>> {
-    let sql = format!(
-        "SELECT s.csrf_token, s.expires_at, {} FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
-        users::COLUMNS
+pub async fn find(h: &mut impl Handle, token_hash: &str, now: Timestamp) -> Result<Option<SessionRecord>> {
+    const SQL: &str = user_sql!(
+        ", s.id AS session_id, s.csrf_token, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL"
     );
-    let Some(row) = sqlx::query(&sql)
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(SessionRow {
-        csrf_token: row.try_get("csrf_token")?,
-        expires_at: row.try_get("expires_at")?,
-        user: users::from_row(&row)?,
-    }))
+    with_db!(h, |c| {
+        let row = sqlx::query(SQL)
+            .bind(token_hash)
+            .bind(DbTime(now))
+            .fetch_optional(&mut *c)
+            .await?;
+        row.as_ref()
+            .map(|r| {
+                Ok(SessionRecord {
+                    id: r.id("session_id")?,
+                    csrf_token: r.text("csrf_token")?,
+                    expires_at: r.time("expires_at")?,
+                    user: UserRecord::decode(r)?,
+                })
+            })
+            .transpose()
+    })
 }
 
-pub async fn delete(conn: &mut AnyConnection, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Ends a session; returns it if it existed.
+pub async fn delete(h: &mut impl Handle, token_hash: &str) -> Result<Option<(SessionId, UserId)>> {
+    let found: Option<(i64, i64)> = with_db!(h, |c| sqlx::query_as(
+        "DELETE FROM sessions WHERE token_hash = $1 RETURNING id, user_id"
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(found.map(|(s, u)| (SessionId(s), UserId(u))))
 }
 
-pub async fn delete_expired(conn: &mut AnyConnection, now: i64) -> Result<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
-        .bind(now)
-        .execute(conn)
-        .await?
-        .rows_affected())
+pub async fn delete_expired(h: &mut impl Handle, now: Timestamp) -> Result<u64> {
+    Ok(with_db!(h, |c| sqlx::query(
+        "DELETE FROM sessions WHERE expires_at <= $1"
+    )
+    .bind(DbTime(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?)
 }

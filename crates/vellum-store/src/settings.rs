@@ -1,32 +1,25 @@
 //! Site settings as a small key-value table.
 
-use sqlx::{AnyConnection, Row};
-
+use crate::db::{with_db, Handle};
 use crate::Result;
 
-pub async fn get(conn: &mut AnyConnection, key: &str) -> Result<Option<String>> {
-    let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| r.try_get(0)).transpose()?)
+pub async fn get(h: &mut impl Handle, key: &str) -> Result<Option<String>> {
+    Ok(with_db!(h, |c| sqlx::query_scalar(
+        "SELECT value FROM settings WHERE key = $1"
+    )
+    .bind(key)
+    .fetch_optional(&mut *c)
+    .await)?)
 }
 
-pub async fn set(conn: &mut AnyConnection, key: &str, value: &str) -> Result<()> {
-    sqlx::query(
+pub async fn set(h: &mut impl Handle, key: &str, value: &str) -> Result<()> {
+    with_db!(h, |c| sqlx::query(
         "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(key)
     .bind(value)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn delete(conn: &mut AnyConnection, key: &str) -> Result<()> {
-    sqlx::query("DELETE FROM settings WHERE key = $1")
-        .bind(key)
-        .execute(conn)
-        .await?;
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     Ok(())
 }

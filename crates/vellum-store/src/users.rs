@@ -1,34 +1,57 @@
 //! User accounts.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use vellum_core::{Role, Timestamp, UserId};
 
-use crate::Result;
+use crate::db::{with_db, Columns, DbTime, Handle};
+use crate::{Result, StoreError};
 
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    pub id: i64,
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
     pub username: String,
     pub display_name: String,
     pub password_hash: String,
-    pub role: String,
-    pub created_at: i64,
-    pub disabled_at: Option<i64>,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub disabled_at: Option<Timestamp>,
 }
 
-pub(crate) const COLUMNS: &str =
-    "u.id, u.username, u.display_name, u.password_hash, u.role, u.created_at, u.disabled_at";
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The password hash stays out of logs.
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
 
-pub(crate) fn from_row(r: &AnyRow) -> Result<UserRow, sqlx::Error> {
-    Ok(UserRow {
-        id: r.try_get("id")?,
-        username: r.try_get("username")?,
-        display_name: r.try_get("display_name")?,
-        password_hash: r.try_get("password_hash")?,
-        role: r.try_get("role")?,
-        created_at: r.try_get("created_at")?,
-        disabled_at: r.try_get("disabled_at")?,
-    })
+/// `SELECT <user columns> …`, read by [`UserRecord::decode`].
+macro_rules! user_sql {
+    ($($rest:literal),+) => {
+        concat!(
+            "SELECT u.id, u.username, u.display_name, u.password_hash, u.role, u.created_at, u.disabled_at",
+            $($rest),+
+        )
+    };
+}
+pub(crate) use user_sql;
+
+impl UserRecord {
+    pub(crate) fn decode(r: &impl Columns) -> Result<Self> {
+        Ok(UserRecord {
+            id: r.id("id")?,
+            username: r.text("username")?,
+            display_name: r.text("display_name")?,
+            password_hash: r.text("password_hash")?,
+            role: r.parsed("role", |s| {
+                Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown role `{s}`")))
+            })?,
+            created_at: r.time("created_at")?,
+            disabled_at: r.opt_time("disabled_at")?,
+        })
+    }
 }
 
 pub struct NewUser<'a> {
@@ -37,19 +60,18 @@ pub struct NewUser<'a> {
     pub username_key: &'a str,
     pub display_name: &'a str,
     pub password_hash: &'a str,
-    pub role: &'a str,
-    pub now: i64,
+    pub role: Role,
+    pub now: Timestamp,
 }
 
-pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) FROM users")
-        .fetch_one(conn)
-        .await?
-        .try_get(0)?)
+pub async fn count(h: &mut impl Handle) -> Result<i64> {
+    Ok(with_db!(h, |c| sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(&mut *c)
+        .await)?)
 }
 
-pub async fn insert(conn: &mut AnyConnection, u: NewUser<'_>) -> Result<i64> {
-    let row = sqlx::query(
+pub async fn insert(h: &mut impl Handle, u: NewUser<'_>) -> Result<UserId> {
+    let id: i64 = with_db!(h, |c| sqlx::query_scalar(
         "INSERT INTO users (username, username_key, display_name, password_hash, role, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -57,21 +79,40 @@ pub async fn insert(conn: &mut AnyConnection, u: NewUser<'_>) -> Result<i64> {
     .bind(u.username_key)
     .bind(u.display_name)
     .bind(u.password_hash)
-    .bind(u.role)
-    .bind(u.now)
-    .fetch_one(conn)
-    .await?;
-    Ok(row.try_get(0)?)
+    .bind(u.role.as_str())
+    .bind(DbTime(u.now))
+    .fetch_one(&mut *c)
+    .await)?;
+    Ok(UserId(id))
 }
 
-pub async fn by_username_key(conn: &mut AnyConnection, key: &str) -> Result<Option<UserRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.username_key = $1");
-    let row = sqlx::query(&sql).bind(key).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(from_row).transpose()?)
+/// Runs a query selecting the user columns and decodes its one row.
+macro_rules! fetch_user {
+    ($h:expr, $sql:expr, $bind:expr) => {
+        with_db!($h, |c| {
+            let row = sqlx::query($sql).bind($bind).fetch_optional(&mut *c).await?;
+            row.as_ref().map(UserRecord::decode).transpose()
+        })
+    };
 }
 
-pub async fn by_id(conn: &mut AnyConnection, id: i64) -> Result<Option<UserRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM users u WHERE u.id = $1");
-    let row = sqlx::query(&sql).bind(id).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(from_row).transpose()?)
+pub async fn by_username_key(h: &mut impl Handle, key: &str) -> Result<Option<UserRecord>> {
+    fetch_user!(h, user_sql!(" FROM users u WHERE u.username_key = $1"), key)
+}
+
+pub async fn by_id(h: &mut impl Handle, id: UserId) -> Result<Option<UserRecord>> {
+    fetch_user!(h, user_sql!(" FROM users u WHERE u.id = $1"), id.0)
+}
+
+/// Accounts by case-folded name, after the cursor name key.
+pub async fn list(h: &mut impl Handle, after: Option<&str>, limit: i64) -> Result<Vec<UserRecord>> {
+    const SQL: &str = user_sql!(" FROM users u WHERE u.username_key > $1 ORDER BY u.username_key LIMIT $2");
+    with_db!(h, |c| {
+        let rows = sqlx::query(SQL)
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
+        rows.iter().map(UserRecord::decode).collect()
+    })
 }

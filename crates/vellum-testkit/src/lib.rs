@@ -1,5 +1,5 @@
 //! Test fixtures: a real Vellum server on a free loopback port, backed by a
-//! fresh database, with an HTTP client that keeps cookies.
+//! fresh database, with HTTP clients that keep cookies.
 //!
 //! The backend comes from `VELLUM_TEST_BACKEND` (`sqlite`, the default, or
 //! `postgres`). PostgreSQL tests create a database of their own on
@@ -10,8 +10,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use reqwest::{Client, Response};
+use reqwest::{Client, RequestBuilder, Response};
 use serde_json::Value;
 use sqlx::Connection;
 use vellum_app::{App, AppConfig, NewAccount, Role};
@@ -44,11 +45,18 @@ fn random_suffix() -> String {
     hex::encode(b)
 }
 
+async fn pg_admin() -> sqlx::PgConnection {
+    let admin = pg_admin_url();
+    sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required for VELLUM_TEST_BACKEND=postgres: {e}"))
+}
+
 /// A fresh, empty database; removed on drop.
 pub struct TestDb {
     pub url: String,
     pub backend: Backend,
-    dir: PathBuf,
+    pub dir: PathBuf,
     pg_name: Option<String>,
 }
 
@@ -65,17 +73,14 @@ impl TestDb {
                 pg_name: None,
             },
             Backend::Postgres => {
-                sqlx::any::install_default_drivers();
-                let admin = pg_admin_url();
                 let name = format!("vellum_test_{suffix}");
-                let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin} is required for VELLUM_TEST_BACKEND=postgres: {e}")
-                });
+                let mut conn = pg_admin().await;
                 sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
                     .execute(&mut conn)
                     .await
                     .expect("create a test database");
                 let _ = conn.close().await;
+                let admin = pg_admin_url();
                 let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
                 TestDb {
                     url: format!("{base}/{name}"),
@@ -88,19 +93,49 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Runs SQL on the test database directly (to set up a state the API
+    /// cannot make, such as a stale stored rendering); returns rows affected.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                sqlx::query(sql).execute(&mut c).await.expect(sql).rows_affected()
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                sqlx::query(sql).execute(&mut c).await.expect(sql).rows_affected()
+            }
+        }
+    }
+
+    /// The one integer a query selects.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.expect(sql)
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.expect(sql)
+            }
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         if let Some(name) = self.pg_name.take() {
             // Drop runs outside async context; use a small runtime of its own.
-            let admin = pg_admin_url();
             let _ = std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .ok()?;
                 rt.block_on(async {
-                    let mut conn = sqlx::AnyConnection::connect(&admin).await.ok()?;
+                    let mut conn = sqlx::PgConnection::connect(&pg_admin_url()).await.ok()?;
                     sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .execute(&mut conn)
                         .await
@@ -113,15 +148,29 @@ impl Drop for TestDb {
     }
 }
 
-/// A running server and a cookie-keeping client.
+/// A running server (one node) and a cookie-keeping client.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub app: App,
     pub client: Client,
     server: tokio::task::JoinHandle<()>,
-    pub db: TestDb,
+    pub db: Arc<TestDb>,
 }
 
+/// Server logs go to the test's output, filtered by `VELLUM_LOG`
+/// (default: warnings and errors).
+fn init_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = std::env::var("VELLUM_LOG").unwrap_or_else(|_| "warn".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+/// A client that keeps cookies and does not follow redirects.
 pub fn client() -> Client {
     Client::builder()
         .cookie_store(true)
@@ -136,18 +185,31 @@ impl TestApp {
     }
 
     pub async fn spawn_on(backend: Backend) -> TestApp {
-        let db = TestDb::new(backend).await;
-        let config = AppConfig::new(db.url.clone(), std::env::temp_dir());
+        Self::spawn_with(Arc::new(TestDb::new(backend).await), |_| {}).await
+    }
+
+    /// A server on `db` with its configuration adjusted by `tune`.
+    pub async fn spawn_with(db: Arc<TestDb>, tune: impl FnOnce(&mut AppConfig)) -> TestApp {
+        init_logging();
+        let mut config = AppConfig::new(db.url.clone(), db.dir.clone());
+        tune(&mut config);
         let app = App::open(config)
             .await
             .unwrap_or_else(|e| panic!("open the app: {} {:?}", e.message, e.source));
+        app.start();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free port");
         let addr = listener.local_addr().expect("local address");
-        let router = vellum_web::router(app.clone(), vellum_web::WebOptions::default());
+        let service = vellum_web::service(app.clone(), vellum_web::WebOptions::default());
         let server = tokio::spawn(async move {
-            let _ = vellum_web::serve(listener, router, std::future::pending()).await;
+            let _ = vellum_web::serve(
+                listener,
+                service,
+                vellum_web::ServerLimits::default(),
+                std::future::pending(),
+            )
+            .await;
         });
         TestApp {
             addr,
@@ -156,6 +218,12 @@ impl TestApp {
             server,
             db,
         }
+    }
+
+    /// Another node serving the same database (for PostgreSQL, a second
+    /// process in all but name: its own pool, caches and feed follower).
+    pub async fn another_node(&self) -> TestApp {
+        Self::spawn_with(self.db.clone(), |_| {}).await
     }
 
     /// A server with an administrator `admin` signed in on `self.client`.
@@ -224,6 +292,24 @@ impl TestApp {
         self.client.delete(self.url(path)).send().await.expect("DELETE")
     }
 
+    /// A form post as a browser sends it from one of this site's pages
+    /// (with `Origin` and `Sec-Fetch-Site: same-origin`).
+    pub fn browser_post(&self, client: &Client, path: &str) -> RequestBuilder {
+        client
+            .post(self.url(path))
+            .header("origin", format!("http://{}", self.addr))
+            .header("sec-fetch-site", "same-origin")
+    }
+
+    /// Posts a form from `self.client` as a browser would.
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.browser_post(&self.client, path)
+            .form(fields)
+            .send()
+            .await
+            .expect("form POST")
+    }
+
     /// Creates or edits a page and returns its JSON, asserting success.
     pub async fn save(&self, path: &str, markdown: &str) -> Value {
         let res = self.put_page(path, serde_json::json!({ "markdown": markdown })).await;
@@ -246,7 +332,7 @@ impl Drop for TestApp {
     }
 }
 
-/// Asserts the API error format and returns the code.
+/// Asserts the API error format and returns the code and error object.
 pub async fn error_code(res: Response, status: StatusCode) -> (String, Value) {
     assert_eq!(res.status(), status, "status");
     let body: Value = res.json().await.expect("error body is JSON");
@@ -254,9 +340,11 @@ pub async fn error_code(res: Response, status: StatusCode) -> (String, Value) {
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {body}"))
         .to_owned();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(!message.is_empty(), "message in {body}");
     assert!(
-        body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "message in {body}"
+        message.chars().next().is_some_and(char::is_uppercase) && message.ends_with(['.', '?', '!']),
+        "the message is a sentence: {message}"
     );
     assert!(
         code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),

@@ -1,13 +1,16 @@
 //! Errors on the wire. The JSON API answers
-//! `{"error":{"code","message","details"}}`; HTML pages render the same
-//! message in the page chrome. Internal causes are logged, never shown.
+//! `{"error":{"code","message","details"}}` with the status of the code's
+//! kind; HTML pages show the same message on an error page that keeps the
+//! visitor's chrome (rendered by the HTML layer's middleware from the
+//! [`ErrorPage`] an [`HtmlError`] leaves on its response). Internal causes
+//! are logged here and never shown.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
-use vellum_app::{AppError, ErrorKind};
+use vellum_app::{AppError, Code, ErrorKind};
 
 pub(crate) fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
@@ -15,19 +18,29 @@ pub(crate) fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
+/// Seconds a client should wait before retrying a 503.
+pub(crate) const RETRY_AFTER_SECS: &str = "1";
+
 pub(crate) fn log_internal(err: &AppError) {
-    if err.kind == ErrorKind::Internal {
-        match &err.source {
+    match err.kind() {
+        ErrorKind::Internal => match &err.source {
             Some(source) => tracing::error!(error = %source, "internal error"),
             None => tracing::error!(error = %err.message, "internal error"),
-        }
+        },
+        ErrorKind::Unavailable => match &err.source {
+            Some(source) => tracing::warn!(error = %source, "answered busy"),
+            None => tracing::warn!("answered busy"),
+        },
+        _ => {}
     }
 }
 
@@ -39,12 +52,30 @@ pub struct ErrorBody {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorInfo {
-    /// Stable, snake_case; see docs/api.md for the list.
-    pub code: String,
+    /// Stable, snake_case; one of the `ErrorCode` values (see docs/api.md).
+    #[schema(schema_with = error_code_schema)]
+    pub code: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
+}
+
+/// Every error code, as an OpenAPI string enum.
+pub(crate) fn error_code_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(Code::ALL.iter().map(|c| c.as_str())))
+        .description(Some("Stable machine-readable error code"))
+        .build()
+}
+
+fn with_retry_after(mut res: Response, kind: ErrorKind) -> Response {
+    if kind == ErrorKind::Unavailable {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    }
+    res
 }
 
 /// An error answered as JSON.
@@ -58,23 +89,57 @@ impl From<AppError> for ApiError {
 }
 
 impl ApiError {
-    pub(crate) fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError(AppError::new(kind, code, message))
+    pub(crate) fn new(code: Code, message: impl Into<String>) -> Self {
+        ApiError(AppError::new(code, message))
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         log_internal(&self.0);
+        let kind = self.0.kind();
         let body = ErrorBody {
             error: ErrorInfo {
-                code: self.0.code.to_owned(),
+                code: self.0.code.as_str(),
                 message: self.0.message,
                 details: self.0.details,
             },
         };
-        (status_of(self.0.kind), Json(body)).into_response()
+        with_retry_after((status_of(kind), Json(body)).into_response(), kind)
     }
 }
 
 pub(crate) type ApiResult<T> = Result<T, ApiError>;
+
+/// The error an HTML handler failed with, left on its response for the
+/// HTML layer to show with the visitor's chrome.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorPage {
+    pub code: Code,
+    pub message: String,
+}
+
+/// An error shown as an HTML page.
+#[derive(Debug)]
+pub(crate) struct HtmlError(pub AppError);
+
+impl From<AppError> for HtmlError {
+    fn from(e: AppError) -> Self {
+        HtmlError(e)
+    }
+}
+
+impl IntoResponse for HtmlError {
+    fn into_response(self) -> Response {
+        log_internal(&self.0);
+        let kind = self.0.kind();
+        let mut res = status_of(kind).into_response();
+        res.extensions_mut().insert(ErrorPage {
+            code: self.0.code,
+            message: self.0.message,
+        });
+        with_retry_after(res, kind)
+    }
+}
+
+pub(crate) type HtmlResult = Result<Response, HtmlError>;

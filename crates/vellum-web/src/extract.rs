@@ -1,52 +1,48 @@
-//! Request extractors: who is asking ([`Visitor`]), and JSON/query input
-//! whose rejections use the API's error format.
+//! Request extractors: who is asking ([`Visitor`]), and JSON/query/path
+//! input whose rejections use the API's error format with messages a
+//! person can act on.
 
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::Json;
 use axum_extra::extract::cookie::CookieJar;
 use serde::de::DeserializeOwned;
-use vellum_app::{Actor, AppError, ErrorKind};
+use vellum_app::{Actor, AppError, Code};
 
+use crate::cookies::SESSION_COOKIE;
 use crate::error::ApiError;
 use crate::AppState;
-
-pub(crate) const SESSION_COOKIE: &str = "vellum_session";
-pub(crate) const CSRF_COOKIE: &str = "vellum_csrf";
-
-/// A CSRF token minted for an anonymous visitor by the CSRF middleware
-/// (set as a cookie on the response).
-#[derive(Clone)]
-pub(crate) struct FreshCsrf(pub String);
 
 /// The visitor behind a request: signed in through the session cookie, or
 /// anonymous.
 #[derive(Debug, Clone)]
 pub struct Visitor {
     pub actor: Actor,
-    /// The token HTML forms must carry back.
+    /// The session's token for the `X-CSRF-Token` header of scripts.
     pub csrf: String,
     pub session_token: Option<String>,
 }
 
 impl Visitor {
     pub fn name(&self) -> Option<&str> {
-        match &self.actor {
-            Actor::User { name, .. } => Some(name),
-            Actor::Anonymous => None,
-        }
-    }
-
-    pub fn can_edit(&self) -> bool {
-        self.actor.role().is_some_and(|r| r >= vellum_app::Role::Editor)
+        self.actor.name()
     }
 
     pub fn is_admin(&self) -> bool {
         self.actor.role() == Some(vellum_app::Role::Admin)
     }
+
+    /// Whether the visitor's role lets them create pages (for the chrome's
+    /// "new page" offers; each action is still authorized by the service).
+    pub fn can_create(&self) -> bool {
+        self.actor.role().is_some_and(|r| r >= vellum_app::Role::Editor)
+    }
 }
 
 pub(crate) async fn visitor_from_parts(parts: &Parts, state: &AppState) -> Result<Visitor, AppError> {
+    if let Some(v) = parts.extensions.get::<Visitor>() {
+        return Ok(v.clone());
+    }
     let jar = CookieJar::from_headers(&parts.headers);
     if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) {
         if let Some(session) = state.app.session(&token).await? {
@@ -57,14 +53,9 @@ pub(crate) async fn visitor_from_parts(parts: &Parts, state: &AppState) -> Resul
             });
         }
     }
-    let csrf = match (parts.extensions.get::<FreshCsrf>(), jar.get(CSRF_COOKIE)) {
-        (Some(fresh), _) => fresh.0.clone(),
-        (None, Some(c)) => c.value().to_owned(),
-        (None, None) => String::new(),
-    };
     Ok(Visitor {
         actor: Actor::Anonymous,
-        csrf,
+        csrf: String::new(),
         session_token: None,
     })
 }
@@ -73,9 +64,6 @@ impl FromRequestParts<AppState> for Visitor {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(v) = parts.extensions.get::<Visitor>() {
-            return Ok(v.clone());
-        }
         let v = visitor_from_parts(parts, state).await?;
         parts.extensions.insert(v.clone());
         Ok(v)
@@ -96,27 +84,65 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// serde's "missing field `markdown` at line 1 column 20" as a sentence.
+fn body_problem(serde_message: &str) -> String {
+    let core = serde_message.split(" at line ").next().unwrap_or(serde_message);
+    let core = fix_quotes(&core.replace('`', "“"));
+    format!(
+        "The request body does not have the expected fields: {core}. See /api/v1/openapi.json for what this endpoint takes."
+    )
+}
+
+/// Turns every other “ into ”, so backtick pairs become “…”.
+fn fix_quotes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut open = true;
+    for c in s.chars() {
+        if c == '“' {
+            out.push(if open { '“' } else { '”' });
+            open = !open;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn json_rejection(r: axum::extract::rejection::JsonRejection) -> ApiError {
     use axum::extract::rejection::JsonRejection as R;
     match r {
-        R::MissingJsonContentType(_) => ApiError::new(
-            ErrorKind::BadRequest,
-            "unsupported_media_type",
-            "send the body as JSON with the header `Content-Type: application/json`",
+        R::MissingJsonContentType(_) => unsupported_media_type(),
+        R::JsonSyntaxError(_) => ApiError::new(
+            Code::InvalidJson,
+            "The request body is not valid JSON. Check for a missing quote, comma or brace.",
         ),
-        R::JsonSyntaxError(e) => ApiError::new(
-            ErrorKind::BadRequest,
-            "invalid_json",
-            format!("the body is not valid JSON: {}", e.body_text()),
+        R::JsonDataError(e) => {
+            let message = body_problem(
+                &e.body_text()
+                    .replace("Failed to deserialize the JSON body into the target type: ", ""),
+            );
+            ApiError(AppError::new(Code::InvalidBody, message))
+        }
+        R::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
+        _ => ApiError::new(
+            Code::InvalidBody,
+            "The request body could not be read. Send it again, as JSON.",
         ),
-        R::JsonDataError(e) => ApiError::new(ErrorKind::Invalid, "invalid_body", e.body_text()),
-        R::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            ErrorKind::TooLarge,
-            "payload_too_large",
-            "the request body is larger than the server accepts",
-        ),
-        other => ApiError::new(ErrorKind::BadRequest, "invalid_body", other.body_text()),
     }
+}
+
+pub(crate) fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        Code::UnsupportedMediaType,
+        "Send the body as JSON with the header “Content-Type: application/json”.",
+    )
+}
+
+pub(crate) fn payload_too_large() -> ApiError {
+    ApiError::new(
+        Code::PayloadTooLarge,
+        "The request body is larger than this endpoint accepts. Send less, or split it up.",
+    )
 }
 
 /// Path parameters whose rejections are API errors (for example a path
@@ -129,13 +155,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
-            Err(e) => Err(ApiError(AppError::invalid(
-                "invalid_path",
+            Err(_) => Err(ApiError(AppError::invalid(
+                Code::InvalidPath,
                 "path",
-                format!(
-                    "the address is not valid: {}; percent-encode paths as UTF-8",
-                    e.body_text()
-                ),
+                "The address is not valid. Percent-encode paths as UTF-8.",
             ))),
         }
     }
@@ -150,7 +173,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(v)) => Ok(ApiQuery(v)),
-            Err(e) => Err(ApiError::new(ErrorKind::BadRequest, "invalid_query", e.body_text())),
+            Err(e) => {
+                let text = e.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                Err(ApiError::new(
+                    Code::InvalidQuery,
+                    format!(
+                        "The query string is not valid: {}. See /api/v1/openapi.json for this endpoint's parameters.",
+                        fix_quotes(&detail.replace('`', "“"))
+                    ),
+                ))
+            }
         }
     }
 }
@@ -162,6 +197,7 @@ pub struct ListParams {
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Items per page (1 to 500, default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
 }
 
@@ -171,5 +207,18 @@ impl ListParams {
             cursor: self.cursor.clone(),
             limit: self.limit,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_become_sentences() {
+        assert_eq!(
+            body_problem("missing field `markdown` at line 1 column 20"),
+            "The request body does not have the expected fields: missing field “markdown”. See /api/v1/openapi.json for what this endpoint takes."
+        );
     }
 }

@@ -2,41 +2,81 @@
 //! `/api/v1` with its OpenAPI document, static assets, and the middleware
 //! around them. Handlers are thin: parse input, call one use case of
 //! [`vellum_app::App`], present the result.
+//!
+//! Modules: `api` and `html` each expose a router per resource; the
+//! neutral modules (`urls`, `cookies`, `fmt`, `error`, `extract`) are shared
+//! by both and import neither.
 #![forbid(unsafe_code)]
 
 mod api;
 mod assets;
-mod csrf;
+mod cookies;
 mod error;
 mod extract;
+mod fmt;
 mod html;
+mod limits;
+mod subroutes;
+mod urls;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use tower::ServiceExt as _;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use vellum_app::App;
 
 pub use api::openapi;
 pub use error::{ErrorBody, ErrorInfo};
 pub use extract::Visitor;
+pub use limits::ServerLimits;
 
 /// How the web layer is exposed.
 #[derive(Debug, Clone, Default)]
 pub struct WebOptions {
-    /// Mark cookies `Secure` (the site is served over HTTPS, directly or
-    /// behind a proxy).
-    pub secure_cookies: bool,
+    /// The address people reach the wiki at (`https://wiki.example.com`);
+    /// `https` marks cookies `Secure` and turns on HSTS. Form posts must
+    /// come from this origin or from the request's own host.
+    pub public_url: Option<String>,
+    /// Image hosts pages may embed from besides the wiki itself (for the
+    /// `img-src` of the content security policy). Empty by default, so a
+    /// page cannot make readers' browsers fetch from elsewhere.
+    pub image_hosts: Vec<String>,
+}
+
+impl WebOptions {
+    pub fn secure(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The public URL's origin (`scheme://host[:port]`), if configured.
+    pub(crate) fn public_origin(&self) -> Option<String> {
+        let u = url::Url::parse(self.public_url.as_deref()?).ok()?;
+        Some(u.origin().ascii_serialization())
+    }
+
+    fn content_security_policy(&self) -> String {
+        let mut img = String::from("'self' data: blob:");
+        for host in &self.image_hosts {
+            let host = host.trim();
+            if !host.is_empty() && host.chars().all(|c| c.is_ascii_graphic() && c != ';' && c != ',') {
+                img.push(' ');
+                img.push_str(host);
+            }
+        }
+        format!(
+            "default-src 'self'; img-src {img}; style-src 'self'; script-src 'self'; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        )
+    }
 }
 
 #[derive(Clone)]
@@ -45,28 +85,38 @@ pub(crate) struct AppState {
     pub opts: Arc<WebOptions>,
 }
 
-pub(crate) fn random_token() -> Option<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).ok()?;
-    Some(hex::encode(bytes))
+/// The whole site as one service: HTML, API, assets and health checks,
+/// with sub-resource addresses routed (see `subroutes.rs`).
+pub fn service(app: App, opts: WebOptions) -> Router {
+    let router = router(app, opts);
+    Router::new().fallback_service(tower::service_fn(move |req: Request| {
+        let router = router.clone();
+        async move { router.oneshot(subroutes::rewrite(req)).await }
+    }))
 }
 
-/// The whole site: HTML, API, assets and health checks.
-pub fn router(app: App, opts: WebOptions) -> Router {
+fn router(app: App, opts: WebOptions) -> Router {
+    let csp = opts.content_security_policy();
+    let hsts = opts.secure();
     let state = AppState {
         app,
         opts: Arc::new(opts),
     };
-    let security_headers = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "same-origin"),
+    let mut headers: Vec<(HeaderName, HeaderValue)> = vec![
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
         (
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; \
-             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
         ),
     ];
+    if hsts {
+        headers.push((
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
     let mut router = Router::new()
         .merge(html::router(state.clone()))
         .nest("/api/v1", api::router())
@@ -74,43 +124,31 @@ pub fn router(app: App, opts: WebOptions) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(html::not_found)
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(csrf::MAX_FORM_BYTES));
-    for (name, value) in security_headers {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ));
+        .with_state(state);
+    for (name, value) in headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
     router
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
         .layer(CatchPanicLayer::custom(|_| {
             let body = ErrorBody {
                 error: ErrorInfo {
-                    code: "internal".into(),
-                    message: "something went wrong on the server".into(),
+                    code: vellum_app::Code::Internal.as_str(),
+                    message: "Something went wrong on the server. The error has been logged.".into(),
                     details: None,
                 },
             };
             (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
         }))
-        .layer(TraceLayer::new_for_http())
-        .layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static("x-powered-by"),
-            HeaderValue::from_static("vellum"),
-        ))
+        .layer(TraceLayer::new_for_http().make_span_with(limits::request_span))
 }
 
-async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
     match state.app.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
         }
     }
 }
@@ -118,8 +156,9 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    router: Router,
+    service: Router,
+    limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    limits::serve(listener, service, limits, shutdown).await
 }

@@ -106,9 +106,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     })?;
     let local = listener.local_addr()?;
     let opts = vellum_web::WebOptions {
-        secure_cookies: config.secure_cookies(),
+        public_url: config.public_url.clone(),
+        image_hosts: config.image_hosts.clone(),
     };
-    let router = vellum_web::router(app.clone(), opts);
+    app.start();
+    let service = vellum_web::service(app.clone(), opts);
     tracing::info!(address = %local, data_dir = %config.data_dir.display(), "Vellum is listening");
     if let Some(token) = app.prepare_setup().await.map_err(|e| anyhow::anyhow!(e.message))? {
         let base = config.public_url.clone().unwrap_or_else(|| format!("http://{local}"));
@@ -120,10 +122,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let maintenance = tokio::spawn(maintain(app.clone()));
-    vellum_web::serve(listener, router, shutdown_signal()).await?;
+    vellum_web::serve(listener, service, config.server_limits(), shutdown_signal()).await?;
     maintenance.abort();
     tracing::info!("shutting down: requests finished, closing the database");
-    app.store().close().await;
+    app.shutdown().await;
     Ok(())
 }
 
@@ -171,7 +173,7 @@ async fn shutdown_signal() {
 async fn migrate(config: Config) -> anyhow::Result<()> {
     let app = open(&config).await?;
     println!("database is up to date ({})", app.store().backend().name());
-    app.store().close().await;
+    app.shutdown().await;
     Ok(())
 }
 
@@ -200,6 +202,6 @@ async fn create_user(config: Config, name: &str, role: &str, display_name: Optio
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
     println!("created user {name} (id {id}) with role {}", role.as_str());
-    app.store().close().await;
+    app.shutdown().await;
     Ok(())
 }

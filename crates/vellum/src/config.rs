@@ -22,8 +22,38 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub max_page_bytes: Option<usize>,
     pub session_days: Option<u64>,
+    /// Image hosts pages may embed from (`https://images.example.com`).
+    pub image_hosts: Option<Vec<String>>,
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
     #[serde(default)]
     pub log: LogConfig,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Pooled connections per process.
+    pub max_connections: Option<u32>,
+    /// Seconds a request waits for a free connection before it is answered
+    /// "busy" (503, nothing written).
+    pub acquire_timeout_secs: Option<u64>,
+    /// SQLite only: `full` (default; every acknowledged commit survives a
+    /// power cut) or `normal` (faster commits; a power cut can lose the
+    /// last ones, a crash of Vellum cannot).
+    pub sqlite_synchronous: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a request's headers; idle keep-alive
+    /// connections are closed after the same time.
+    pub header_read_timeout_secs: Option<u64>,
+    /// Connections open at once.
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -74,6 +104,9 @@ pub struct Config {
     pub public_url: Option<String>,
     pub max_page_bytes: usize,
     pub session_days: u64,
+    pub image_hosts: Vec<String>,
+    pub store: vellum_app::StoreOptions,
+    pub http: vellum_web::ServerLimits,
     pub log: LogConfig,
 }
 
@@ -86,6 +119,9 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("max_page_bytes", &self.max_page_bytes)
             .field("session_days", &self.session_days)
+            .field("image_hosts", &self.image_hosts)
+            .field("store", &self.store)
+            .field("http", &self.http)
             .finish()
     }
 }
@@ -141,6 +177,37 @@ impl Config {
                 bail!("the log format is `text` or `json` (got `{f}`)");
             }
         }
+        let mut store = vellum_app::StoreOptions::default();
+        if let Some(n) = file.database.max_connections {
+            if n == 0 || n > 1000 {
+                bail!("`database.max_connections` must be between 1 and 1000 (got {n})");
+            }
+            store.max_connections = Some(n);
+        }
+        if let Some(s) = file.database.acquire_timeout_secs {
+            if s == 0 || s > 600 {
+                bail!("`database.acquire_timeout_secs` must be between 1 and 600 (got {s})");
+            }
+            store.acquire_timeout = std::time::Duration::from_secs(s);
+        }
+        store.sqlite_durability = match file.database.sqlite_synchronous.as_deref() {
+            None | Some("full") => vellum_app::SqliteDurability::Full,
+            Some("normal") => vellum_app::SqliteDurability::Normal,
+            Some(other) => bail!("`database.sqlite_synchronous` is `full` or `normal` (got `{other}`)"),
+        };
+        let mut http = vellum_web::ServerLimits::default();
+        if let Some(s) = file.http.header_read_timeout_secs {
+            if s == 0 || s > 3600 {
+                bail!("`http.header_read_timeout_secs` must be between 1 and 3600 (got {s})");
+            }
+            http.header_read_timeout = std::time::Duration::from_secs(s);
+        }
+        if let Some(n) = file.http.max_connections {
+            if n == 0 || n > 1_000_000 {
+                bail!("`http.max_connections` must be between 1 and 1000000 (got {n})");
+            }
+            http.max_connections = n;
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -152,6 +219,9 @@ impl Config {
                 .map(|u| u.trim_end_matches('/').to_owned()),
             max_page_bytes,
             session_days: file.session_days.unwrap_or(30).clamp(1, 3650),
+            image_hosts: file.image_hosts.unwrap_or_default(),
+            store,
+            http,
             log,
         })
     }
@@ -160,7 +230,12 @@ impl Config {
         let mut c = vellum_app::AppConfig::new(self.database_url.clone(), self.data_dir.clone());
         c.max_page_bytes = self.max_page_bytes;
         c.session_ttl = std::time::Duration::from_secs(self.session_days * 24 * 3600);
+        c.store = self.store.clone();
         c
+    }
+
+    pub fn server_limits(&self) -> vellum_web::ServerLimits {
+        self.http.clone()
     }
 
     /// The address to print in links (the setup link).
@@ -168,10 +243,6 @@ impl Config {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
-    }
-
-    pub fn secure_cookies(&self) -> bool {
-        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
     }
 }
 
@@ -212,6 +283,27 @@ max_page_bytes = 1048576
 
 # How many days a sign-in lasts.
 session_days = 30
+
+# Hosts that pages may embed images from, besides the wiki itself. Empty:
+# a page cannot make its readers' browsers contact other sites.
+# image_hosts = ["https://images.example.com"]
+
+[database]
+# Pooled connections per process (default 8 for SQLite, 24 for PostgreSQL).
+# max_connections = 24
+# Seconds a request waits for a free connection before it is answered
+# "busy" (503 with Retry-After; nothing is written).
+acquire_timeout_secs = 5
+# SQLite only. "full": every acknowledged save survives a power cut.
+# "normal": faster saves; a power cut (not a crash) can lose the last ones.
+sqlite_synchronous = "full"
+
+[http]
+# Seconds a client has to send a request's headers; idle keep-alive
+# connections are closed after the same time.
+header_read_timeout_secs = 10
+# Connections open at once; more wait to be accepted.
+max_connections = 1024
 
 [log]
 # "text" for people, "json" for log collectors.

@@ -1,7 +1,9 @@
-//! Integration tests for the markup crate: the XSS suite, property tests and
-//! rendering snapshots, in one test binary.
+//! Integration tests for the markup crate: the XSS suite, property tests
+//! (of rendering and of merging) and rendering snapshots, in one test
+//! binary.
 
 mod check;
+mod merge;
 mod props;
 mod snapshots;
 mod xss;

@@ -226,6 +226,8 @@ proptest! {
         prop_assert_eq!(d.added, count(LineKind::Added));
         prop_assert_eq!(d.removed, count(LineKind::Removed));
         prop_assert_eq!(d.hunks.is_empty(), old == new);
+        prop_assert!(!d.truncated);
+        prop_assert_eq!(d.omitted_lines, 0);
         for hunk in &d.hunks {
             let old_lines = hunk.lines.iter().filter(|l| l.kind != LineKind::Added).count();
             let new_lines = hunk.lines.iter().filter(|l| l.kind != LineKind::Removed).count();

@@ -1,5 +1,8 @@
 -- Vellum schema, version 1 (SQLite). Keep in step with ../postgres/0001_init.sql:
 -- the same tables, columns, nullability and index names (a test compares them).
+-- Times are INTEGER_MS (milliseconds since the Unix epoch, UTC; integer
+-- affinity) where PostgreSQL has timestamptz; JSON is JSON_TEXT (text
+-- affinity, checked with json_valid) where PostgreSQL has jsonb.
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     username TEXT NOT NULL,
@@ -7,29 +10,39 @@ CREATE TABLE users (
     display_name TEXT NOT NULL,
     password_hash TEXT NOT NULL,
     role TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    disabled_at BIGINT
+    created_at INTEGER_MS NOT NULL,
+    disabled_at INTEGER_MS
 );
 CREATE UNIQUE INDEX users_username_key ON users (username_key);
 
 CREATE TABLE sessions (
-    token_hash TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    token_hash TEXT NOT NULL,
     user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     csrf_token TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL
+    created_at INTEGER_MS NOT NULL,
+    expires_at INTEGER_MS NOT NULL
 );
+CREATE UNIQUE INDEX sessions_token_hash ON sessions (token_hash);
 CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX sessions_expires ON sessions (expires_at);
 
 CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 
+-- One row per first-run setup link printed (one per node started on an
+-- empty wiki); all are consumed by the setup that succeeds.
+CREATE TABLE setup_tokens (
+    token_hash TEXT PRIMARY KEY,
+    created_at INTEGER_MS NOT NULL
+);
+
 CREATE TABLE folders (
     path TEXT PRIMARY KEY,
     parent TEXT NOT NULL,
-    created_at BIGINT NOT NULL
+    created_at INTEGER_MS NOT NULL
 );
 CREATE INDEX folders_parent ON folders (parent);
 
@@ -39,9 +52,9 @@ CREATE TABLE pages (
     folder TEXT NOT NULL,
     title TEXT NOT NULL,
     current_revision_id BIGINT,
-    created_at BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL,
-    deleted_at BIGINT,
+    created_at INTEGER_MS NOT NULL,
+    updated_at INTEGER_MS NOT NULL,
+    deleted_at INTEGER_MS,
     deleted_by BIGINT REFERENCES users (id)
 );
 CREATE UNIQUE INDEX pages_live_path ON pages (path) WHERE deleted_at IS NULL;
@@ -51,9 +64,11 @@ CREATE INDEX pages_deleted ON pages (deleted_at) WHERE deleted_at IS NOT NULL;
 CREATE TABLE revisions (
     id INTEGER PRIMARY KEY,
     page_id BIGINT NOT NULL REFERENCES pages (id),
+    -- 1, 2, 3 … within the page.
+    number BIGINT NOT NULL,
     parent_id BIGINT REFERENCES revisions (id),
     author_id BIGINT REFERENCES users (id),
-    created_at BIGINT NOT NULL,
+    created_at INTEGER_MS NOT NULL,
     kind TEXT NOT NULL,
     title TEXT NOT NULL,
     markdown TEXT NOT NULL,
@@ -61,6 +76,7 @@ CREATE TABLE revisions (
     size BIGINT NOT NULL,
     size_delta BIGINT NOT NULL
 );
+CREATE UNIQUE INDEX revisions_page_number ON revisions (page_id, number);
 CREATE INDEX revisions_page ON revisions (page_id, id);
 CREATE INDEX revisions_author ON revisions (author_id, id);
 
@@ -81,20 +97,24 @@ CREATE INDEX page_tags_tag ON page_tags (tag);
 CREATE TABLE redirects (
     path TEXT PRIMARY KEY,
     page_id BIGINT NOT NULL REFERENCES pages (id),
-    created_at BIGINT NOT NULL
+    created_at INTEGER_MS NOT NULL
 );
 CREATE INDEX redirects_page ON redirects (page_id);
 
+-- The event log. SQLite has one writer at a time, so `seq` order is commit
+-- order and the change feed follows `seq` alone; `tx_id` is 0 here (see the
+-- PostgreSQL schema for why it exists).
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY,
-    created_at BIGINT NOT NULL,
+    tx_id BIGINT NOT NULL DEFAULT 0,
+    created_at INTEGER_MS NOT NULL,
     actor_id BIGINT REFERENCES users (id),
     action TEXT NOT NULL,
     target_type TEXT NOT NULL,
     target_id BIGINT,
     target_path TEXT,
     revision_id BIGINT,
-    details TEXT NOT NULL
+    details JSON_TEXT NOT NULL CHECK (json_valid(details))
 );
 CREATE INDEX events_actor ON events (actor_id, seq);
 CREATE INDEX events_target ON events (target_type, target_id, seq);
@@ -109,5 +129,5 @@ CREATE TABLE page_renders (
     revision_id BIGINT NOT NULL,
     renderer BIGINT NOT NULL,
     html TEXT NOT NULL,
-    toc TEXT NOT NULL
+    toc JSON_TEXT NOT NULL CHECK (json_valid(toc))
 );

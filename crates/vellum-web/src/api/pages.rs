@@ -1,210 +1,106 @@
 //! `/api/v1/pages/{path}` and its sub-resources after `/-/`.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use vellum_app::{DiffView, ErrorKind, Lookup, Page, PageSummary, Paged, RevisionInfo, SaveRequest};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use utoipa::IntoParams;
+use vellum_app::{Lookup, SaveRequest};
+use vellum_core::RevisionId;
 
+use super::model::*;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ListParams, Visitor};
+use crate::limits::{class, RouteClass};
+use crate::urls::{api_page_href, location};
 use crate::AppState;
 
-/// A page as the API returns it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PageBody {
-    #[serde(flatten)]
-    pub page: Page,
-    /// Set when the requested path is an old path the page moved from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub redirected_from: Option<String>,
-    /// Set on a save that was merged with an edit that landed first.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub merged: Option<bool>,
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pages", class(RouteClass::Small, get(list_pages)))
+        .route(
+            "/pages/{*path}",
+            class(RouteClass::Page, get(get_page).put(put_page).delete(delete_page)),
+        )
+        .route(
+            "/.sub/pages/revisions/{*path}",
+            class(RouteClass::Small, get(revisions)),
+        )
+        .route("/.sub/pages/diff/{*path}", class(RouteClass::Small, get(diff)))
+        .route(
+            "/.sub/pages/backlinks/{*path}",
+            class(RouteClass::Small, get(backlinks)),
+        )
+        .route("/.sub/pages/move/{*path}", class(RouteClass::Small, post(move_page)))
+        .route("/.sub/pages/revert/{*path}", class(RouteClass::Small, post(revert)))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct PutPage {
-    /// Defaults to the current title, or one made from the path.
-    pub title: Option<String>,
-    pub markdown: String,
-    pub summary: Option<String>,
-    /// Replaces the page's tags when present.
-    pub tags: Option<Vec<String>>,
-    /// The revision the edit started from; enables the three-way merge.
-    pub base_revision: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct MoveRequest {
-    pub to: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RevertRequest {
-    pub revision: i64,
-    pub summary: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, serde::Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DiffParams {
+    /// Revision id to compare from.
     pub from: i64,
+    /// Revision id to compare to.
     pub to: i64,
-}
-
-fn split(path: &str) -> (&str, Option<&str>) {
-    match path.split_once("/-/") {
-        Some((page, sub)) => (page, Some(sub)),
-        None => (path, None),
-    }
-}
-
-fn unknown_sub(sub: &str) -> ApiError {
-    ApiError::new(
-        ErrorKind::NotFound,
-        "not_found",
-        format!("pages have no sub-resource `{sub}`; see /api/v1/openapi.json"),
-    )
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> ApiResult<T> {
-    serde_json::from_value(body).map_err(|e| ApiError::new(ErrorKind::Invalid, "invalid_body", e.to_string()))
-}
-
-pub(crate) async fn get_dispatch(
-    State(s): State<AppState>,
-    v: Visitor,
-    ApiPath(path): ApiPath<String>,
-    params: ApiQuery<serde_json::Map<String, serde_json::Value>>,
-) -> ApiResult<Response> {
-    let (page, sub) = split(&path);
-    match sub {
-        None => get_page(State(s), v, ApiPath(page.to_owned()))
-            .await
-            .map(IntoResponse::into_response),
-        Some("revisions") => {
-            let list = ListParams {
-                cursor: params.0.get("cursor").and_then(|c| c.as_str()).map(str::to_owned),
-                limit: match params.0.get("limit").and_then(|l| l.as_str()) {
-                    Some(l) => Some(l.parse().map_err(|_| {
-                        ApiError::new(
-                            ErrorKind::BadRequest,
-                            "invalid_query",
-                            "`limit` must be a number from 1 to 500",
-                        )
-                    })?),
-                    None => None,
-                },
-            };
-            revisions(State(s), v, page, list)
-                .await
-                .map(IntoResponse::into_response)
-        }
-        Some("diff") => {
-            let num = |k: &str| -> ApiResult<i64> {
-                params
-                    .0
-                    .get(k)
-                    .and_then(|x| x.as_str())
-                    .and_then(|x| x.parse().ok())
-                    .ok_or_else(|| {
-                        ApiError::new(
-                            ErrorKind::BadRequest,
-                            "invalid_query",
-                            format!("give `{k}` as a revision id, e.g. ?from=1&to=2"),
-                        )
-                    })
-            };
-            let q = DiffParams {
-                from: num("from")?,
-                to: num("to")?,
-            };
-            diff(State(s), v, page, q).await.map(IntoResponse::into_response)
-        }
-        Some("backlinks") => backlinks(State(s), v, page).await.map(IntoResponse::into_response),
-        Some(other) => Err(unknown_sub(other)),
-    }
-}
-
-pub(crate) async fn post_dispatch(
-    State(s): State<AppState>,
-    v: Visitor,
-    ApiPath(path): ApiPath<String>,
-    ApiJson(body): ApiJson<serde_json::Value>,
-) -> ApiResult<Response> {
-    let (page, sub) = split(&path);
-    match sub {
-        Some("move") => move_page(State(s), v, page, parse(body)?)
-            .await
-            .map(IntoResponse::into_response),
-        Some("revert") => revert(State(s), v, page, parse(body)?)
-            .await
-            .map(IntoResponse::into_response),
-        Some(other) => Err(unknown_sub(other)),
-        None => Err(ApiError::new(
-            ErrorKind::BadRequest,
-            "method_not_allowed",
-            "use PUT to create or edit a page; POST is for …/-/move and …/-/revert",
-        )),
-    }
 }
 
 /// A page with its Markdown and rendered HTML.
 #[utoipa::path(get, path = "/api/v1/pages/{path}", tag = "pages",
     params(("path" = String, Path, description = "Page path, e.g. `engineering/runbooks/deploy`")),
-    responses((status = 200, body = PageBody), (status = 404, body = ErrorBody, description = "`page_not_found`"),
-              (status = 401, body = ErrorBody), (status = 422, body = ErrorBody, description = "`invalid_path`")))]
+    responses((status = 200, body = PageJson),
+              (status = 404, body = ErrorBody, description = "`page_not_found` (`details.in_trash`)"),
+              (status = 401, body = ErrorBody), (status = 400, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "`invalid_path`"),
+              (status = 503, body = ErrorBody, description = "`busy`")))]
 pub(crate) async fn get_page(
     State(s): State<AppState>,
     v: Visitor,
     ApiPath(path): ApiPath<String>,
-) -> ApiResult<Json<PageBody>> {
-    match s.app.lookup(&v.actor, &path).await? {
-        Lookup::Found(page) => Ok(Json(PageBody {
-            page: *page,
-            redirected_from: None,
-            merged: None,
-        })),
-        Lookup::Moved(page) => Ok(Json(PageBody {
-            page: *page,
-            redirected_from: Some(path),
-            merged: None,
-        })),
+) -> ApiResult<Json<PageJson>> {
+    match s.app.lookup(&v.actor, &path, true).await? {
+        Lookup::Found(page) => Ok(Json(PageJson::new(*page))),
+        Lookup::Moved(page) => {
+            let mut body = PageJson::new(*page);
+            body.redirected_from = vellum_core::PagePath::parse(&path).ok().map(|p| p.into_string());
+            Ok(Json(body))
+        }
         Lookup::Missing { path, in_trash } => Err(ApiError(
-            vellum_app::AppError::not_found("page_not_found", format!("there is no page at `{path}`"))
-                .with_details(serde_json::json!({ "path": path, "in_trash": in_trash })),
+            vellum_app::AppError::new(
+                vellum_app::Code::PageNotFound,
+                format!("There is no page at “{path}”. Check the address, or create the page."),
+            )
+            .with_details(serde_json::json!({ "path": path.as_str(), "in_trash": in_trash })),
         )),
     }
 }
 
 /// Creates (201) or edits (200) a page. With `base_revision`, an edit that
 /// raced another one is merged; overlapping changes answer 409
-/// `edit_conflict` with both texts in `details`.
+/// `edit_conflict` with both texts in `details`. The answer describes the
+/// revision this request wrote.
 #[utoipa::path(put, path = "/api/v1/pages/{path}", tag = "pages", request_body = PutPage,
     params(("path" = String, Path)),
-    responses((status = 201, body = PageBody, description = "Created"), (status = 200, body = PageBody, description = "Updated"),
+    responses((status = 201, body = PageJson, description = "Created"), (status = 200, body = PageJson, description = "Updated"),
+              (status = 400, body = ErrorBody, description = "`invalid_json`, `unsupported_media_type`"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody, description = "`not_found` (a sub-resource path)"),
               (status = 409, body = ErrorBody, description = "`edit_conflict` (details: yours, theirs, merged_with_markers, current_revision) or `page_gone`"),
-              (status = 413, body = ErrorBody, description = "`page_too_large`"),
-              (status = 422, body = ErrorBody, description = "`invalid_path`, `invalid_title`, `invalid_tag`, `invalid_base_revision`"),
-              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+              (status = 413, body = ErrorBody, description = "`page_too_large`, `payload_too_large`"),
+              (status = 422, body = ErrorBody, description = "`invalid_body`, `invalid_text`, `invalid_path`, `invalid_title`, `invalid_tag`, `too_many_tags`, `too_many_links`, `invalid_summary`, `invalid_base_revision`"),
+              (status = 503, body = ErrorBody, description = "`busy`: nothing was saved; retry after `Retry-After` seconds")))]
 pub(crate) async fn put_page(
     State(s): State<AppState>,
     v: Visitor,
     ApiPath(path): ApiPath<String>,
     ApiJson(body): ApiJson<PutPage>,
 ) -> ApiResult<Response> {
-    if let (_, Some(sub)) = split(&path) {
-        return Err(unknown_sub(sub));
-    }
     let req = SaveRequest {
         title: body.title,
         markdown: body.markdown,
         summary: body.summary,
         tags: body.tags,
-        base_revision: body.base_revision,
+        base_revision: body.base_revision.map(RevisionId),
     };
     let saved = s.app.save_page(&v.actor, &path, req).await?;
     let status = if saved.created {
@@ -214,113 +110,121 @@ pub(crate) async fn put_page(
     };
     let mut headers = HeaderMap::new();
     if saved.created {
-        if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/pages/{}", crate::html::encode_path(&saved.page.path)))
-        {
-            headers.insert(header::LOCATION, loc);
-        }
+        headers.insert(header::LOCATION, location(&api_page_href(&saved.page.path)));
     }
-    let body = PageBody {
-        page: saved.page,
-        redirected_from: None,
-        merged: Some(saved.merged),
-    };
+    let mut body = PageJson::new(saved.page);
+    body.merged = Some(saved.merged);
     Ok((status, headers, Json(body)).into_response())
 }
 
 /// Moves a page to the trash (restore it with `POST /api/v1/trash/{id}/restore`).
 #[utoipa::path(delete, path = "/api/v1/pages/{path}", tag = "pages", params(("path" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn delete_page(
     State(s): State<AppState>,
     v: Visitor,
     ApiPath(path): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    if let (_, Some(sub)) = split(&path) {
-        return Err(unknown_sub(sub));
-    }
     s.app.delete_page(&v.actor, &path).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// All pages, by path.
 #[utoipa::path(get, path = "/api/v1/pages", tag = "pages", params(ListParams),
-    responses((status = 200, body = Paged<PageSummary>)))]
+    responses((status = 200, body = ListJson<PageSummaryJson>), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 422, body = ErrorBody, description = "`invalid_limit`")))]
 pub(crate) async fn list_pages(
     State(s): State<AppState>,
     v: Visitor,
     ApiQuery(q): ApiQuery<ListParams>,
-) -> ApiResult<Json<Paged<PageSummary>>> {
-    Ok(Json(s.app.all_pages(&v.actor, &q.request()).await?))
+) -> ApiResult<Json<ListJson<PageSummaryJson>>> {
+    Ok(Json(ListJson::from(s.app.all_pages(&v.actor, &q.request()).await?)))
 }
 
 /// A page's revisions, newest first.
 #[utoipa::path(get, path = "/api/v1/pages/{path}/-/revisions", tag = "pages",
     params(("path" = String, Path), ListParams),
-    responses((status = 200, body = Paged<RevisionInfo>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ListJson<RevisionInfoJson>), (status = 404, body = ErrorBody),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn revisions(
     State(s): State<AppState>,
     v: Visitor,
-    path: &str,
-    q: ListParams,
-) -> ApiResult<Json<Paged<RevisionInfo>>> {
-    Ok(Json(s.app.history(&v.actor, path, &q.request()).await?))
+    ApiPath(path): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListJson<RevisionInfoJson>>> {
+    Ok(Json(ListJson::from(
+        s.app.history(&v.actor, &path, &q.request()).await?,
+    )))
 }
 
 /// Line diff (with word-level changes) between two revisions of the page.
 #[utoipa::path(get, path = "/api/v1/pages/{path}/-/diff", tag = "pages",
     params(("path" = String, Path), DiffParams),
-    responses((status = 200, body = DiffView), (status = 404, body = ErrorBody, description = "`revision_not_found`")))]
+    responses((status = 200, body = DiffJson), (status = 400, body = ErrorBody, description = "`invalid_query`"),
+              (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 404, body = ErrorBody, description = "`revision_not_found`")))]
 pub(crate) async fn diff(
     State(s): State<AppState>,
     v: Visitor,
-    path: &str,
-    q: DiffParams,
-) -> ApiResult<Json<DiffView>> {
-    Ok(Json(s.app.diff(&v.actor, path, q.from, q.to).await?))
+    ApiPath(path): ApiPath<String>,
+    ApiQuery(q): ApiQuery<DiffParams>,
+) -> ApiResult<Json<DiffJson>> {
+    Ok(Json(
+        s.app
+            .diff(&v.actor, &path, RevisionId(q.from), RevisionId(q.to))
+            .await?
+            .into(),
+    ))
 }
 
-/// Pages that link to this page.
+/// Pages that link to this page, by path.
 #[utoipa::path(get, path = "/api/v1/pages/{path}/-/backlinks", tag = "pages",
-    params(("path" = String, Path)), responses((status = 200, body = Vec<PageSummary>)))]
-pub(crate) async fn backlinks(State(s): State<AppState>, v: Visitor, path: &str) -> ApiResult<Json<Vec<PageSummary>>> {
-    Ok(Json(s.app.backlinks(&v.actor, path).await?))
+    params(("path" = String, Path), ListParams),
+    responses((status = 200, body = ListJson<PageSummaryJson>), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn backlinks(
+    State(s): State<AppState>,
+    v: Visitor,
+    ApiPath(path): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListParams>,
+) -> ApiResult<Json<ListJson<PageSummaryJson>>> {
+    Ok(Json(ListJson::from(
+        s.app.backlinks(&v.actor, &path, &q.request()).await?,
+    )))
 }
 
 /// Moves the page; the old path keeps redirecting to it.
 #[utoipa::path(post, path = "/api/v1/pages/{path}/-/move", tag = "pages", request_body = MoveRequest,
     params(("path" = String, Path)),
-    responses((status = 200, body = PageBody), (status = 409, body = ErrorBody, description = "`path_taken`")))]
+    responses((status = 200, body = PageHeadJson), (status = 409, body = ErrorBody, description = "`path_taken`"),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "`invalid_path`, `same_path`, `invalid_body`")))]
 pub(crate) async fn move_page(
     State(s): State<AppState>,
     v: Visitor,
-    path: &str,
-    body: MoveRequest,
-) -> ApiResult<Json<PageBody>> {
-    let page = s.app.move_page(&v.actor, path, &body.to).await?;
-    Ok(Json(PageBody {
-        page,
-        redirected_from: None,
-        merged: None,
-    }))
+    ApiPath(path): ApiPath<String>,
+    ApiJson(body): ApiJson<MoveRequest>,
+) -> ApiResult<Json<PageHeadJson>> {
+    Ok(Json(s.app.move_page(&v.actor, &path, &body.to).await?.into()))
 }
 
 /// Saves an old revision as a new revision.
 #[utoipa::path(post, path = "/api/v1/pages/{path}/-/revert", tag = "pages", request_body = RevertRequest,
     params(("path" = String, Path)),
-    responses((status = 200, body = PageBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PageJson), (status = 404, body = ErrorBody),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn revert(
     State(s): State<AppState>,
     v: Visitor,
-    path: &str,
-    body: RevertRequest,
-) -> ApiResult<Json<PageBody>> {
+    ApiPath(path): ApiPath<String>,
+    ApiJson(body): ApiJson<RevertRequest>,
+) -> ApiResult<Json<PageJson>> {
     let saved = s
         .app
-        .revert(&v.actor, path, body.revision, body.summary.as_deref())
+        .revert(&v.actor, &path, RevisionId(body.revision), body.summary.as_deref())
         .await?;
-    Ok(Json(PageBody {
-        page: saved.page,
-        redirected_from: None,
-        merged: None,
-    }))
+    Ok(Json(PageJson::new(saved.page)))
 }

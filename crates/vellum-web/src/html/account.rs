@@ -1,16 +1,28 @@
 //! Sign-in, sign-out, first-run setup and the administration page.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Redirect, Response};
-use vellum_app::{AppError, NewAccount, NewSession, Role};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use vellum_app::{AppError, Code, ErrorKind, NewAccount, NewSession, Role};
 
-use super::{render, Chrome, HtmlResult, St};
-use crate::api::session_cookie;
+use super::{render, render_status, Chrome};
+use crate::cookies::{cleared, session_cookie};
+use crate::error::HtmlResult;
 use crate::extract::Visitor;
+use crate::limits::{class, RouteClass};
+use crate::urls::{encode_query, safe_next, see_other};
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", class(RouteClass::Small, get(login_form).post(login)))
+        .route("/logout", class(RouteClass::Small, post(logout)))
+        .route("/setup", class(RouteClass::Small, get(setup_form).post(setup)))
+        .route("/admin", class(RouteClass::Small, get(admin).post(admin_post)))
+}
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -21,22 +33,18 @@ struct LoginTemplate {
     error: Option<String>,
 }
 
-/// Only local paths are allowed as a post-login destination.
-fn safe_next(next: Option<&String>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.clone(),
-        _ => "/".into(),
-    }
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct NextQuery {
+    next: Option<String>,
 }
 
-pub(crate) async fn login_form(v: Visitor, Query(q): Query<HashMap<String, String>>) -> HtmlResult {
-    let t = LoginTemplate {
+async fn login_form(v: Visitor, Query(q): Query<NextQuery>) -> HtmlResult {
+    Ok(render(&LoginTemplate {
         chrome: Chrome::new(&v, "Sign in"),
-        next: safe_next(q.get("next")),
+        next: safe_next(q.next.as_deref()),
         username: String::new(),
         error: None,
-    };
-    Ok(render(&t))
+    }))
 }
 
 #[derive(serde::Deserialize)]
@@ -49,42 +57,53 @@ pub(crate) struct LoginForm {
     next: String,
 }
 
-fn signed_in(s: &crate::AppState, new: &NewSession, to: &str) -> Response {
-    let mut res = Redirect::to(to).into_response();
-    if let Some(c) = session_cookie(&new.token, s.app.config().session_ttl.as_secs(), s.opts.secure_cookies) {
+fn signed_in(s: &AppState, new: &NewSession, to: &str) -> Response {
+    let mut res = see_other(to);
+    if let Some(c) = session_cookie(&new.token, s.app.config().session_ttl.as_secs(), s.opts.secure()) {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     res
 }
 
-pub(crate) async fn login(State(s): St, v: Visitor, axum::Form(f): axum::Form<LoginForm>) -> HtmlResult {
+async fn login(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::Form<LoginForm>) -> HtmlResult {
     let next = safe_next(Some(&f.next));
     match s.app.login(&f.username, &f.password).await {
         Ok(new) => Ok(signed_in(&s, &new, &next)),
-        Err(e) if e.kind == vellum_app::ErrorKind::Unauthenticated => {
-            let t = LoginTemplate {
+        Err(e) if e.kind() == ErrorKind::Unauthenticated => Ok(render_status(
+            &LoginTemplate {
                 chrome: Chrome::new(&v, "Sign in"),
                 next,
                 username: f.username,
                 error: Some(e.message),
-            };
-            let mut res = render(&t);
-            *res.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
-            Ok(res)
-        }
+            },
+            StatusCode::UNAUTHORIZED,
+        )),
         Err(e) => Err(e.into()),
     }
 }
 
-pub(crate) async fn logout(State(s): St, v: Visitor) -> HtmlResult {
+async fn logout(State(s): State<AppState>, v: Visitor) -> HtmlResult {
     if let Some(token) = &v.session_token {
         s.app.logout(token).await?;
     }
-    let mut res = Redirect::to("/login").into_response();
-    if let Some(c) = session_cookie("", 0, s.opts.secure_cookies) {
+    let mut res = see_other("/login");
+    if let Some(c) = cleared(s.opts.secure()) {
         res.headers_mut().append(header::SET_COOKIE, c);
     }
     Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "setup_pending.html")]
+struct SetupPendingTemplate {
+    chrome: Chrome,
+}
+
+/// What `/` shows before the first account exists.
+pub(crate) fn setup_pending(v: &Visitor) -> Response {
+    render(&SetupPendingTemplate {
+        chrome: Chrome::new(v, "Set up Vellum"),
+    })
 }
 
 #[derive(Template)]
@@ -97,17 +116,21 @@ struct SetupTemplate {
     error: Option<String>,
 }
 
-pub(crate) async fn setup_form(State(s): St, v: Visitor, Query(q): Query<HashMap<String, String>>) -> HtmlResult {
-    let token = q.get("token").cloned().unwrap_or_default();
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct TokenQuery {
+    token: Option<String>,
+}
+
+async fn setup_form(State(s): State<AppState>, v: Visitor, Query(q): Query<TokenQuery>) -> HtmlResult {
+    let token = q.token.unwrap_or_default();
     s.app.check_setup_token(&token).await?;
-    let t = SetupTemplate {
+    Ok(render(&SetupTemplate {
         chrome: Chrome::new(&v, "Set up Vellum"),
         token,
         username: String::new(),
         display_name: String::new(),
         error: None,
-    };
-    Ok(render(&t))
+    }))
 }
 
 #[derive(serde::Deserialize)]
@@ -124,21 +147,21 @@ pub(crate) struct SetupForm {
     password_again: String,
 }
 
-pub(crate) async fn setup(State(s): St, v: Visitor, axum::Form(f): axum::Form<SetupForm>) -> HtmlResult {
+async fn setup(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::Form<SetupForm>) -> HtmlResult {
     let again = |msg: String| {
-        let t = SetupTemplate {
-            chrome: Chrome::new(&v, "Set up Vellum"),
-            token: f.token.clone(),
-            username: f.username.clone(),
-            display_name: f.display_name.clone(),
-            error: Some(msg),
-        };
-        let mut res = render(&t);
-        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        res
+        render_status(
+            &SetupTemplate {
+                chrome: Chrome::new(&v, "Set up Vellum"),
+                token: f.token.clone(),
+                username: f.username.clone(),
+                display_name: f.display_name.clone(),
+                error: Some(msg),
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
     };
     if f.password != f.password_again {
-        return Ok(again("The two passwords differ; type the same password twice.".into()));
+        return Ok(again("The two passwords differ. Type the same password twice.".into()));
     }
     let account = NewAccount {
         username: &f.username,
@@ -148,7 +171,7 @@ pub(crate) async fn setup(State(s): St, v: Visitor, axum::Form(f): axum::Form<Se
     };
     match s.app.complete_setup(&f.token, account).await {
         Ok(new) => Ok(signed_in(&s, &new, "/wiki/home")),
-        Err(e) if e.kind == vellum_app::ErrorKind::Invalid => Ok(again(e.message)),
+        Err(e) if e.kind() == ErrorKind::Invalid => Ok(again(e.message)),
         Err(e) => Err(e.into()),
     }
 }
@@ -162,15 +185,19 @@ struct AdminTemplate {
     error: Option<String>,
 }
 
-pub(crate) async fn admin(State(s): St, v: Visitor, Query(q): Query<HashMap<String, String>>) -> HtmlResult {
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn admin(State(s): State<AppState>, v: Visitor, Query(q): Query<DoneQuery>) -> HtmlResult {
     let policy = s.app.site_settings(&v.actor).await?;
-    let t = AdminTemplate {
+    Ok(render(&AdminTemplate {
         chrome: Chrome::new(&v, "Administration"),
         anonymous_read: policy.anonymous_read,
-        message: q.get("done").cloned(),
+        message: q.done,
         error: None,
-    };
-    Ok(render(&t))
+    }))
 }
 
 #[derive(serde::Deserialize)]
@@ -187,41 +214,56 @@ pub(crate) struct AdminForm {
     role: String,
 }
 
-pub(crate) async fn admin_post(State(s): St, v: Visitor, axum::Form(f): axum::Form<AdminForm>) -> HtmlResult {
+async fn admin_post(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::Form<AdminForm>) -> HtmlResult {
     let result: Result<String, AppError> = match f.action.as_str() {
         "settings" => s
             .app
             .set_anonymous_read(&v.actor, f.anonymous_read.is_some())
             .await
-            .map(|()| "Settings saved.".to_owned()),
-        "create_user" => {
-            let role = Role::parse(&f.role).unwrap_or(Role::Viewer);
-            let account = NewAccount {
-                username: &f.username,
-                display_name: None,
-                password: &f.password,
-                role,
-            };
-            s.app
-                .create_user(Some(&v.actor), account)
+            .map(|_| "Settings saved.".to_owned()),
+        "create_user" => match Role::parse(&f.role) {
+            None => Err(AppError::invalid(
+                Code::InvalidRole,
+                "role",
+                "Choose a role: viewer, editor or administrator.",
+            )),
+            Some(role) => s
+                .app
+                .create_user(
+                    Some(&v.actor),
+                    NewAccount {
+                        username: &f.username,
+                        display_name: None,
+                        password: &f.password,
+                        role,
+                    },
+                )
                 .await
-                .map(|_| format!("Created {} as {}.", f.username.trim(), role.as_str()))
-        }
-        _ => Err(AppError::invalid("invalid_action", "action", "unknown action")),
+                .map(|_| format!("Created {} as {}.", f.username.trim(), role.as_str())),
+        },
+        _ => Err(AppError::new(
+            Code::InvalidRequest,
+            "That form action is unknown. Reload the page.",
+        )),
     };
     match result {
-        Ok(msg) => Ok(Redirect::to(&format!("/admin?done={}", super::encode_query(&msg))).into_response()),
-        Err(e) if matches!(e.kind, vellum_app::ErrorKind::Invalid | vellum_app::ErrorKind::Conflict) => {
+        Ok(msg) => Ok(see_other(&format!("/admin?done={}", encode_query(&msg)))),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::Invalid | ErrorKind::Conflict | ErrorKind::BadRequest
+            ) =>
+        {
             let policy = s.app.site_settings(&v.actor).await?;
-            let t = AdminTemplate {
-                chrome: Chrome::new(&v, "Administration"),
-                anonymous_read: policy.anonymous_read,
-                message: None,
-                error: Some(e.message),
-            };
-            let mut res = render(&t);
-            *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(res)
+            Ok(render_status(
+                &AdminTemplate {
+                    chrome: Chrome::new(&v, "Administration"),
+                    anonymous_read: policy.anonymous_read,
+                    message: None,
+                    error: Some(e.message),
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
         }
         Err(e) => Err(e.into()),
     }

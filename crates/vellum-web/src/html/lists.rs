@@ -1,21 +1,45 @@
 //! Folder browsing and the site-wide lists: all pages, tags, recent
 //! changes, trash, wanted and orphaned pages.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect};
-use vellum_app::{Change, PageRequest, TagCount, TrashedPage};
-use vellum_core::FolderPath;
+use axum::routing::{get, post};
+use axum::Router;
+use vellum_app::{Change, ErrorKind, PageRequest, TagCount, TrashedPage};
+use vellum_core::{Event, PageId};
 
-use super::pages::{ListItem, ListTemplate};
-use super::{crumbs, encode_path, encode_query, nav_for, render, wiki_href, Chrome, Crumb, HtmlResult, NavItem, St};
+use super::history::{ListItem, ListTemplate};
+use super::{crumbs, nav_items, render, Chrome, Crumb, NavItem};
+use crate::error::HtmlResult;
 use crate::extract::Visitor;
+use crate::limits::{class, RouteClass};
+use crate::urls::{encode_query, folder_href, see_other, wiki_href};
+use crate::AppState;
 
-fn page_request(q: &HashMap<String, String>) -> PageRequest {
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/folders", class(RouteClass::Small, get(folder_root)))
+        .route("/folders/{*path}", class(RouteClass::Small, get(folder)))
+        .route("/pages", class(RouteClass::Small, get(all_pages)))
+        .route("/tags", class(RouteClass::Small, get(tags)))
+        .route("/tags/{tag}", class(RouteClass::Small, get(tag)))
+        .route("/recent", class(RouteClass::Small, get(recent)))
+        .route("/trash", class(RouteClass::Small, get(trash)))
+        .route("/trash/{id}/restore", class(RouteClass::Small, post(restore)))
+        .route("/wanted", class(RouteClass::Small, get(wanted)))
+        .route("/orphans", class(RouteClass::Small, get(orphans)))
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct ListQuery {
+    cursor: Option<String>,
+    user: Option<String>,
+    error: Option<String>,
+}
+
+fn page_request(q: &ListQuery) -> PageRequest {
     PageRequest {
-        cursor: q.get("cursor").cloned(),
+        cursor: q.cursor.clone(),
         limit: Some(100),
     }
 }
@@ -34,23 +58,18 @@ struct FolderTemplate {
     next: Option<String>,
 }
 
-pub(crate) async fn folder_root(s: St, v: Visitor, q: Query<HashMap<String, String>>) -> HtmlResult {
+async fn folder_root(s: State<AppState>, v: Visitor, q: Query<ListQuery>) -> HtmlResult {
     show_folder(s, v, String::new(), q).await
 }
 
-pub(crate) async fn folder(
-    s: St,
-    v: Visitor,
-    Path(path): Path<String>,
-    q: Query<HashMap<String, String>>,
-) -> HtmlResult {
+async fn folder(s: State<AppState>, v: Visitor, Path(path): Path<String>, q: Query<ListQuery>) -> HtmlResult {
     show_folder(s, v, path, q).await
 }
 
-async fn show_folder(State(s): St, v: Visitor, raw: String, Query(q): Query<HashMap<String, String>>) -> HtmlResult {
+async fn show_folder(State(s): State<AppState>, v: Visitor, raw: String, Query(q): Query<ListQuery>) -> HtmlResult {
     let folder = s.app.folder(&v.actor, &raw, &page_request(&q)).await?;
-    let path = FolderPath::from_trusted(folder.path.clone());
-    let nav = nav_for(&s, &v, &path, None).await;
+    let path = folder.path.clone();
+    let nav = nav_items(&s.app.nav_tree(&v.actor, &path).await?, None);
     let name = if path.is_root() {
         "All folders".to_owned()
     } else {
@@ -59,15 +78,10 @@ async fn show_folder(State(s): St, v: Visitor, raw: String, Query(q): Query<Hash
     let t = FolderTemplate {
         chrome: Chrome::new(&v, name.clone()),
         name,
-        crumbs: crumbs(
-            path.parent()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default()
-                .as_str(),
-        )
-        .into_iter()
-        .take(if path.is_root() { 0 } else { usize::MAX })
-        .collect(),
+        crumbs: match path.parent() {
+            Some(parent) => crumbs(&parent),
+            None => Vec::new(),
+        },
         nav,
         page_href: folder.page.as_ref().map(|p| wiki_href(&p.path)),
         new_prefix: if path.is_root() {
@@ -78,28 +92,18 @@ async fn show_folder(State(s): St, v: Visitor, raw: String, Query(q): Query<Hash
         folders: folder
             .folders
             .iter()
-            .map(|f| {
-                (
-                    format!("/folders/{}", encode_path(&f.path)),
-                    f.name.clone(),
-                    f.page_count,
-                )
-            })
+            .map(|f| (folder_href(&f.path), f.name.clone(), f.page_count))
             .collect(),
         pages: folder.pages.iter().map(ListItem::page).collect(),
-        next: folder.next_cursor.as_ref().map(|c| {
-            let base = if path.is_root() {
-                "/folders".to_owned()
-            } else {
-                format!("/folders/{}", encode_path(path.as_str()))
-            };
-            format!("{base}?cursor={}", encode_query(c))
-        }),
+        next: folder
+            .next_cursor
+            .as_ref()
+            .map(|c| format!("{}?cursor={}", folder_href(&path), encode_query(c))),
     };
     Ok(render(&t))
 }
 
-pub(crate) async fn all_pages(State(s): St, v: Visitor, Query(q): Query<HashMap<String, String>>) -> HtmlResult {
+async fn all_pages(State(s): State<AppState>, v: Visitor, Query(q): Query<ListQuery>) -> HtmlResult {
     let list = s.app.all_pages(&v.actor, &page_request(&q)).await?;
     let t = ListTemplate {
         chrome: Chrome::new(&v, "All pages"),
@@ -117,22 +121,28 @@ pub(crate) async fn all_pages(State(s): St, v: Visitor, Query(q): Query<HashMap<
 struct TagsTemplate {
     chrome: Chrome,
     tags: Vec<TagCount>,
+    next: Option<String>,
 }
 
-pub(crate) async fn tags(State(s): St, v: Visitor) -> HtmlResult {
-    let tags = s.app.tags(&v.actor).await?;
+async fn tags(State(s): State<AppState>, v: Visitor, Query(q): Query<ListQuery>) -> HtmlResult {
+    let list = s
+        .app
+        .tags(
+            &v.actor,
+            &PageRequest {
+                cursor: q.cursor,
+                limit: Some(500),
+            },
+        )
+        .await?;
     Ok(render(&TagsTemplate {
         chrome: Chrome::new(&v, "Tags"),
-        tags,
+        tags: list.items,
+        next: list.next_cursor.map(|c| format!("/tags?cursor={}", encode_query(&c))),
     }))
 }
 
-pub(crate) async fn tag(
-    State(s): St,
-    v: Visitor,
-    Path(tag): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> HtmlResult {
+async fn tag(State(s): State<AppState>, v: Visitor, Path(tag): Path<String>, Query(q): Query<ListQuery>) -> HtmlResult {
     let list = s.app.pages_with_tag(&v.actor, &tag, &page_request(&q)).await?;
     let t = ListTemplate {
         chrome: Chrome::new(&v, format!("Tag {tag}")),
@@ -150,7 +160,11 @@ pub(crate) async fn tag(
 pub(crate) struct ChangeRow {
     pub change: Change,
     pub page_href: Option<String>,
+    pub page_label: String,
+    /// For a move or restore, where the page was before.
+    pub from: Option<String>,
     pub when: String,
+    pub datetime: String,
     pub delta_class: &'static str,
     pub delta: String,
     pub verb: &'static str,
@@ -163,19 +177,31 @@ fn change_row(c: Change) -> ChangeRow {
         Some(_) => ("zero", "0".to_owned()),
         None => ("zero", String::new()),
     };
-    let verb = match c.action.as_str() {
-        "page.created" => "created",
-        "page.edited" => "edited",
-        "page.reverted" => "reverted",
-        "page.moved" => "moved",
-        "page.deleted" => "deleted",
-        "page.restored" => "restored",
-        "page.tags_changed" => "retagged",
-        _ => "changed",
+    let (verb, from) = match &c.event {
+        Event::PageCreated { .. } => ("created", None),
+        Event::PageEdited { merged: true, .. } => ("edited (merged)", None),
+        Event::PageEdited { .. } => ("edited", None),
+        Event::PageReverted { .. } => ("reverted", None),
+        Event::PageMoved { from, .. } => ("moved", Some(from.to_string())),
+        Event::PageDeleted { .. } => ("deleted", None),
+        Event::PageRestored { from, to, .. } if from != to => ("restored", Some(from.to_string())),
+        Event::PageRestored { .. } => ("restored", None),
+        Event::PageTagsChanged { .. } => ("retagged", None),
+        _ => ("changed", None),
+    };
+    let path = c.event.path().cloned();
+    let deleted = matches!(c.event, Event::PageDeleted { .. });
+    let page_label = match (&c.title, &c.event) {
+        (Some(t), _) => t.clone(),
+        (None, Event::PageDeleted { title, .. }) => title.clone(),
+        _ => path.as_ref().map(ToString::to_string).unwrap_or_default(),
     };
     ChangeRow {
-        page_href: c.path.as_deref().filter(|_| c.action != "page.deleted").map(wiki_href),
-        when: super::short_time(&c.at),
+        page_href: path.as_ref().filter(|_| !deleted).map(wiki_href),
+        page_label,
+        from,
+        when: crate::fmt::short(c.at),
+        datetime: crate::fmt::rfc3339(c.at),
         delta_class,
         delta,
         verb,
@@ -192,8 +218,8 @@ struct RecentTemplate {
     next: Option<String>,
 }
 
-pub(crate) async fn recent(State(s): St, v: Visitor, Query(q): Query<HashMap<String, String>>) -> HtmlResult {
-    let user = q.get("user").cloned().filter(|u| !u.is_empty());
+async fn recent(State(s): State<AppState>, v: Visitor, Query(q): Query<ListQuery>) -> HtmlResult {
+    let user = q.user.clone().filter(|u| !u.is_empty());
     let list = s
         .app
         .recent_changes(&v.actor, user.as_deref(), &page_request(&q))
@@ -204,7 +230,9 @@ pub(crate) async fn recent(State(s): St, v: Visitor, Query(q): Query<HashMap<Str
         .unwrap_or_default();
     let t = RecentTemplate {
         chrome: Chrome::new(&v, "Recent changes"),
-        next: list.next_cursor.map(|c| format!("/recent?{user_q}cursor={c}")),
+        next: list
+            .next_cursor
+            .map(|c| format!("/recent?{user_q}cursor={}", encode_query(&c))),
         rows: list.items.into_iter().map(change_row).collect(),
         user,
     };
@@ -220,13 +248,13 @@ struct TrashTemplate {
     error: Option<String>,
 }
 
-pub(crate) async fn trash(State(s): St, v: Visitor, Query(q): Query<HashMap<String, String>>) -> HtmlResult {
+async fn trash(State(s): State<AppState>, v: Visitor, Query(q): Query<ListQuery>) -> HtmlResult {
     let list = s.app.trash(&v.actor, &page_request(&q)).await?;
     let t = TrashTemplate {
         chrome: Chrome::new(&v, "Trash"),
         pages: list.items,
-        next: list.next_cursor.map(|c| format!("/trash?cursor={c}")),
-        error: q.get("error").cloned(),
+        next: list.next_cursor.map(|c| format!("/trash?cursor={}", encode_query(&c))),
+        error: q.error.clone(),
     };
     Ok(render(&t))
 }
@@ -237,44 +265,45 @@ pub(crate) struct RestoreForm {
     to: String,
 }
 
-pub(crate) async fn restore(
-    State(s): St,
+async fn restore(
+    State(s): State<AppState>,
     v: Visitor,
     Path(id): Path<String>,
     axum::Form(f): axum::Form<RestoreForm>,
 ) -> HtmlResult {
-    let id = id.parse::<i64>().unwrap_or(-1);
+    let id = id.parse::<i64>().map(PageId).unwrap_or(PageId(-1));
     match s.app.restore_page(&v.actor, id, Some(&f.to)).await {
-        Ok(page) => Ok(Redirect::to(&wiki_href(&page.path)).into_response()),
-        Err(e) if e.kind == vellum_app::ErrorKind::Conflict || e.kind == vellum_app::ErrorKind::Invalid => {
-            Ok(Redirect::to(&format!("/trash?error={}", encode_query(&e.message))).into_response())
+        Ok(page) => Ok(see_other(&wiki_href(&page.path))),
+        Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::Invalid) => {
+            Ok(see_other(&format!("/trash?error={}", encode_query(&e.message))))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-pub(crate) async fn wanted(State(s): St, v: Visitor) -> HtmlResult {
-    let wanted = s.app.wanted_pages(&v.actor).await?;
+async fn wanted(State(s): State<AppState>, v: Visitor, Query(q): Query<ListQuery>) -> HtmlResult {
+    let list = s.app.wanted_pages(&v.actor, &page_request(&q)).await?;
     let t = ListTemplate {
         chrome: Chrome::new(&v, "Wanted pages"),
         heading: "Wanted pages".into(),
         intro: "Pages that are linked to but do not exist yet. Follow one to create it.".into(),
-        items: wanted
+        items: list
+            .items
             .iter()
             .map(|w| ListItem {
                 href: wiki_href(&w.path),
-                title: w.path.clone(),
+                title: w.path.to_string(),
                 meta: format!("{} link{}", w.links, if w.links == 1 { "" } else { "s" }),
                 missing: true,
             })
             .collect(),
-        next: None,
+        next: list.next_cursor.map(|c| format!("/wanted?cursor={}", encode_query(&c))),
         empty: "Every link leads to an existing page.".into(),
     };
     Ok(render(&t))
 }
 
-pub(crate) async fn orphans(State(s): St, v: Visitor, Query(q): Query<HashMap<String, String>>) -> HtmlResult {
+async fn orphans(State(s): State<AppState>, v: Visitor, Query(q): Query<ListQuery>) -> HtmlResult {
     let list = s.app.orphaned_pages(&v.actor, &page_request(&q)).await?;
     let t = ListTemplate {
         chrome: Chrome::new(&v, "Orphaned pages"),

@@ -1,59 +1,40 @@
 //! The server-rendered HTML UI. Every page works without JavaScript:
-//! navigation is links, actions are forms with a CSRF token, previews are
-//! a form post.
+//! navigation is links, actions are forms, previews are a form post.
+//!
+//! One middleware ([`context`]) wraps every HTML route: it resolves the
+//! visitor, applies the CSRF check to unsafe methods, turns a handler's
+//! [`HtmlError`] into an error page that keeps the visitor's chrome (or a
+//! trip to the sign-in page), and marks pages private to shared caches.
 
 mod account;
+mod csrf;
+mod history;
 mod lists;
+mod manage;
 mod pages;
 
 use askama::Template;
 use axum::extract::{OriginalUri, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use vellum_app::{AppError, ErrorKind, FolderEntry, NavLevel, PageSummary};
-use vellum_core::FolderPath;
+use vellum_app::{AppError, Code, ErrorKind, FolderEntry, NavLevel, PageSummary};
+use vellum_core::{FolderPath, PagePath};
 
-use crate::extract::Visitor;
+use crate::error::{status_of, ErrorPage, HtmlError, HtmlResult};
+use crate::extract::{visitor_from_parts, Visitor};
+use crate::urls::{encode_query, folder_href, location, see_other, wiki_href, wiki_sub_href};
 use crate::AppState;
-
-/// Characters kept as they are in a path URL (the rest is percent-encoded).
-const PATH_KEEP: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'/')
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-const QUERY_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-
-pub(crate) fn encode_path(path: &str) -> String {
-    utf8_percent_encode(path, PATH_KEEP).to_string()
-}
-
-pub(crate) fn encode_query(value: &str) -> String {
-    utf8_percent_encode(value, QUERY_KEEP).to_string()
-}
-
-pub(crate) fn wiki_href(path: &str) -> String {
-    format!("/wiki/{}", encode_path(path))
-}
-
-/// `2026-11-21T23:25:06.123Z` as `2026-11-21 23:25` (UTC), for tables and
-/// page meta lines; the full time stays in the `<time datetime>` attribute.
-pub(crate) fn short_time(rfc3339: &str) -> String {
-    rfc3339.replacen('T', " ", 1).chars().take(16).collect()
-}
 
 /// What every page's frame shows.
 pub(crate) struct Chrome {
     pub title: String,
     pub user: Option<String>,
-    pub can_edit: bool,
+    /// The visitor's role lets them create pages (for "new page" offers).
+    pub can_create: bool,
     pub is_admin: bool,
-    pub csrf: String,
     pub version: &'static str,
 }
 
@@ -62,20 +43,8 @@ impl Chrome {
         Chrome {
             title: title.into(),
             user: v.name().map(str::to_owned),
-            can_edit: v.can_edit(),
+            can_create: v.can_create(),
             is_admin: v.is_admin(),
-            csrf: v.csrf.clone(),
-            version: crate::assets::VERSION,
-        }
-    }
-
-    fn bare(title: &str) -> Chrome {
-        Chrome {
-            title: title.to_owned(),
-            user: None,
-            can_edit: false,
-            is_admin: false,
-            csrf: String::new(),
             version: crate::assets::VERSION,
         }
     }
@@ -87,23 +56,17 @@ pub(crate) struct Crumb {
     pub href: String,
 }
 
-pub(crate) fn crumbs(path: &str) -> Vec<Crumb> {
-    let mut out = vec![Crumb {
+/// Links to the root and every folder down to `folder`.
+pub(crate) fn crumbs(folder: &FolderPath) -> Vec<Crumb> {
+    std::iter::once(Crumb {
         name: "Home".into(),
         href: "/folders".into(),
-    }];
-    let mut acc = String::new();
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        if !acc.is_empty() {
-            acc.push('/');
-        }
-        acc.push_str(seg);
-        out.push(Crumb {
-            name: seg.to_owned(),
-            href: format!("/folders/{}", encode_path(&acc)),
-        });
-    }
-    out
+    })
+    .chain(folder.lineage().into_iter().map(|f| Crumb {
+        name: f.name().to_owned(),
+        href: folder_href(&f),
+    }))
+    .collect()
 }
 
 /// One row of the navigation tree beside a page.
@@ -119,19 +82,19 @@ pub(crate) struct NavItem {
 
 /// Flattens the levels from the root down to the current folder into an
 /// indented list, each open folder followed by its children.
-pub(crate) fn nav_items(levels: &[std::sync::Arc<NavLevel>], current_page: Option<&str>) -> Vec<NavItem> {
-    fn level(levels: &[std::sync::Arc<NavLevel>], i: usize, current: Option<&str>, out: &mut Vec<NavItem>) {
+pub(crate) fn nav_items(levels: &[std::sync::Arc<NavLevel>], current_page: Option<&PagePath>) -> Vec<NavItem> {
+    fn level(levels: &[std::sync::Arc<NavLevel>], i: usize, current: Option<&PagePath>, out: &mut Vec<NavItem>) {
         let Some(l) = levels.get(i) else { return };
-        let next = levels.get(i + 1).map(|n| n.folder.as_str().to_owned());
+        let next = levels.get(i + 1).map(|n| &n.folder);
         for f in &l.folders {
-            let open = next.as_deref() == Some(f.path.as_str());
+            let open = next == Some(&f.path);
             out.push(folder_item(i, f, open));
             if open {
                 level(levels, i + 1, current, out);
             }
         }
         for p in &l.pages {
-            out.push(page_item(i, p, current == Some(p.path.as_str())));
+            out.push(page_item(i, p, current == Some(&p.path)));
         }
     }
     let mut out = Vec::new();
@@ -143,7 +106,7 @@ fn folder_item(depth: usize, f: &FolderEntry, open: bool) -> NavItem {
     NavItem {
         depth,
         name: f.name.clone(),
-        href: format!("/folders/{}", encode_path(&f.path)),
+        href: folder_href(&f.path),
         is_folder: true,
         open,
         current: false,
@@ -154,7 +117,7 @@ fn folder_item(depth: usize, f: &FolderEntry, open: bool) -> NavItem {
 fn page_item(depth: usize, p: &PageSummary, current: bool) -> NavItem {
     NavItem {
         depth,
-        name: p.title.clone(),
+        name: p.title.to_string(),
         href: wiki_href(&p.path),
         is_folder: false,
         open: false,
@@ -163,11 +126,25 @@ fn page_item(depth: usize, p: &PageSummary, current: bool) -> NavItem {
     }
 }
 
-pub(crate) async fn nav_for(s: &AppState, v: &Visitor, folder: &FolderPath, current: Option<&str>) -> Vec<NavItem> {
-    match s.app.nav_tree(&v.actor, folder).await {
-        Ok(levels) => nav_items(&levels, current),
-        Err(_) => Vec::new(),
+pub(crate) fn render<T: Template>(t: &T) -> Response {
+    match t.render() {
+        Ok(body) => Html(body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be shown; the error has been logged.",
+            )
+                .into_response()
+        }
     }
+}
+
+/// A rendered page with a status other than 200.
+pub(crate) fn render_status<T: Template>(t: &T, status: StatusCode) -> Response {
+    let mut res = render(t);
+    *res.status_mut() = status;
+    res
 }
 
 #[derive(Template)]
@@ -178,87 +155,136 @@ struct ErrorTemplate<'a> {
     message: &'a str,
 }
 
-pub(crate) fn error_page(status: u16, heading: &str, message: &str) -> Response {
-    let t = ErrorTemplate {
-        chrome: Chrome::bare(heading),
-        heading,
-        message,
-    };
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match t.render() {
-        Ok(body) => (status, Html(body)).into_response(),
-        Err(_) => (status, heading.to_owned()).into_response(),
+fn heading_of(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::NotFound => "Not found",
+        ErrorKind::Forbidden => "Not allowed",
+        ErrorKind::Unauthenticated => "Please sign in",
+        ErrorKind::Conflict => "That clashes with something",
+        ErrorKind::TooLarge => "Too large",
+        ErrorKind::MethodNotAllowed => "Not possible here",
+        ErrorKind::Invalid | ErrorKind::BadRequest => "That did not work",
+        ErrorKind::Unavailable => "Busy, try again",
+        ErrorKind::Internal => "Something went wrong",
     }
 }
 
-pub(crate) fn render<T: Template>(t: &T) -> Response {
-    match t.render() {
-        Ok(body) => Html(body).into_response(),
+/// An error page in the visitor's chrome.
+pub(crate) fn error_page(v: &Visitor, status: StatusCode, code: Code, message: &str) -> Response {
+    let heading = heading_of(code.kind());
+    render_status(
+        &ErrorTemplate {
+            chrome: Chrome::new(v, heading),
+            heading,
+            message,
+        },
+        status,
+    )
+}
+
+fn unsafe_method(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// See the module documentation.
+async fn context(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let original = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.clone(), |o| o.0.clone());
+    let visitor = match visitor_from_parts(&parts, &s).await {
+        Ok(v) => v,
         Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            error_page(
-                500,
-                "Something went wrong",
-                "The page could not be shown; the error has been logged.",
-            )
+            let anonymous = Visitor {
+                actor: vellum_app::Actor::Anonymous,
+                csrf: String::new(),
+                session_token: None,
+            };
+            return HtmlError(e).into_response_for(&anonymous, &original);
+        }
+    };
+    parts.extensions.insert(visitor.clone());
+    if unsafe_method(&parts.method) && !csrf::allowed(&parts, &visitor, &s.opts) {
+        if original.path().ends_with("/-/edit") {
+            parts.extensions.insert(csrf::CsrfRejected);
+        } else {
+            return error_page(
+                &visitor,
+                StatusCode::FORBIDDEN,
+                Code::CsrfRejected,
+                "This form was sent from another site, or without the headers a browser sends, so it was refused. Go back, reload the page and send it again.",
+            );
         }
     }
-}
-
-/// Marks a response that should send the visitor to the sign-in page.
-#[derive(Clone, Copy)]
-struct NeedsSignIn;
-
-/// An error shown as an HTML page.
-pub(crate) struct HtmlError(pub AppError);
-
-impl From<AppError> for HtmlError {
-    fn from(e: AppError) -> Self {
-        HtmlError(e)
+    let mut res = next.run(Request::from_parts(parts, body)).await;
+    if let Some(page) = res.extensions_mut().remove::<ErrorPage>() {
+        res = finish_error(&visitor, &original, res, page);
+    } else if res.status() == StatusCode::METHOD_NOT_ALLOWED {
+        res = error_page(
+            &visitor,
+            StatusCode::METHOD_NOT_ALLOWED,
+            Code::MethodNotAllowed,
+            "This address does not take that kind of request. Use the links and forms on the pages.",
+        );
     }
-}
-
-impl From<crate::error::ApiError> for HtmlError {
-    fn from(e: crate::error::ApiError) -> Self {
-        HtmlError(e.0)
-    }
-}
-
-impl IntoResponse for HtmlError {
-    fn into_response(self) -> Response {
-        crate::error::log_internal(&self.0);
-        let status = crate::error::status_of(self.0.kind).as_u16();
-        let heading = match self.0.kind {
-            ErrorKind::NotFound => "Not found",
-            ErrorKind::Forbidden => "Not allowed",
-            ErrorKind::Unauthenticated => "Please sign in",
-            ErrorKind::Conflict => "Conflict",
-            ErrorKind::TooLarge => "Too large",
-            ErrorKind::Invalid | ErrorKind::BadRequest => "That did not work",
-            ErrorKind::Internal => "Something went wrong",
-        };
-        let mut res = error_page(status, heading, &self.0.message);
-        if self.0.kind == ErrorKind::Unauthenticated {
-            res.extensions_mut().insert(NeedsSignIn);
-        }
-        res
-    }
-}
-
-pub(crate) type HtmlResult = Result<Response, HtmlError>;
-
-/// Sends visitors who must sign in to the sign-in page, then back.
-async fn sign_in_redirect(OriginalUri(uri): OriginalUri, req: Request, next: Next) -> Response {
-    let res = next.run(req).await;
-    if res.extensions().get::<NeedsSignIn>().is_some() {
-        let next = uri.path_and_query().map_or("/", |p| p.as_str());
-        return Redirect::to(&format!("/login?next={}", encode_query(next))).into_response();
-    }
+    // Pages depend on who is signed in: never let a shared cache keep them.
+    res.headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private, no-cache"));
     res
 }
 
-pub(crate) async fn not_found() -> Response {
-    error_page(404, "Not found", "There is nothing at this address.")
+/// Shows an error left by a handler: the sign-in page for a visitor who
+/// must sign in, otherwise the error page (keeping headers such as
+/// `Retry-After`).
+fn finish_error(v: &Visitor, original: &axum::http::Uri, res: Response, page: ErrorPage) -> Response {
+    if page.code.kind() == ErrorKind::Unauthenticated && v.session_token.is_none() {
+        let next = original.path_and_query().map_or("/", |p| p.as_str());
+        let mut r = StatusCode::SEE_OTHER.into_response();
+        r.headers_mut().insert(
+            header::LOCATION,
+            location(&format!("/login?next={}", encode_query(next))),
+        );
+        return r;
+    }
+    let status = res.status();
+    let headers = res.headers().clone();
+    let mut out = error_page(v, status, page.code, &page.message);
+    for (k, val) in &headers {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), val.clone());
+        }
+    }
+    out
+}
+
+impl HtmlError {
+    /// The error as a page for `v`, outside the middleware.
+    fn into_response_for(self, v: &Visitor, original: &axum::http::Uri) -> Response {
+        let res = self.into_response();
+        let mut res = res;
+        match res.extensions_mut().remove::<ErrorPage>() {
+            Some(page) => finish_error(v, original, res, page),
+            None => res,
+        }
+    }
+}
+
+/// Addresses that match no route.
+pub(crate) async fn not_found(State(s): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let v = visitor_from_parts(&parts, &s).await.unwrap_or(Visitor {
+        actor: vellum_app::Actor::Anonymous,
+        csrf: String::new(),
+        session_token: None,
+    });
+    error_page(
+        &v,
+        StatusCode::NOT_FOUND,
+        Code::NotFound,
+        "There is nothing at this address. Check it, or look for the page under Browse.",
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -271,59 +297,49 @@ struct GoQuery {
 /// go there (to the editor with `edit`).
 async fn go(Query(q): Query<GoQuery>) -> HtmlResult {
     let raw = q.path.unwrap_or_default();
-    let path = vellum_core::PagePath::parse(&raw).map_err(AppError::from)?;
-    let suffix = if q.edit.is_some() { "/-/edit" } else { "" };
-    Ok(Redirect::to(&format!("{}{suffix}", wiki_href(path.as_str()))).into_response())
+    let path = PagePath::parse(&raw).map_err(AppError::from)?;
+    let to = if q.edit.is_some() {
+        wiki_sub_href(&path, "edit")
+    } else {
+        wiki_href(&path)
+    };
+    Ok(see_other(&to))
+}
+
+/// The front door: the home page, or, before the first account exists, a
+/// page that says where the setup link is.
+async fn home(State(s): State<AppState>, v: Visitor) -> HtmlResult {
+    if s.app.setup_required().await? {
+        return Ok(account::setup_pending(&v));
+    }
+    Ok(see_other("/wiki/home"))
 }
 
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/wiki/home") }))
+        .route("/", get(home))
         .route("/go", get(go))
-        .route("/wiki/{*path}", get(pages::get_wiki).post(pages::post_wiki))
-        .route("/revisions/{id}", get(pages::revision))
-        .route("/folders", get(lists::folder_root))
-        .route("/folders/{*path}", get(lists::folder))
-        .route("/pages", get(lists::all_pages))
-        .route("/tags", get(lists::tags))
-        .route("/tags/{tag}", get(lists::tag))
-        .route("/recent", get(lists::recent))
-        .route("/trash", get(lists::trash))
-        .route("/trash/{id}/restore", post(lists::restore))
-        .route("/wanted", get(lists::wanted))
-        .route("/orphans", get(lists::orphans))
-        .route("/login", get(account::login_form).post(account::login))
-        .route("/logout", post(account::logout))
-        .route("/setup", get(account::setup_form).post(account::setup))
-        .route("/admin", get(account::admin).post(account::admin_post))
-        .layer(middleware::from_fn(sign_in_redirect))
-        .layer(middleware::from_fn_with_state(state, crate::csrf::guard))
-        .layer(axum::middleware::map_response(|mut res: Response| async move {
-            // Pages depend on who is signed in: never let a shared cache keep them.
-            res.headers_mut()
-                .entry(header::CACHE_CONTROL)
-                .or_insert(header::HeaderValue::from_static("private, no-cache"));
-            res
-        }))
+        .merge(pages::router())
+        .merge(history::router())
+        .merge(manage::router())
+        .merge(lists::router())
+        .merge(account::router())
+        .layer(middleware::from_fn_with_state(state, context))
 }
 
-/// Shared state handle for handlers.
-pub(crate) type St = State<AppState>;
+/// The status an error's kind maps to (for handlers that show a form
+/// again with the error on it).
+pub(crate) fn status_for(e: &AppError) -> StatusCode {
+    status_of(e.kind())
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn paths_are_encoded_for_urls() {
-        assert_eq!(encode_path("a/b-c_d.e"), "a/b-c_d.e");
-        assert_eq!(encode_path("équipe/日本"), "%C3%A9quipe/%E6%97%A5%E6%9C%AC");
-        assert_eq!(encode_query("/wiki/a?x=1&y"), "%2Fwiki%2Fa%3Fx%3D1%26y");
-    }
-
-    #[test]
     fn breadcrumbs() {
-        let c = crumbs("a/b");
+        let c = crumbs(&FolderPath::parse("a/b").unwrap());
         let names: Vec<_> = c.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["Home", "a", "b"]);
         assert_eq!(c[2].href, "/folders/a/b");

@@ -1,39 +1,54 @@
-//! `/wiki/{path}` and its sub-pages after `/-/`: view, edit (with preview
-//! and conflict resolution), history, diff, backlinks, move, delete, revert.
-
-use std::collections::HashMap;
+//! `/wiki/{path}`: viewing a page, and the editor (preview, save,
+//! conflict resolution) at `/wiki/{path}/-/edit`.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Extension;
-use vellum_app::{AppError, DiffView, ErrorKind, Lookup, Page, PageRequest, PageSummary, RevisionInfo, SaveRequest};
-use vellum_core::PagePath;
-use vellum_markup::diff::LineKind;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use vellum_app::{AppError, Capabilities, Code, ErrorKind, Lookup, Page, PageView, SaveRequest};
+use vellum_core::{PagePath, RevisionId};
 use vellum_markup::TocEntry;
 
-use super::{crumbs, encode_query, nav_for, render, wiki_href, Chrome, Crumb, HtmlError, HtmlResult, NavItem, St};
-use crate::csrf::CsrfRejected;
+use super::csrf::CsrfRejected;
+use super::{crumbs, nav_items, render, render_status, status_for, Chrome, Crumb, NavItem};
+use crate::error::HtmlResult;
 use crate::extract::Visitor;
+use crate::limits::{class, RouteClass};
+use crate::urls::{encode_query, permanent, see_other, wiki_href, wiki_sub_href};
+use crate::AppState;
 
-fn split(path: &str) -> (&str, Option<&str>) {
-    match path.split_once("/-/") {
-        Some((p, sub)) => (p, Some(sub)),
-        None => (path, None),
-    }
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/wiki/{*path}", class(RouteClass::Small, get(view)))
+        .route(
+            "/.sub/wiki/edit/{*path}",
+            class(RouteClass::Page, get(edit_form).post(save)),
+        )
 }
 
-/// Redirects non-canonical spellings (`/wiki/Team/Hand Book`) to the
-/// normalised path, keeping the sub-page.
-fn canonical(raw: &str, sub: Option<&str>) -> Result<Option<Response>, HtmlError> {
-    let path = PagePath::parse(raw).map_err(AppError::from)?;
+/// The canonical spelling of a page address, or a redirect to it
+/// (`/wiki/Team/Hand Book` → `/wiki/team/hand-book`), keeping the
+/// sub-page.
+pub(crate) fn canonical(raw: &str, sub: Option<&str>) -> Result<Result<PagePath, Response>, AppError> {
+    let path = PagePath::parse(raw)?;
     if path.as_str() == raw {
-        return Ok(None);
+        return Ok(Ok(path));
     }
-    let suffix = sub.map(|s| format!("/-/{s}")).unwrap_or_default();
-    Ok(Some(
-        Redirect::permanent(&format!("{}{suffix}", wiki_href(path.as_str()))).into_response(),
-    ))
+    let to = match sub {
+        Some(s) => wiki_sub_href(&path, s),
+        None => wiki_href(&path),
+    };
+    Ok(Err(permanent(&to)))
+}
+
+/// The address of a page sub-resource that does not exist.
+fn unknown_sub() -> AppError {
+    AppError::new(
+        Code::NotFound,
+        "Pages have no such view. Use the links on the page (history, links here, edit).",
+    )
 }
 
 #[derive(Template)]
@@ -41,6 +56,7 @@ fn canonical(raw: &str, sub: Option<&str>) -> Result<Option<Response>, HtmlError
 struct PageTemplate {
     chrome: Chrome,
     page: Page,
+    can: Capabilities,
     href: String,
     crumbs: Vec<Crumb>,
     nav: Vec<NavItem>,
@@ -52,68 +68,61 @@ struct PageTemplate {
 #[template(path = "missing.html")]
 struct MissingTemplate {
     chrome: Chrome,
-    path: String,
+    path: PagePath,
     href: String,
     in_trash: bool,
     crumbs: Vec<Crumb>,
 }
 
-pub(crate) async fn get_wiki(
-    State(s): St,
-    v: Visitor,
-    Path(raw): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> HtmlResult {
-    let (raw_page, sub) = split(&raw);
-    if let Some(redirect) = canonical(raw_page, sub)? {
-        return Ok(redirect);
-    }
-    match sub {
-        None => view(&s, &v, raw_page, q.get("from").cloned()).await,
-        Some("edit") => edit_form(&s, &v, raw_page).await,
-        Some("history") => history(&s, &v, raw_page, q.get("cursor").cloned()).await,
-        Some("diff") => diff(&s, &v, raw_page, &q).await,
-        Some("backlinks") => backlinks(&s, &v, raw_page).await,
-        Some("move") => move_form(&s, &v, raw_page, None, None).await,
-        Some("delete") => delete_form(&s, &v, raw_page).await,
-        Some(_) => Ok(super::not_found().await),
-    }
+#[derive(serde::Deserialize)]
+pub(crate) struct ViewQuery {
+    from: Option<String>,
 }
 
-async fn view(s: &crate::AppState, v: &Visitor, path: &str, from: Option<String>) -> HtmlResult {
-    match s.app.lookup_for_reading(&v.actor, path).await? {
-        Lookup::Found(page) => Ok(show(s, v, *page, from).await),
-        Lookup::Moved(page) => {
+async fn view(
+    State(s): State<AppState>,
+    v: Visitor,
+    Path(raw): Path<String>,
+    Query(q): Query<ViewQuery>,
+) -> HtmlResult {
+    if raw.contains("/-/") {
+        return Err(unknown_sub().into());
+    }
+    let path = match canonical(&raw, None)? {
+        Ok(p) => p,
+        Err(redirect) => return Ok(redirect),
+    };
+    match s.app.page_view(&v.actor, path.as_str()).await? {
+        Lookup::Found(view) => Ok(show(&v, *view, q.from)),
+        Lookup::Moved(view) => {
             // Send the browser to the new address, saying where it came from.
-            let to = format!("{}?from={}", wiki_href(&page.path), encode_query(path));
-            Ok(Redirect::permanent(&to).into_response())
+            let to = format!("{}?from={}", wiki_href(&view.page.path), encode_query(path.as_str()));
+            Ok(permanent(&to))
         }
         Lookup::Missing { path, in_trash } => {
             let t = MissingTemplate {
-                chrome: Chrome::new(v, path.clone()),
+                chrome: Chrome::new(&v, path.as_str()),
                 href: wiki_href(&path),
-                crumbs: crumbs(PagePath::from_trusted(path.clone()).folder().as_str()),
+                crumbs: crumbs(&path.folder()),
                 path,
                 in_trash,
             };
-            let mut res = render(&t);
-            *res.status_mut() = axum::http::StatusCode::NOT_FOUND;
-            Ok(res)
+            Ok(render_status(&t, StatusCode::NOT_FOUND))
         }
     }
 }
 
-async fn show(s: &crate::AppState, v: &Visitor, page: Page, redirected_from: Option<String>) -> Response {
-    let p = PagePath::from_trusted(page.path.clone());
-    let nav = nav_for(s, v, &p.folder(), Some(&page.path)).await;
+fn show(v: &Visitor, view: PageView, redirected_from: Option<String>) -> Response {
+    let PageView { page, nav, can } = view;
     let t = PageTemplate {
-        chrome: Chrome::new(v, page.title.clone()),
+        chrome: Chrome::new(v, page.title.as_str()),
         href: wiki_href(&page.path),
-        crumbs: crumbs(p.folder().as_str()),
-        nav,
+        crumbs: crumbs(&page.path.folder()),
+        nav: nav_items(&nav, Some(&page.path)),
         toc: page.toc.iter().filter(|e| e.level <= 3).cloned().collect(),
+        redirected_from: redirected_from.and_then(|f| PagePath::parse(&f).ok().map(PagePath::into_string)),
+        can,
         page,
-        redirected_from,
     };
     render(&t)
 }
@@ -122,7 +131,7 @@ async fn show(s: &crate::AppState, v: &Visitor, page: Page, redirected_from: Opt
 #[template(path = "edit.html")]
 struct EditTemplate {
     chrome: Chrome,
-    path: String,
+    path: PagePath,
     href: String,
     is_new: bool,
     title: String,
@@ -135,33 +144,37 @@ struct EditTemplate {
     conflict: Option<Conflict>,
 }
 
-struct Conflict {
-    theirs: String,
-    merged_with_markers: String,
+pub(crate) struct Conflict {
+    pub theirs: String,
+    pub merged_with_markers: String,
+    pub current_number: i64,
 }
 
-async fn edit_form(s: &crate::AppState, v: &Visitor, path: &str) -> HtmlResult {
-    let path = PagePath::parse(path).map_err(AppError::from)?;
+async fn edit_form(State(s): State<AppState>, v: Visitor, Path(raw): Path<String>) -> HtmlResult {
+    let path = match canonical(&raw, Some("edit"))? {
+        Ok(p) => p,
+        Err(redirect) => return Ok(redirect),
+    };
     s.app.check_write(&v.actor, path.as_str()).await?;
-    let t = match s.app.lookup(&v.actor, path.as_str()).await? {
+    let t = match s.app.lookup(&v.actor, path.as_str(), true).await? {
         Lookup::Found(page) | Lookup::Moved(page) => EditTemplate {
-            chrome: Chrome::new(v, format!("Editing {}", page.title)),
+            chrome: Chrome::new(&v, format!("Editing {}", page.title)),
             href: wiki_href(&page.path),
-            path: page.path.clone(),
             is_new: false,
-            title: page.title.clone(),
-            markdown: page.markdown.clone(),
+            title: page.title.to_string(),
+            markdown: page.markdown.clone().unwrap_or_default(),
             summary: String::new(),
             tags: page.tags.join(", "),
             base_revision: page.revision.to_string(),
+            path: page.path,
             preview: None,
             error: None,
             conflict: None,
         },
         Lookup::Missing { path, .. } => EditTemplate {
-            chrome: Chrome::new(v, format!("Creating {path}")),
+            chrome: Chrome::new(&v, format!("Creating {path}")),
             href: wiki_href(&path),
-            title: PagePath::from_trusted(path.clone()).default_title(),
+            title: path.default_title(),
             path,
             is_new: true,
             markdown: String::new(),
@@ -177,7 +190,7 @@ async fn edit_form(s: &crate::AppState, v: &Visitor, path: &str) -> HtmlResult {
 }
 
 #[derive(serde::Deserialize, Default)]
-pub(crate) struct WikiForm {
+pub(crate) struct EditForm {
     #[serde(default)]
     action: String,
     #[serde(default)]
@@ -190,52 +203,21 @@ pub(crate) struct WikiForm {
     tags: String,
     #[serde(default)]
     base_revision: String,
-    #[serde(default)]
-    to: String,
-    #[serde(default)]
-    revision: String,
 }
 
-pub(crate) async fn post_wiki(
-    State(s): St,
+async fn save(
+    State(s): State<AppState>,
     v: Visitor,
     Path(raw): Path<String>,
     rejected: Option<Extension<CsrfRejected>>,
-    axum::Form(form): axum::Form<WikiForm>,
+    axum::Form(form): axum::Form<EditForm>,
 ) -> HtmlResult {
-    let (path, sub) = split(&raw);
-    match sub {
-        Some("edit") => save(&s, &v, path, form, rejected.is_some()).await,
-        Some("move") => match s.app.move_page(&v.actor, path, &form.to).await {
-            Ok(page) => Ok(Redirect::to(&wiki_href(&page.path)).into_response()),
-            Err(e) if matches!(e.kind, ErrorKind::Conflict | ErrorKind::Invalid) => {
-                move_form(&s, &v, path, Some(form.to), Some(e.message)).await
-            }
-            Err(e) => Err(e.into()),
-        },
-        Some("delete") => {
-            s.app.delete_page(&v.actor, path).await?;
-            Ok(Redirect::to("/trash").into_response())
-        }
-        Some("revert") => {
-            let revision = form
-                .revision
-                .parse::<i64>()
-                .map_err(|_| AppError::invalid("invalid_revision", "revision", "choose a revision to revert to"))?;
-            let saved = s.app.revert(&v.actor, path, revision, Some(&form.summary)).await?;
-            Ok(Redirect::to(&wiki_href(&saved.page.path)).into_response())
-        }
-        _ => Ok(super::not_found().await),
-    }
-}
-
-async fn save(s: &crate::AppState, v: &Visitor, path: &str, form: WikiForm, csrf_rejected: bool) -> HtmlResult {
-    let path = PagePath::parse(path).map_err(AppError::from)?;
-    let base_revision = form.base_revision.trim().parse::<i64>().ok();
+    let path = PagePath::parse(&raw).map_err(AppError::from)?;
+    let base_revision = form.base_revision.trim().parse::<i64>().ok().map(RevisionId);
     let mut t = EditTemplate {
-        chrome: Chrome::new(v, format!("Editing {}", form.title)),
-        href: wiki_href(path.as_str()),
-        path: path.as_str().to_owned(),
+        chrome: Chrome::new(&v, format!("Editing {}", form.title)),
+        href: wiki_href(&path),
+        path: path.clone(),
         is_new: base_revision.is_none(),
         title: form.title.clone(),
         markdown: form.markdown.clone(),
@@ -246,17 +228,16 @@ async fn save(s: &crate::AppState, v: &Visitor, path: &str, form: WikiForm, csrf
         error: None,
         conflict: None,
     };
-    if csrf_rejected {
+    if rejected.is_some() {
         t.error = Some(
-            "Your session changed while you were editing (you may have been signed out). Your text is below: \
-             sign in again in another tab, then save."
+            "Your text was not saved: the form was sent without the headers your browser normally adds, or from another site. Your text is below; save again from this page."
                 .into(),
         );
-        return Ok(render(&t));
+        return Ok(render_status(&t, StatusCode::FORBIDDEN));
     }
     if form.action == "preview" {
         match s.app.preview(&v.actor, &form.markdown).await {
-            Ok((html, _)) => t.preview = Some(html),
+            Ok((html, _)) => t.preview = Some(html.to_string()),
             Err(e) => t.error = Some(e.message),
         }
         return Ok(render(&t));
@@ -269,284 +250,35 @@ async fn save(s: &crate::AppState, v: &Visitor, path: &str, form: WikiForm, csrf
         base_revision,
     };
     match s.app.save_page(&v.actor, path.as_str(), req).await {
-        Ok(saved) => Ok(Redirect::to(&wiki_href(&saved.page.path)).into_response()),
-        Err(e) if e.code == "edit_conflict" && e.details.is_some() => {
+        Ok(saved) => Ok(see_other(&wiki_href(&saved.page.path))),
+        Err(e) if e.code == Code::EditConflict && e.details.is_some() => {
             let d = e.details.clone().unwrap_or_default();
             let field = |k: &str| d.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
             t.base_revision = d.get("current_revision").map(ToString::to_string).unwrap_or_default();
-            t.error = Some(e.message);
+            t.error = Some(e.message.clone());
             t.conflict = Some(Conflict {
                 theirs: field("theirs"),
                 merged_with_markers: field("merged_with_markers"),
+                current_number: d
+                    .get("current_revision_number")
+                    .and_then(|n| n.as_i64())
+                    .unwrap_or_default(),
             });
-            let mut res = render(&t);
-            *res.status_mut() = axum::http::StatusCode::CONFLICT;
-            Ok(res)
+            Ok(render_status(&t, StatusCode::CONFLICT))
         }
-        Err(e) if !matches!(e.kind, ErrorKind::Internal | ErrorKind::Unauthenticated) => {
+        Err(e) if e.kind() == ErrorKind::Unauthenticated => {
+            t.error = Some(
+                "You are not signed in any more, so your text was not saved. It is below: sign in in another tab, then save again here."
+                    .into(),
+            );
+            Ok(render_status(&t, StatusCode::UNAUTHORIZED))
+        }
+        Err(e) if e.kind() != ErrorKind::Internal => {
             // Keep the text on the screen whatever was wrong.
-            let status = crate::error::status_of(e.kind);
+            let status = status_for(&e);
             t.error = Some(e.message);
-            let mut res = render(&t);
-            *res.status_mut() = status;
-            Ok(res)
+            Ok(render_status(&t, status))
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Template)]
-#[template(path = "history.html")]
-struct HistoryTemplate {
-    chrome: Chrome,
-    page: PageSummary,
-    href: String,
-    revisions: Vec<RevisionInfo>,
-    current: i64,
-    next: Option<String>,
-}
-
-async fn history(s: &crate::AppState, v: &Visitor, path: &str, cursor: Option<String>) -> HtmlResult {
-    let page = s.app.page(&v.actor, path).await?;
-    let list = s
-        .app
-        .history(
-            &v.actor,
-            path,
-            &PageRequest {
-                cursor,
-                limit: Some(50),
-            },
-        )
-        .await?;
-    let href = wiki_href(&page.path);
-    let t = HistoryTemplate {
-        chrome: Chrome::new(v, format!("History of {}", page.title)),
-        next: list.next_cursor.map(|c| format!("{href}/-/history?cursor={c}")),
-        href,
-        current: page.revision,
-        page: PageSummary {
-            path: page.path,
-            title: page.title,
-            updated_at: None,
-        },
-        revisions: list.items,
-    };
-    Ok(render(&t))
-}
-
-pub(crate) struct DiffRow {
-    pub class: &'static str,
-    pub sign: &'static str,
-    pub old_no: String,
-    pub new_no: String,
-    /// Sanitized: built from escaped text and `<mark>` only.
-    pub html: String,
-}
-
-#[derive(Template)]
-#[template(path = "diff.html")]
-struct DiffTemplate {
-    chrome: Chrome,
-    href: String,
-    title: String,
-    view: DiffView,
-    hunks: Vec<Vec<DiffRow>>,
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-fn diff_rows(view: &DiffView) -> Vec<Vec<DiffRow>> {
-    view.diff
-        .hunks
-        .iter()
-        .map(|h| {
-            h.lines
-                .iter()
-                .map(|l| {
-                    let (class, sign) = match l.kind {
-                        LineKind::Added => ("add", "+"),
-                        LineKind::Removed => ("del", "−"),
-                        LineKind::Context => ("ctx", " "),
-                    };
-                    let html = l
-                        .segments
-                        .iter()
-                        .map(|seg| {
-                            let text = escape(seg.text.trim_end_matches('\n'));
-                            if seg.emphasized {
-                                format!("<mark>{text}</mark>")
-                            } else {
-                                text
-                            }
-                        })
-                        .collect();
-                    DiffRow {
-                        class,
-                        sign,
-                        old_no: l.old_no.map(|n| n.to_string()).unwrap_or_default(),
-                        new_no: l.new_no.map(|n| n.to_string()).unwrap_or_default(),
-                        html,
-                    }
-                })
-                .collect()
-        })
-        .collect()
-}
-
-async fn diff(s: &crate::AppState, v: &Visitor, path: &str, q: &HashMap<String, String>) -> HtmlResult {
-    let num = |k: &str| {
-        q.get(k).and_then(|x| x.parse::<i64>().ok()).ok_or_else(|| {
-            AppError::new(
-                ErrorKind::BadRequest,
-                "invalid_query",
-                "choose two revisions to compare on the history page",
-            )
-        })
-    };
-    let view = s.app.diff(&v.actor, path, num("from")?, num("to")?).await?;
-    let hunks = diff_rows(&view);
-    let t = DiffTemplate {
-        chrome: Chrome::new(v, format!("Changes to {}", view.to.title)),
-        href: wiki_href(&view.path),
-        title: view.to.title.clone(),
-        hunks,
-        view,
-    };
-    Ok(render(&t))
-}
-
-#[derive(Template)]
-#[template(path = "list.html")]
-pub(crate) struct ListTemplate {
-    pub chrome: Chrome,
-    pub heading: String,
-    pub intro: String,
-    pub items: Vec<ListItem>,
-    pub next: Option<String>,
-    pub empty: String,
-}
-
-pub(crate) struct ListItem {
-    pub href: String,
-    pub title: String,
-    pub meta: String,
-    pub missing: bool,
-}
-
-impl ListItem {
-    pub(crate) fn page(p: &PageSummary) -> ListItem {
-        ListItem {
-            href: wiki_href(&p.path),
-            title: p.title.clone(),
-            meta: p.path.clone(),
-            missing: false,
-        }
-    }
-}
-
-async fn backlinks(s: &crate::AppState, v: &Visitor, path: &str) -> HtmlResult {
-    let page = s.app.page(&v.actor, path).await?;
-    let items = s.app.backlinks(&v.actor, &page.path).await?;
-    let t = ListTemplate {
-        chrome: Chrome::new(v, format!("Links to {}", page.title)),
-        heading: format!("What links to “{}”", page.title),
-        intro: format!("Pages that link to {}.", page.path),
-        items: items.iter().map(ListItem::page).collect(),
-        next: None,
-        empty: "No page links here yet.".into(),
-    };
-    Ok(render(&t))
-}
-
-#[derive(Template)]
-#[template(path = "move.html")]
-struct MoveTemplate {
-    chrome: Chrome,
-    page: PageSummary,
-    href: String,
-    to: String,
-    error: Option<String>,
-}
-
-async fn move_form(
-    s: &crate::AppState,
-    v: &Visitor,
-    path: &str,
-    to: Option<String>,
-    error: Option<String>,
-) -> HtmlResult {
-    let page = s.app.page(&v.actor, path).await?;
-    let t = MoveTemplate {
-        chrome: Chrome::new(v, format!("Move {}", page.title)),
-        href: wiki_href(&page.path),
-        to: to.unwrap_or_else(|| page.path.clone()),
-        page: PageSummary {
-            path: page.path,
-            title: page.title,
-            updated_at: None,
-        },
-        error,
-    };
-    let mut res = render(&t);
-    if t.error.is_some() {
-        *res.status_mut() = axum::http::StatusCode::CONFLICT;
-    }
-    Ok(res)
-}
-
-#[derive(Template)]
-#[template(path = "delete.html")]
-struct DeleteTemplate {
-    chrome: Chrome,
-    page: PageSummary,
-    href: String,
-}
-
-async fn delete_form(s: &crate::AppState, v: &Visitor, path: &str) -> HtmlResult {
-    let page = s.app.page(&v.actor, path).await?;
-    let t = DeleteTemplate {
-        chrome: Chrome::new(v, format!("Delete {}", page.title)),
-        href: wiki_href(&page.path),
-        page: PageSummary {
-            path: page.path,
-            title: page.title,
-            updated_at: None,
-        },
-    };
-    Ok(render(&t))
-}
-
-#[derive(Template)]
-#[template(path = "revision.html")]
-struct RevisionTemplate {
-    chrome: Chrome,
-    rev: vellum_app::Revision,
-    href: String,
-}
-
-pub(crate) async fn revision(State(s): St, v: Visitor, Path(id): Path<String>) -> HtmlResult {
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| AppError::new(ErrorKind::NotFound, "revision_not_found", "there is no such revision"))?;
-    let rev = s.app.revision(&v.actor, id).await?;
-    let t = RevisionTemplate {
-        chrome: Chrome::new(&v, format!("{} (revision {})", rev.info.title, rev.info.id)),
-        href: wiki_href(&rev.path),
-        rev,
-    };
-    Ok(render(&t))
 }

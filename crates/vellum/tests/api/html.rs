@@ -2,22 +2,13 @@ use serde_json::json;
 use vellum_app::Role;
 use vellum_testkit::{client, StatusCode, TestApp};
 
-/// The CSRF token of the first form on a page.
-pub fn csrf_of(html: &str) -> String {
-    let marker = "name=\"_csrf\" value=\"";
-    let start = html.find(marker).unwrap_or_else(|| panic!("no CSRF field in {html}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn page_view_shows_content_navigation_and_toc() {
     let t = TestApp::with_admin().await;
-    t.save(
-        "eng/runbooks/deploy",
-        "# Deploy\n\n## Prepare\n\ntext\n\n## Release\n\nSee [[eng/runbooks/rollback]].",
-    )
-    .await;
-    t.put_page("eng/runbooks/deploy", json!({"markdown": "# Deploy\n\n## Prepare\n\ntext\n\n## Release\n\nSee [[eng/runbooks/rollback]].", "tags": ["ops"]})).await;
+    let md = "# Deploy\n\n## Prepare\n\ntext\n\n## Release\n\nSee [[eng/runbooks/rollback]].";
+    t.put_page("eng/runbooks/deploy", json!({"markdown": md, "tags": ["ops"]}))
+        .await;
+    t.save("eng/runbooks/checklist", "items").await;
     let res = t.get("/wiki/eng/runbooks/deploy").await;
     assert_eq!(res.status(), StatusCode::OK);
     let h = res.headers().clone();
@@ -25,9 +16,17 @@ async fn page_view_shows_content_navigation_and_toc() {
         .to_str()
         .unwrap()
         .contains("script-src 'self'"));
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("img-src 'self' data: blob:;"),
+        "images only from the wiki itself by default"
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["cache-control"], "private, no-cache");
-    let body = t.get("/wiki/eng/runbooks/deploy").await.text().await.unwrap();
+    assert!(h.get("x-powered-by").is_none());
+    let body = res.text().await.unwrap();
     assert!(body.contains("<title>Deploy · Vellum</title>"), "title");
     assert!(
         body.contains("href=\"#prepare\"") && body.contains("href=\"#release\""),
@@ -37,22 +36,59 @@ async fn page_view_shows_content_navigation_and_toc() {
         body.contains("href=\"/wiki/eng/runbooks/deploy/-/edit\""),
         "edit link for an editor"
     );
-    assert!(body.contains("class=\"wikilink missing\""), "missing link styled");
+    assert!(
+        body.contains("href=\"/wiki/eng/runbooks/rollback\" class=\"wikilink missing\""),
+        "missing link styled"
+    );
     assert!(body.contains("href=\"/folders/eng/runbooks\""), "breadcrumb");
     assert!(body.contains("href=\"/tags/ops\""), "tag link");
     assert!(
-        body.contains("aria-current=\"page\""),
+        body.contains("href=\"/wiki/eng/runbooks/deploy\" aria-current=\"page\""),
         "current page marked in the tree"
     );
+    assert!(
+        body.contains("href=\"/wiki/eng/runbooks/checklist\">Checklist</a>"),
+        "sibling listed in the tree"
+    );
+    assert!(body.contains(">revision 1</a>"), "per-page revision number");
 
     let res = t.get("/wiki/eng/runbooks/rollback").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let body = res.text().await.unwrap();
     assert!(body.contains("Create this page") && body.contains("/wiki/eng/runbooks/rollback/-/edit"));
-    // Non-canonical addresses redirect to the normalised path.
+    // Non-canonical addresses redirect to the normalised path, sub-pages too.
     let res = t.get("/wiki/Eng/Runbooks/Deploy").await;
     assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
     assert_eq!(res.headers()["location"], "/wiki/eng/runbooks/deploy");
+    let res = t.get("/wiki/Eng/Runbooks/Deploy/-/history").await;
+    assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(res.headers()["location"], "/wiki/eng/runbooks/deploy/-/history");
+    let res = t.get("/wiki/eng/runbooks/deploy/-/nonsense").await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn viewers_are_not_offered_what_they_cannot_do() {
+    let t = TestApp::with_admin().await;
+    t.save("doc", "text").await;
+    let viewer = t.client_as("vera", Role::Viewer).await;
+    let body = viewer
+        .get(t.url("/wiki/doc"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("/wiki/doc/-/history"), "history is offered");
+    for action in [
+        "/wiki/doc/-/edit",
+        "/wiki/doc/-/move",
+        "/wiki/doc/-/delete",
+        "href=\"/trash\"",
+    ] {
+        assert!(!body.contains(action), "a viewer is offered {action}");
+    }
 }
 
 #[tokio::test]
@@ -60,37 +96,18 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_back() {
     let t = TestApp::spawn().await;
     t.create_user("ada", Role::Editor).await;
     let anon = client();
-    let res = anon.get(t.url("/wiki/some/page")).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], "/login?next=%2Fwiki%2Fsome%2Fpage");
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(
-        cookie.starts_with("vellum_csrf=") && cookie.contains("HttpOnly"),
-        "{cookie}"
-    );
+    for (from, next) in [
+        ("/wiki/some/page", "%2Fwiki%2Fsome%2Fpage"),
+        ("/wiki/some/page/-/history", "%2Fwiki%2Fsome%2Fpage%2F-%2Fhistory"),
+    ] {
+        let res = anon.get(t.url(from)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{from}");
+        assert_eq!(res.headers()["location"], format!("/login?next={next}"));
+    }
 
-    let form_page = anon.get(t.url("/login?next=/wiki/some/page")).send().await.unwrap();
-    assert!(
-        form_page.headers().get("set-cookie").is_none(),
-        "the token cookie is issued once"
-    );
-    let csrf = csrf_of(&form_page.text().await.unwrap());
-    // Without the token the form is refused.
-    let res = anon
-        .post(t.url("/login"))
-        .form(&[("username", "ada"), ("password", "password-ada")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = anon
-        .post(t.url("/login"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", "ada"),
-            ("password", "wrong"),
-            ("next", "/wiki/some/page"),
-        ])
+    let res = t
+        .browser_post(&anon, "/login")
+        .form(&[("username", "ada"), ("password", "wrong"), ("next", "/wiki/some/page")])
         .send()
         .await
         .unwrap();
@@ -99,11 +116,10 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_back() {
         .text()
         .await
         .unwrap()
-        .contains("the user name or password is not right"));
-    let res = anon
-        .post(t.url("/login"))
+        .contains("The user name or password is not right"));
+    let res = t
+        .browser_post(&anon, "/login")
         .form(&[
-            ("_csrf", csrf.as_str()),
             ("username", "ada"),
             ("password", "password-ada"),
             ("next", "/wiki/some/page"),
@@ -113,53 +129,85 @@ async fn anonymous_visitors_are_sent_to_sign_in_and_back() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/wiki/some/page");
-    // The anonymous token no longer works once signed in.
-    let res = anon
-        .post(t.url("/logout"))
-        .form(&[("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    // An off-site `next` is ignored.
-    let anon = client();
-    let csrf = csrf_of(&anon.get(t.url("/login")).send().await.unwrap().text().await.unwrap());
-    let res = anon
-        .post(t.url("/login"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("username", "ada"),
-            ("password", "password-ada"),
-            ("next", "//evil.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.headers()["location"], "/");
+    // An off-site or disguised `next` is not followed.
+    for next in [
+        "//evil.example/",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+    ] {
+        let c = client();
+        let res = t
+            .browser_post(&c, "/login")
+            .form(&[("username", "ada"), ("password", "password-ada"), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(res.headers()["location"], "/", "{next:?}");
+    }
 }
 
 #[tokio::test]
-async fn edit_form_previews_saves_and_refuses_forged_posts() {
+async fn forms_from_other_sites_or_without_browser_headers_are_refused() {
     let t = TestApp::with_admin().await;
-    let form_page = t.get("/wiki/notes/today/-/edit").await.text().await.unwrap();
-    assert!(form_page.contains("Create <code>notes/today</code>"));
-    let csrf = csrf_of(&form_page);
-
-    let preview = t
+    t.save("notes/keep", "keep me").await;
+    let post = |headers: &'static [(&'static str, &'static str)]| {
+        let mut r = t.client.post(t.url("/wiki/notes/keep/-/delete")).form(&[("x", "y")]);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r
+    };
+    for headers in [
+        &[("sec-fetch-site", "cross-site")][..],
+        &[("sec-fetch-site", "same-site")][..],
+        &[("origin", "https://evil.example")][..],
+        &[][..],
+        &[("x-csrf-token", "forged")][..],
+    ] {
+        let res = post(headers).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(res.text().await.unwrap().contains("was refused"));
+        assert_eq!(
+            t.json("/api/v1/pages/notes/keep").await.0,
+            StatusCode::OK,
+            "not deleted"
+        );
+    }
+    // Scripts send the session's token in a header.
+    let (_, me) = t.json("/api/v1/auth/me").await;
+    let res = t
         .client
-        .post(t.url("/wiki/notes/today/-/edit"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("action", "preview"),
-            ("title", "Today"),
-            ("markdown", "**bold** text"),
-            ("summary", ""),
-            ("tags", ""),
-            ("base_revision", ""),
-        ])
+        .post(t.url("/wiki/notes/keep/-/delete"))
+        .header("x-csrf-token", me["csrf_token"].as_str().unwrap())
+        .form(&[("x", "y")])
         .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(t.json("/api/v1/pages/notes/keep").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn edit_form_previews_saves_and_keeps_text_it_cannot_save() {
+    let t = TestApp::with_admin().await;
+    let form_page = t.get("/wiki/notes/today/-/edit").await.text().await.unwrap();
+    assert!(form_page.contains("Create <code>notes/today</code>"));
+
+    let preview = t
+        .form(
+            "/wiki/notes/today/-/edit",
+            &[
+                ("action", "preview"),
+                ("title", "Today"),
+                ("markdown", "**bold** text"),
+                ("summary", ""),
+                ("tags", ""),
+                ("base_revision", ""),
+            ],
+        )
+        .await;
     assert_eq!(preview.status(), StatusCode::OK);
     let body = preview.text().await.unwrap();
     assert!(body.contains("<strong>bold</strong>"), "rendered preview");
@@ -173,37 +221,32 @@ async fn edit_form_previews_saves_and_refuses_forged_posts() {
     let forged = t
         .client
         .post(t.url("/wiki/notes/today/-/edit"))
-        .form(&[
-            ("_csrf", "forged"),
-            ("action", "save"),
-            ("title", "Today"),
-            ("markdown", "evil"),
-        ])
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("action", "save"), ("title", "Today"), ("markdown", "evil-text")])
         .send()
         .await
         .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     let body = forged.text().await.unwrap();
     assert!(
-        body.contains("Your session changed") && body.contains("evil</textarea>"),
+        body.contains("was not saved") && body.contains("evil-text</textarea>"),
         "text shown again, not saved"
     );
     assert_eq!(t.json("/api/v1/pages/notes/today").await.0, StatusCode::NOT_FOUND);
 
     let res = t
-        .client
-        .post(t.url("/wiki/notes/today/-/edit"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("action", "save"),
-            ("title", "Today"),
-            ("markdown", "first"),
-            ("summary", "start"),
-            ("tags", "daily, Notes"),
-            ("base_revision", ""),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .form(
+            "/wiki/notes/today/-/edit",
+            &[
+                ("action", "save"),
+                ("title", "Today"),
+                ("markdown", "first"),
+                ("summary", "start"),
+                ("tags", "daily, Notes"),
+                ("base_revision", ""),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/wiki/notes/today");
     let (_, page) = t.json("/api/v1/pages/notes/today").await;
@@ -217,20 +260,18 @@ async fn edit_form_previews_saves_and_refuses_forged_posts() {
     )
     .await;
     let res = t
-        .client
-        .post(t.url("/wiki/notes/today/-/edit"))
-        .form(&[
-            ("_csrf", csrf.as_str()),
-            ("action", "save"),
-            ("title", "Today"),
-            ("markdown", "mine"),
-            ("summary", ""),
-            ("tags", ""),
-            ("base_revision", base.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        .form(
+            "/wiki/notes/today/-/edit",
+            &[
+                ("action", "save"),
+                ("title", "Today"),
+                ("markdown", "mine"),
+                ("summary", ""),
+                ("tags", ""),
+                ("base_revision", base.as_str()),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let body = res.text().await.unwrap();
     assert!(
@@ -238,20 +279,17 @@ async fn edit_form_previews_saves_and_refuses_forged_posts() {
         "{body}"
     );
 
-    // Other forms without a valid token are refused outright.
+    // Signed out while editing: the text comes back, with a note.
+    let signed_out = client();
     let res = t
-        .client
-        .post(t.url("/wiki/notes/today/-/delete"))
-        .form(&[("_csrf", "nope")])
+        .browser_post(&signed_out, "/wiki/notes/today/-/edit")
+        .form(&[("action", "save"), ("title", "Today"), ("markdown", "late-words")])
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        t.json("/api/v1/pages/notes/today").await.0,
-        StatusCode::OK,
-        "not deleted"
-    );
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("late-words</textarea>") && body.contains("not signed in"));
 }
 
 #[tokio::test]
@@ -259,8 +297,14 @@ async fn history_diff_move_and_lists_render() {
     let t = TestApp::with_admin().await;
     let one = t.save("doc", "alpha beta\n").await;
     let two = t.save("doc", "alpha gamma\n").await;
+    t.put_page(
+        "tagged",
+        json!({"markdown": "[[wanted-target]]", "tags": ["needle-tag"]}),
+    )
+    .await;
     let history = t.get("/wiki/doc/-/history").await.text().await.unwrap();
-    assert!(history.contains(&format!("/revisions/{}", one["revision"])));
+    assert!(history.contains(&format!("/revisions/{}\">1</a>", one["revision"])));
+    assert!(history.contains(&format!("/revisions/{}\">2</a>", two["revision"])));
     let diff = t
         .get(&format!(
             "/wiki/doc/-/diff?from={}&to={}",
@@ -269,33 +313,23 @@ async fn history_diff_move_and_lists_render() {
         .await;
     assert_eq!(diff.status(), StatusCode::OK);
     let diff = diff.text().await.unwrap();
-    assert!(
-        diff.contains("<mark>gamma</mark>") || diff.contains("<mark>gamma"),
-        "{diff}"
-    );
+    assert!(diff.contains("<mark>gamma</mark>"), "{diff}");
 
-    let form = t.get("/wiki/doc/-/move").await.text().await.unwrap();
-    let csrf = csrf_of(&form);
-    let res = t
-        .client
-        .post(t.url("/wiki/doc/-/move"))
-        .form(&[("_csrf", csrf.as_str()), ("to", "archive/doc")])
-        .send()
-        .await
-        .unwrap();
+    let res = t.form("/wiki/doc/-/move", &[("to", "archive/doc")]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/wiki/archive/doc");
 
     for (path, needle) in [
-        ("/recent", "moved"),
+        ("/recent", "from <code>doc</code>"),
         ("/pages", "archive/doc"),
-        ("/folders", "archive"),
+        ("/folders", "href=\"/folders/archive\""),
         ("/folders/archive", "/wiki/archive/doc"),
-        ("/tags", "Tags"),
+        ("/tags", "needle-tag"),
+        ("/tags/needle-tag", "/wiki/tagged"),
         ("/trash", "The trash is empty"),
-        ("/wanted", "Wanted pages"),
+        ("/wanted", "/wiki/wanted-target"),
         ("/orphans", "archive/doc"),
-        (&format!("/revisions/{}", one["revision"]), "old revision"),
+        (&format!("/revisions/{}", one["revision"]), "old revision (1)"),
         ("/admin", "Visitors who are not signed in may read pages"),
     ] {
         let res = t.get(path).await;
@@ -306,5 +340,60 @@ async fn history_diff_move_and_lists_render() {
     let res = t.get("/assets/style.css").await;
     assert_eq!(res.headers()["content-type"], "text/css; charset=utf-8");
     let res = t.get("/assets/highlight.css").await;
-    assert!(res.text().await.unwrap().contains('{'));
+    assert!(res.text().await.unwrap().contains("syntax-highlighting"));
+}
+
+#[tokio::test]
+async fn revert_asks_first_then_saves_a_new_revision() {
+    let t = TestApp::with_admin().await;
+    let one = t.save("doc", "first words\n").await;
+    t.save("doc", "second words\n").await;
+    let confirm = t.get(&format!("/wiki/doc/-/revert?revision={}", one["revision"])).await;
+    assert_eq!(confirm.status(), StatusCode::OK);
+    let body = confirm.text().await.unwrap();
+    assert!(
+        body.contains("Revert <a href=\"/wiki/doc\">Doc</a> to revision 1?"),
+        "{body}"
+    );
+    let (_, page) = t.json("/api/v1/pages/doc").await;
+    assert_eq!(page["markdown"], "second words\n", "asking changes nothing");
+    let rev = one["revision"].to_string();
+    let res = t
+        .form("/wiki/doc/-/revert", &[("revision", rev.as_str()), ("summary", "back")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, page) = t.json("/api/v1/pages/doc").await;
+    assert_eq!(page["markdown"], "first words\n");
+    assert_eq!(page["revision_number"], 3);
+}
+
+#[tokio::test]
+async fn error_pages_keep_the_visitors_chrome() {
+    let t = TestApp::with_admin().await;
+    for path in [
+        "/no/such/address",
+        "/wiki/a/-/nonsense",
+        "/revisions/999999",
+        "/wiki/x%3Fy",
+    ] {
+        let res = t.get(path).await;
+        assert!(res.status().is_client_error(), "{path}: {}", res.status());
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("href=\"/recent?user=admin\""),
+            "{path} lost the user's name"
+        );
+        assert!(body.contains("href=\"/admin\""), "{path} lost the admin link");
+    }
+}
+
+#[tokio::test]
+async fn the_front_door_says_where_the_setup_link_is() {
+    let t = TestApp::spawn().await;
+    let body = t.get("/").await.text().await.unwrap();
+    assert!(body.contains("setup?token="), "{body}");
+    t.create_user("ada", Role::Editor).await;
+    let res = t.get("/").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/wiki/home");
 }

@@ -152,7 +152,7 @@ async fn move_leaves_a_redirect_and_links_keep_working() {
     );
     // Backlinks of the new path include pages linking to the old one.
     let (_, back) = t.json("/api/v1/pages/handbook/getting-started/-/backlinks").await;
-    assert_eq!(back[0]["path"], "index");
+    assert_eq!(back["items"][0]["path"], "index");
     // The HTML view of the old path redirects to the new one.
     let res = t.get("/wiki/guides/setup").await;
     assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
@@ -255,4 +255,5 @@ async fn concurrent_edits_of_different_lines_all_land() {
     }
     let (_, history) = t.json("/api/v1/pages/busy/-/revisions?limit=100").await;
     assert_eq!(history["items"].as_array().unwrap().len(), 13);
+    // Every save's reply named a distinct revision: its own.
 }

@@ -1,0 +1,50 @@
+//! What follows from each event for the derived data this node keeps: the
+//! one place that maps events to cache invalidations. It runs right after a
+//! local commit and again for every event the change feed delivers (from
+//! any node), so every node's caches follow every change. Applying an
+//! effect twice is harmless.
+
+use vellum_core::{Event, FolderPath, PagePath};
+
+use crate::ports::Cache;
+use crate::App;
+
+impl App {
+    pub(crate) fn apply_effects(&self, event: &Event) {
+        match event {
+            Event::PageCreated { path, .. } | Event::PageDeleted { path, .. } => self.forget_nav(path),
+            Event::PageMoved { from, to, .. } | Event::PageRestored { from, to, .. } => {
+                self.forget_nav(from);
+                self.forget_nav(to);
+            }
+            Event::PageEdited {
+                path, title_changed, ..
+            }
+            | Event::PageReverted {
+                path, title_changed, ..
+            } => {
+                // The sidebar lists titles.
+                if *title_changed {
+                    self.forget_nav(path);
+                }
+            }
+            Event::PageTagsChanged { .. } | Event::UserCreated { .. } => {}
+            Event::SessionEnded { session, .. } => {
+                let session = *session;
+                self.0
+                    .sessions
+                    .invalidate_if(Box::new(move |_, s| s.as_ref().is_some_and(|s| s.id == session)));
+            }
+            Event::SettingsChanged { .. } => self.forget_policy(),
+        }
+    }
+
+    /// Drops the cached sidebar levels a change at `path` can affect: its
+    /// folder and every folder above it (their page counts).
+    fn forget_nav(&self, path: &PagePath) {
+        self.0.nav.invalidate(&FolderPath::root());
+        for f in path.folder().lineage() {
+            self.0.nav.invalidate(&f);
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! What happened: the typed events every change records in the event log.
+//!
+//! An [`Event`] is appended in the same transaction as the change it
+//! describes. The log is the recent-changes feed, the audit log, and the
+//! change feed that caches, search indexes and live updates follow, so an
+//! event carries what those followers need (ids and paths) without a
+//! database read. On the wire and in storage an event is JSON tagged by its
+//! [`Event::action`] name (`{"action": "page.moved", "page": 7, ...}`).
+
+use crate::{PageId, PagePath, RevisionId, Role, SessionId, UserId};
+
+/// The kind of thing an event is about, stored beside the event so lists
+/// such as recent changes can select by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetType {
+    Page,
+    User,
+    Session,
+    Site,
+}
+
+impl TargetType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Page => "page",
+            Self::User => "user",
+            Self::Session => "session",
+            Self::Site => "site",
+        }
+    }
+}
+
+/// One change, as recorded in the event log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "action")]
+pub enum Event {
+    #[serde(rename = "page.created")]
+    PageCreated {
+        page: PageId,
+        path: PagePath,
+        revision: RevisionId,
+        title: String,
+        size: i64,
+    },
+    /// A new revision of an existing page from an edit (merged with a
+    /// concurrent one when `merged`).
+    #[serde(rename = "page.edited")]
+    PageEdited {
+        page: PageId,
+        path: PagePath,
+        revision: RevisionId,
+        size: i64,
+        merged: bool,
+        /// The title changed with this revision.
+        title_changed: bool,
+        tags_changed: bool,
+        /// The revision the editor started from, when given.
+        base_revision: Option<RevisionId>,
+    },
+    /// An older revision's text and title saved as a new revision.
+    #[serde(rename = "page.reverted")]
+    PageReverted {
+        page: PageId,
+        path: PagePath,
+        revision: RevisionId,
+        /// The revision whose text was restored.
+        reverted_to: RevisionId,
+        size: i64,
+        title_changed: bool,
+    },
+    #[serde(rename = "page.tags_changed")]
+    PageTagsChanged {
+        page: PageId,
+        path: PagePath,
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+    #[serde(rename = "page.moved")]
+    PageMoved {
+        page: PageId,
+        from: PagePath,
+        to: PagePath,
+    },
+    #[serde(rename = "page.deleted")]
+    PageDeleted {
+        page: PageId,
+        path: PagePath,
+        title: String,
+    },
+    #[serde(rename = "page.restored")]
+    PageRestored {
+        page: PageId,
+        from: PagePath,
+        to: PagePath,
+    },
+    #[serde(rename = "user.created")]
+    UserCreated {
+        user: UserId,
+        username: String,
+        role: Role,
+        /// Made by the first-run setup.
+        via_setup: bool,
+    },
+    #[serde(rename = "session.ended")]
+    SessionEnded { session: SessionId, user: UserId },
+    #[serde(rename = "settings.changed")]
+    SettingsChanged { anonymous_read: bool },
+}
+
+impl Event {
+    /// The stable name of the event, e.g. `page.moved`.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::PageCreated { .. } => "page.created",
+            Self::PageEdited { .. } => "page.edited",
+            Self::PageReverted { .. } => "page.reverted",
+            Self::PageTagsChanged { .. } => "page.tags_changed",
+            Self::PageMoved { .. } => "page.moved",
+            Self::PageDeleted { .. } => "page.deleted",
+            Self::PageRestored { .. } => "page.restored",
+            Self::UserCreated { .. } => "user.created",
+            Self::SessionEnded { .. } => "session.ended",
+            Self::SettingsChanged { .. } => "settings.changed",
+        }
+    }
+
+    pub fn target_type(&self) -> TargetType {
+        match self {
+            Self::PageCreated { .. }
+            | Self::PageEdited { .. }
+            | Self::PageReverted { .. }
+            | Self::PageTagsChanged { .. }
+            | Self::PageMoved { .. }
+            | Self::PageDeleted { .. }
+            | Self::PageRestored { .. } => TargetType::Page,
+            Self::UserCreated { .. } => TargetType::User,
+            Self::SessionEnded { .. } => TargetType::Session,
+            Self::SettingsChanged { .. } => TargetType::Site,
+        }
+    }
+
+    /// The page the event is about, if any.
+    pub fn page(&self) -> Option<PageId> {
+        match self {
+            Self::PageCreated { page, .. }
+            | Self::PageEdited { page, .. }
+            | Self::PageReverted { page, .. }
+            | Self::PageTagsChanged { page, .. }
+            | Self::PageMoved { page, .. }
+            | Self::PageDeleted { page, .. }
+            | Self::PageRestored { page, .. } => Some(*page),
+            _ => None,
+        }
+    }
+
+    /// The page's path after the event (its new path for a move).
+    pub fn path(&self) -> Option<&PagePath> {
+        match self {
+            Self::PageCreated { path, .. }
+            | Self::PageEdited { path, .. }
+            | Self::PageReverted { path, .. }
+            | Self::PageTagsChanged { path, .. }
+            | Self::PageDeleted { path, .. } => Some(path),
+            Self::PageMoved { to, .. } | Self::PageRestored { to, .. } => Some(to),
+            _ => None,
+        }
+    }
+
+    /// Every page path whose state the event changes: both ends of a move.
+    pub fn paths(&self) -> Vec<&PagePath> {
+        match self {
+            Self::PageMoved { from, to, .. } | Self::PageRestored { from, to, .. } => vec![from, to],
+            other => other.path().into_iter().collect(),
+        }
+    }
+
+    /// The revision the event made, if any.
+    pub fn revision(&self) -> Option<RevisionId> {
+        match self {
+            Self::PageCreated { revision, .. }
+            | Self::PageEdited { revision, .. }
+            | Self::PageReverted { revision, .. } => Some(*revision),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_by_action_and_round_trip() {
+        let e = Event::PageMoved {
+            page: PageId(3),
+            from: PagePath::parse("a/b").unwrap(),
+            to: PagePath::parse("c").unwrap(),
+        };
+        let json = serde_json::to_value(&e).unwrap();
+        assert_eq!(json["action"], "page.moved");
+        assert_eq!(json["from"], "a/b");
+        assert_eq!(serde_json::from_value::<Event>(json).unwrap(), e);
+        assert_eq!(e.paths().len(), 2);
+        assert_eq!(e.target_type(), TargetType::Page);
+    }
+
+    #[test]
+    fn the_action_name_is_the_json_tag() {
+        let events = [
+            Event::PageReverted {
+                page: PageId(1),
+                path: PagePath::parse("x").unwrap(),
+                revision: RevisionId(9),
+                reverted_to: RevisionId(2),
+                size: 3,
+                title_changed: false,
+            },
+            Event::SettingsChanged { anonymous_read: true },
+            Event::SessionEnded {
+                session: SessionId(4),
+                user: UserId(1),
+            },
+        ];
+        for e in events {
+            let json = serde_json::to_value(&e).unwrap();
+            assert_eq!(json["action"], e.action());
+            assert_eq!(serde_json::from_value::<Event>(json).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn unknown_paths_in_stored_events_are_refused() {
+        let bad = serde_json::json!({"action": "page.deleted", "page": 1, "path": "a/../b", "title": "t"});
+        assert!(serde_json::from_value::<Event>(bad).is_err());
+    }
+}
