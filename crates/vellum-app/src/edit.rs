@@ -1,6 +1,7 @@
-//! Write-side use cases: save (with three-way merge), revert, move, delete
-//! and restore. Each is one unit of work that also records the page's links
-//! and tags and states what happened as a typed event. A save answers with
+//! Write-side use cases: save (with three-way merge) and revert; moves,
+//! deletion and restores are in `relocate.rs`. Each is one unit of work
+//! that also records the page's links and tags and states what happened as
+//! a typed event. A save answers with
 //! exactly the revision it wrote, built from what it wrote, never by reading
 //! the page again (which, under concurrency, could describe someone else's
 //! revision).
@@ -13,10 +14,10 @@ use vellum_store::renders::{self, StoredRender};
 use vellum_store::revisions::{self, NewRevision, RevisionRecord};
 use vellum_store::{pages, refs, Constraint};
 
-use crate::read::{head, page_not_found};
+use crate::read::page_not_found;
 use crate::render::toc_json;
 use crate::uow::UnitOfWork;
-use crate::{validate, App, AppError, AppResult, Code, Page, PageHead, Saved};
+use crate::{validate, App, AppError, AppResult, Code, Page, Saved};
 
 /// The most distinct page links one page may hold. Each is a row of the
 /// link graph and is checked on every view of the page; past this a page is
@@ -95,26 +96,6 @@ async fn record_render_links_and_folders(
     let now = uow.now();
     pages::ensure_folders(uow, &path.folder(), now).await?;
     Ok(())
-}
-
-/// Gives the page `path`, which must be free of live pages; a redirect
-/// there gives way. `hint` tells the user what to do when it is taken.
-async fn claim_path(uow: &mut UnitOfWork, page: PageId, path: &PagePath, hint: &str) -> AppResult<()> {
-    let taken = || {
-        AppError::new(Code::PathTaken, format!("A page already lives at “{path}”. {hint}"))
-            .with_details(serde_json::json!({ "field": "to", "path": path.as_str() }))
-    };
-    if pages::by_path(uow, path).await?.is_some() {
-        return Err(taken());
-    }
-    pages::delete_redirect(uow, path).await?;
-    let now = uow.now();
-    pages::set_path(uow, page, path, now)
-        .await
-        .map_err(|e| match e.unique() {
-            Some(Constraint::LivePagePath) => taken(),
-            _ => e.into(),
-        })
 }
 
 struct NewPage<'a> {
@@ -538,107 +519,5 @@ impl App {
         };
         self.save(actor, path.as_str(), req, Mode::Revert { to: revision })
             .await
-    }
-
-    /// Moves a page to a new path, leaving a redirect at the old one.
-    pub async fn move_page(&self, actor: &Actor, raw_from: &str, raw_to: &str) -> AppResult<PageHead> {
-        let from = PagePath::parse(raw_from)?;
-        let to = PagePath::parse(validate::single_line(raw_to, "to")?)
-            .map_err(|e| AppError::invalid(Code::InvalidPath, "to", crate::sentence(&e.to_string())))?;
-        self.authorize(actor, Action::WritePage(&from)).await?;
-        self.authorize(actor, Action::WritePage(&to)).await?;
-        if from == to {
-            return Err(AppError::invalid(
-                Code::SamePath,
-                "to",
-                "The page already lives at that path. Choose a different one.",
-            ));
-        }
-        let mut uow = self.begin(actor.user_id()).await?;
-        let page = pages::lock_by_path(&mut uow, &from)
-            .await?
-            .ok_or_else(|| page_not_found(&from))?;
-        claim_path(
-            &mut uow,
-            page.id,
-            &to,
-            "Move or delete that page first, or choose another path.",
-        )
-        .await?;
-        let now = uow.now();
-        pages::put_redirect(&mut uow, &from, page.id, now).await?;
-        pages::ensure_folders(&mut uow, &to.folder(), now).await?;
-        uow.record(Event::PageMoved {
-            page: page.id,
-            from: from.clone(),
-            to: to.clone(),
-        })
-        .await?;
-        uow.commit().await?;
-        let mut moved = head(&page);
-        moved.path = to;
-        moved.updated_at = now;
-        Ok(moved)
-    }
-
-    /// Moves a page to the trash.
-    pub async fn delete_page(&self, actor: &Actor, raw_path: &str) -> AppResult<()> {
-        let path = PagePath::parse(raw_path)?;
-        self.authorize(actor, Action::WritePage(&path)).await?;
-        let mut uow = self.begin(actor.user_id()).await?;
-        let page = pages::lock_by_path(&mut uow, &path)
-            .await?
-            .ok_or_else(|| page_not_found(&path))?;
-        let now = uow.now();
-        pages::trash(&mut uow, page.id, actor.user_id(), now).await?;
-        uow.record(Event::PageDeleted {
-            page: page.id,
-            path,
-            title: page.title.as_str().to_owned(),
-        })
-        .await?;
-        uow.commit().await
-    }
-
-    /// Brings a page back from the trash, at its old path or at `to`.
-    pub async fn restore_page(&self, actor: &Actor, page_id: PageId, to: Option<&str>) -> AppResult<PageHead> {
-        self.authorize(actor, Action::ReadSite).await?;
-        let target = match to.map(str::trim).filter(|t| !t.is_empty()) {
-            Some(t) => Some(
-                PagePath::parse(validate::single_line(t, "to")?)
-                    .map_err(|e| AppError::invalid(Code::InvalidPath, "to", crate::sentence(&e.to_string())))?,
-            ),
-            None => None,
-        };
-        let mut uow = self.begin(actor.user_id()).await?;
-        let page = pages::by_id(&mut uow, page_id)
-            .await?
-            .filter(|p| p.deleted_at.is_some())
-            .ok_or_else(|| {
-                AppError::new(
-                    Code::NotInTrash,
-                    format!("Page {page_id} is not in the trash. It may have been restored already."),
-                )
-            })?;
-        // Restoring needs the right to write where it goes and to read
-        // where it was.
-        self.authorize(actor, Action::ReadPage(&page.path)).await?;
-        let target = target.unwrap_or_else(|| page.path.clone());
-        self.authorize(actor, Action::WritePage(&target)).await?;
-        claim_path(&mut uow, page.id, &target, "Restore this one to another path.").await?;
-        let now = uow.now();
-        pages::untrash(&mut uow, page.id, now).await?;
-        pages::ensure_folders(&mut uow, &target.folder(), now).await?;
-        uow.record(Event::PageRestored {
-            page: page.id,
-            from: page.path.clone(),
-            to: target.clone(),
-        })
-        .await?;
-        uow.commit().await?;
-        let mut restored = head(&page);
-        restored.path = target;
-        restored.updated_at = now;
-        Ok(restored)
     }
 }

@@ -7,16 +7,16 @@
 use std::sync::Arc;
 
 use vellum_core::access::Action;
-use vellum_core::{Actor, FolderPath, PageId, PagePath, RevisionId};
+use vellum_core::{Actor, PagePath, RevisionId};
 use vellum_markup::diff::{diff, LineDiff};
 use vellum_markup::{TocEntry, RENDER_VERSION};
 use vellum_store::pages::PageRecord;
 use vellum_store::renders::{self, CurrentView};
 use vellum_store::revisions::RevisionRecord;
-use vellum_store::{events, pages, refs, revisions, users, Handle};
+use vellum_store::{pages, refs, revisions, Handle};
 
+use crate::lists::NavLevel;
 use crate::model::*;
-use crate::ports::Cache;
 use crate::{validate, App, AppError, AppResult, Code};
 
 /// What lives at a path.
@@ -50,17 +50,6 @@ pub struct DiffView {
     pub diff: LineDiff,
     /// Unified-diff text of the same change.
     pub unified: String,
-}
-
-/// Pages listed per folder in the sidebar (the folder page lists all).
-const NAV_PAGES: i64 = 100;
-
-/// One folder's children, as the navigation tree beside a page shows them.
-#[derive(Debug, Clone)]
-pub struct NavLevel {
-    pub folder: FolderPath,
-    pub folders: Vec<FolderEntry>,
-    pub pages: Vec<PageSummary>,
 }
 
 pub(crate) fn revision_info(r: &RevisionRecord) -> RevisionInfo {
@@ -366,221 +355,6 @@ impl App {
         }))
     }
 
-    /// A folder's sub-folders and (a page of) its pages.
-    pub async fn folder(&self, actor: &Actor, raw_path: &str, req: &PageRequest) -> AppResult<Folder> {
-        let folder = FolderPath::parse(raw_path)?;
-        self.authorize(actor, Action::ReadFolder(&folder)).await?;
-        let folders = self
-            .nav_levels(&folder)
-            .await?
-            .last()
-            .map(|l| l.folders.clone())
-            .unwrap_or_default();
-        let mut conn = self.0.store.read().await?;
-        let rows = pages::in_folder(&mut conn, &folder, req.text_cursor()?, req.fetch()?).await?;
-        let listed = Paged::from_rows(rows.iter().map(summary).collect(), req.limit()?, |p: &PageSummary| {
-            p.path.to_string()
-        });
-        let page = match PagePath::parse(folder.as_str()) {
-            Ok(own) => pages::by_path(&mut conn, &own).await?.as_ref().map(summary),
-            Err(_) => None,
-        };
-        let known = folder.is_root()
-            || page.is_some()
-            || !listed.items.is_empty()
-            || !folders.is_empty()
-            || pages::folder_exists(&mut conn, &folder).await?;
-        if !known {
-            return Err(AppError::new(
-                Code::FolderNotFound,
-                format!("There is no folder “{folder}”. Check the address."),
-            ));
-        }
-        Ok(Folder {
-            path: folder,
-            page,
-            folders,
-            pages: listed.items,
-            next_cursor: listed.next_cursor,
-        })
-    }
-
-    /// One level of the sidebar: sub-folders with page counts and the first
-    /// pages of the folder.
-    async fn nav_level(&self, h: &mut impl Handle, folder: &FolderPath) -> AppResult<Arc<NavLevel>> {
-        if let Some(hit) = self.0.nav.get(folder) {
-            return Ok(hit);
-        }
-        let folders = pages::child_folders(h, folder)
-            .await?
-            .into_iter()
-            .filter(|f| f.page_count > 0)
-            .map(|f| FolderEntry {
-                name: f.path.name().to_owned(),
-                path: f.path,
-                page_count: f.page_count,
-            })
-            .collect();
-        let pages = pages::in_folder(h, folder, None, NAV_PAGES)
-            .await?
-            .iter()
-            .map(summary)
-            .collect();
-        let level = Arc::new(NavLevel {
-            folder: folder.clone(),
-            folders,
-            pages,
-        });
-        self.0.nav.insert(folder.clone(), level.clone());
-        Ok(level)
-    }
-
-    /// The navigation levels from the root down to `folder` (the caller
-    /// has authorized reading there).
-    async fn nav_levels(&self, folder: &FolderPath) -> AppResult<Vec<Arc<NavLevel>>> {
-        let path: Vec<FolderPath> = std::iter::once(FolderPath::root()).chain(folder.lineage()).collect();
-        // The usual case on a page view: every level cached, no database.
-        if let Some(cached) = path.iter().map(|f| self.0.nav.get(f)).collect::<Option<Vec<_>>>() {
-            return Ok(cached);
-        }
-        let mut conn = self.0.store.read().await?;
-        let mut levels = Vec::with_capacity(path.len());
-        for f in &path {
-            levels.push(self.nav_level(&mut conn, f).await?);
-        }
-        Ok(levels)
-    }
-
-    /// The navigation tree from the root down to `folder`.
-    pub async fn nav_tree(&self, actor: &Actor, folder: &FolderPath) -> AppResult<Vec<Arc<NavLevel>>> {
-        self.authorize(actor, Action::ReadFolder(folder)).await?;
-        self.nav_levels(folder).await
-    }
-
-    pub async fn all_pages(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
-        self.authorize(actor, Action::ReadSite).await?;
-        let mut conn = self.0.store.read().await?;
-        let rows = pages::list(&mut conn, req.text_cursor()?, req.fetch()?).await?;
-        Ok(Paged::from_rows(
-            rows.iter().map(summary).collect(),
-            req.limit()?,
-            |p: &PageSummary| p.path.to_string(),
-        ))
-    }
-
-    pub async fn tags(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<TagCount>> {
-        self.authorize(actor, Action::ReadSite).await?;
-        let mut conn = self.0.store.read().await?;
-        let rows = refs::tag_counts(&mut conn, req.text_cursor()?, req.fetch()?).await?;
-        let items = rows.into_iter().map(|(tag, count)| TagCount { tag, count }).collect();
-        Ok(Paged::from_rows(items, req.limit()?, |t: &TagCount| t.tag.clone()))
-    }
-
-    pub async fn pages_with_tag(&self, actor: &Actor, tag: &str, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
-        self.authorize(actor, Action::ReadSite).await?;
-        let tag = validate::tag(tag)?;
-        let mut conn = self.0.store.read().await?;
-        let rows = refs::pages_with_tag(&mut conn, &tag, req.text_cursor()?, req.fetch()?).await?;
-        let items = rows.iter().map(summary).collect();
-        Ok(Paged::from_rows(items, req.limit()?, |p: &PageSummary| {
-            p.path.to_string()
-        }))
-    }
-
-    /// Recent page changes site-wide, or by one user.
-    pub async fn recent_changes(
-        &self,
-        actor: &Actor,
-        user: Option<&str>,
-        req: &PageRequest,
-    ) -> AppResult<Paged<Change>> {
-        self.authorize(actor, Action::ReadSite).await?;
-        let mut conn = self.0.store.read().await?;
-        let user_id = match user.map(str::trim).filter(|u| !u.is_empty()) {
-            Some(name) => {
-                let name = validate::single_line(name, "user")?;
-                Some(
-                    users::by_username_key(&mut conn, &name.to_lowercase())
-                        .await?
-                        .ok_or_else(|| AppError::new(Code::UserNotFound, format!("There is no user “{name}”.")))?
-                        .id,
-                )
-            }
-            None => None,
-        };
-        let rows = events::page_changes(&mut conn, user_id, req.id_cursor()?, req.fetch()?).await?;
-        let items = rows
-            .into_iter()
-            .map(|r| Change {
-                seq: r.seq,
-                at: r.at,
-                user: r.actor_name,
-                event: r.event,
-                title: r.title,
-                revision: r.revision,
-                summary: r.summary,
-                size_delta: r.size_delta,
-            })
-            .collect();
-        Ok(Paged::from_rows(items, req.limit()?, |c: &Change| c.seq.to_string()))
-    }
-
-    pub async fn trash(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<TrashedPage>> {
-        self.authorize(actor, Action::ReadSite).await?;
-        let mut conn = self.0.store.read().await?;
-        let before = req.id_cursor()?.map(PageId);
-        let rows = pages::trashed(&mut conn, before, req.fetch()?).await?;
-        let items = rows
-            .iter()
-            .map(|p| TrashedPage {
-                id: p.id,
-                path: p.path.clone(),
-                title: p.title.clone(),
-                deleted_at: p.deleted_at.unwrap_or(p.updated_at),
-            })
-            .collect();
-        Ok(Paged::from_rows(items, req.limit()?, |p: &TrashedPage| {
-            p.id.to_string()
-        }))
-    }
-
-    /// Link targets where no page exists, most linked first.
-    pub async fn wanted_pages(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<WantedPage>> {
-        self.authorize(actor, Action::ReadSite).await?;
-        let after = match req.cursor.as_deref() {
-            None => None,
-            Some(c) => {
-                let (n, target) = c.split_once(':').ok_or_else(bad_cursor)?;
-                let n: i64 = n.parse().map_err(|_| bad_cursor())?;
-                Some((n, validate::single_line(target, "cursor")?))
-            }
-        };
-        let mut conn = self.0.store.read().await?;
-        let rows = pages::wanted(&mut conn, after, req.fetch()?).await?;
-        let items = rows
-            .into_iter()
-            .map(|w| WantedPage {
-                path: w.target,
-                links: w.links,
-            })
-            .collect();
-        Ok(Paged::from_rows(items, req.limit()?, |w: &WantedPage| {
-            format!("{}:{}", w.links, w.path)
-        }))
-    }
-
-    /// Pages no other page links to.
-    pub async fn orphaned_pages(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
-        self.authorize(actor, Action::ReadSite).await?;
-        let mut conn = self.0.store.read().await?;
-        let rows = pages::orphans(&mut conn, req.text_cursor()?, req.fetch()?).await?;
-        Ok(Paged::from_rows(
-            rows.iter().map(summary).collect(),
-            req.limit()?,
-            |p: &PageSummary| p.path.to_string(),
-        ))
-    }
-
     /// Renders Markdown for the editor's preview.
     pub async fn preview(&self, actor: &Actor, markdown: &str) -> AppResult<(Arc<str>, Vec<TocEntry>)> {
         self.authorize(actor, Action::ReadSite).await?;
@@ -591,27 +365,6 @@ impl App {
         let mut conn = self.0.store.read().await?;
         let served = self.serve_rendered(&mut conn, &rendered).await?;
         Ok((served.html, rendered.toc))
-    }
-
-    /// Accounts, by name (administrators).
-    pub async fn users(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<UserSummary>> {
-        self.authorize(actor, Action::Administer).await?;
-        let mut conn = self.0.store.read().await?;
-        let rows = users::list(&mut conn, req.text_cursor()?, req.fetch()?).await?;
-        let items = rows
-            .into_iter()
-            .map(|u| UserSummary {
-                id: u.id,
-                username: u.username,
-                display_name: u.display_name,
-                role: u.role,
-                created_at: u.created_at,
-                disabled: u.disabled_at.is_some(),
-            })
-            .collect();
-        Ok(Paged::from_rows(items, req.limit()?, |u: &UserSummary| {
-            u.username.to_lowercase()
-        }))
     }
 }
 

@@ -76,11 +76,7 @@ pub enum Event {
         to: Vec<String>,
     },
     #[serde(rename = "page.moved")]
-    PageMoved {
-        page: PageId,
-        from: PagePath,
-        to: PagePath,
-    },
+    PageMoved { page: PageId, from: PagePath, to: PagePath },
     #[serde(rename = "page.deleted")]
     PageDeleted {
         page: PageId,
@@ -88,11 +84,7 @@ pub enum Event {
         title: String,
     },
     #[serde(rename = "page.restored")]
-    PageRestored {
-        page: PageId,
-        from: PagePath,
-        to: PagePath,
-    },
+    PageRestored { page: PageId, from: PagePath, to: PagePath },
     #[serde(rename = "user.created")]
     UserCreated {
         user: UserId,

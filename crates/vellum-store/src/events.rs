@@ -16,9 +16,8 @@ pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, n
         Event::SessionEnded { session, .. } => Some(session.0),
         other => other.page().map(|p| p.0),
     };
-    let seq: i64 =
-        with_db!(h, |c| {
-            sqlx::query_scalar(
+    let seq: i64 = with_db!(h, |c| {
+        sqlx::query_scalar(
         "INSERT INTO events (created_at, actor_id, action, target_type, target_id, target_path, revision_id, details) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
     )
@@ -32,7 +31,7 @@ pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, n
     .bind(sqlx::types::Json(&details))
     .fetch_one(&mut *c)
     .await
-        })?;
+    })?;
     Ok(seq)
 }
 

@@ -364,9 +364,8 @@ pub struct Wanted {
 /// after the cursor `(links, target)`.
 pub async fn wanted(h: &mut impl Handle, after: Option<(i64, &str)>, limit: i64) -> Result<Vec<Wanted>> {
     let (after_links, after_target) = after.unwrap_or((i64::MAX, ""));
-    let rows: Vec<(String, i64)> =
-        with_db!(h, |c| {
-            sqlx::query_as(
+    let rows: Vec<(String, i64)> = with_db!(h, |c| {
+        sqlx::query_as(
         "SELECT target, n FROM (SELECT l.target, COUNT(*) AS n FROM page_links l JOIN pages src ON src.id = l.page_id \
          WHERE src.deleted_at IS NULL \
          AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.path = l.target AND p.deleted_at IS NULL) \
@@ -380,7 +379,7 @@ pub async fn wanted(h: &mut impl Handle, after: Option<(i64, &str)>, limit: i64)
     .bind(limit)
     .fetch_all(&mut *c)
     .await
-        })?;
+    })?;
     rows.into_iter()
         .map(|(target, links)| {
             let target = PagePath::parse(&target)

@@ -62,20 +62,20 @@ pub async fn current_view(
     with_text: bool,
 ) -> Result<Option<CurrentView>> {
     use crate::db::Columns;
-    const WITH_TEXT: &str = crate::pages::page_sql!(
-        with ", r.id AS rev_id, r.markdown, u.username AS author_name, rd.html, rd.toc";
-        "pages p LEFT JOIN revisions r ON r.id = p.current_revision_id \
-         LEFT JOIN users u ON u.id = r.author_id \
-         LEFT JOIN page_renders rd ON rd.page_id = p.id AND rd.revision_id = p.current_revision_id AND rd.renderer = $2 \
-         WHERE p.path = $1 AND p.deleted_at IS NULL"
-    );
-    const WITHOUT_TEXT: &str = crate::pages::page_sql!(
-        with ", r.id AS rev_id, NULL AS markdown, u.username AS author_name, rd.html, rd.toc";
-        "pages p LEFT JOIN revisions r ON r.id = p.current_revision_id \
-         LEFT JOIN users u ON u.id = r.author_id \
-         LEFT JOIN page_renders rd ON rd.page_id = p.id AND rd.revision_id = p.current_revision_id AND rd.renderer = $2 \
-         WHERE p.path = $1 AND p.deleted_at IS NULL"
-    );
+    macro_rules! view_sql {
+        ($text:literal) => {
+            crate::pages::page_sql!(
+                with $text;
+                "pages p LEFT JOIN revisions r ON r.id = p.current_revision_id \
+                 LEFT JOIN users u ON u.id = r.author_id \
+                 LEFT JOIN page_renders rd ON rd.page_id = p.id AND rd.revision_id = p.current_revision_id \
+                 AND rd.renderer = $2 WHERE p.path = $1 AND p.deleted_at IS NULL"
+            )
+        };
+    }
+    const WITH_TEXT: &str = view_sql!(", r.id AS rev_id, r.markdown, u.username AS author_name, rd.html, rd.toc");
+    const WITHOUT_TEXT: &str =
+        view_sql!(", r.id AS rev_id, NULL AS markdown, u.username AS author_name, rd.html, rd.toc");
     let sql = if with_text { WITH_TEXT } else { WITHOUT_TEXT };
     with_db!(h, |c| {
         let Some(r) = sqlx::query(sql)

@@ -109,3 +109,30 @@ fn bad_settings_are_explained_without_leaking_passwords() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:3000"));
 }
+
+#[tokio::test]
+async fn three_nodes_started_at_once_on_an_empty_database_all_come_up() {
+    let backend = vellum_testkit::Backend::from_env();
+    let db = vellum_testkit::TestDb::new(backend).await;
+    let dir = temp_dir("nodes");
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            vellum(&dir)
+                .args(["--database-url", &db.url, "migrate"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "a node failed to migrate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM vellum_migrations").await, 1);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -5,8 +5,11 @@
 
 mod auth;
 mod errors;
+mod feed;
 mod html;
 mod links;
+mod nodes;
 mod pages;
+mod reads;
 mod revisions;
 mod schema;
