@@ -257,7 +257,14 @@ impl App {
                 )
                 .with_details(serde_json::json!({ "yours": req.markdown })));
             }
-            let title = title.unwrap_or(Title::parse(&path.default_title())?);
+            // Without a title, a page that opens with `# Heading` is named
+            // by it; otherwise by its path.
+            let title = match title {
+                Some(t) => t,
+                None => vellum_markup::split_leading_heading(&pre_rendered.html, &pre_rendered.toc)
+                    .and_then(|(heading, _)| Title::parse(heading).ok())
+                    .map_or_else(|| Title::parse(&path.default_title()), Ok)?,
+            };
             let tags = tags.unwrap_or_default();
             let new = NewPage {
                 path: &path,

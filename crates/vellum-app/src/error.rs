@@ -157,6 +157,14 @@ impl From<vellum_store::StoreError> for AppError {
                 details: None,
                 source: Some(Box::new(err)),
             },
+            vellum_store::StoreError::InvalidText(m) => AppError {
+                code: Code::InvalidText,
+                message:
+                    "The text contains characters that cannot be stored (such as U+0000). Remove them and try again."
+                        .into(),
+                details: None,
+                source: Some(Box::new(vellum_store::StoreError::InvalidText(m))),
+            },
             other => AppError::internal(other),
         }
     }

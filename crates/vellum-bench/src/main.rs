@@ -60,6 +60,10 @@ pub struct Args {
     /// Where to write results.json and results.md.
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
+    /// SQLite durability for the SQLite run: `full` (Vellum's default) or
+    /// `normal` (faster commits, can lose the last ones on power loss).
+    #[arg(long, default_value = "full")]
+    sqlite_synchronous: String,
 }
 
 const PASSWORD: &str = "bench password";
@@ -143,11 +147,13 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<B
         _ => format!("sqlite://{}", data_dir.join("vellum.db").display()),
     };
     std::fs::create_dir_all(&data_dir)?;
+    let sqlite_synchronous = (backend == "sqlite").then(|| args.sqlite_synchronous.clone());
     let target = Target {
         bin: bin.to_owned(),
         data_dir: data_dir.clone(),
         database_url: database_url.clone(),
         port: free_port()?,
+        sqlite_synchronous: sqlite_synchronous.clone(),
     };
     target.create_admin("bench", PASSWORD)?;
     let (server, _) = target.start().await?;
@@ -257,7 +263,10 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<B
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(BackendResult {
-        backend: backend.to_owned(),
+        backend: match sqlite_synchronous.as_deref() {
+            Some(mode) if mode != "full" => format!("{backend} (synchronous={mode})"),
+            _ => backend.to_owned(),
+        },
         load,
         scenarios: results,
         peak_rss_mib,

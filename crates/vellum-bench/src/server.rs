@@ -16,6 +16,8 @@ pub struct Target {
     pub data_dir: PathBuf,
     pub database_url: String,
     pub port: u16,
+    /// SQLite's durability setting, passed to the server.
+    pub sqlite_synchronous: Option<String>,
 }
 
 impl Target {
@@ -28,6 +30,9 @@ impl Target {
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
             .env("VELLUM_LOG", "warn");
+        if let Some(mode) = &self.sqlite_synchronous {
+            c.env("VELLUM_SQLITE_SYNCHRONOUS", mode);
+        }
         c
     }
 

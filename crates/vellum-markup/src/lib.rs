@@ -19,5 +19,5 @@ mod sanitize;
 
 pub use highlight::highlight_css;
 pub use links::extract_links;
-pub use render::{mark_missing, Rendered, Renderer, TocEntry, RENDER_VERSION};
+pub use render::{mark_missing, split_leading_heading, Rendered, Renderer, TocEntry, RENDER_VERSION};
 pub use sanitize::sanitize_html;

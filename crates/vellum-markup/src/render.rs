@@ -79,6 +79,21 @@ pub fn mark_missing(html: &str, missing: &[PagePath]) -> String {
     out
 }
 
+/// The page's opening `# Heading`, when its rendering begins with one: the
+/// heading's text and the HTML after it. A page that starts with a heading
+/// equal to its title shows the title once (the page chrome shows it), and
+/// a new page without a title takes it from this heading.
+pub fn split_leading_heading<'a>(html: &'a str, toc: &'a [TocEntry]) -> Option<(&'a str, &'a str)> {
+    let first = toc.first().filter(|e| e.level == 1)?;
+    if !html.starts_with("<h1>") {
+        return None;
+    }
+    // The heading's own text is escaped, so its first `</h1>` ends it.
+    let end = html.find("</h1>")? + "</h1>".len();
+    let rest = html[end..].strip_prefix('\n').unwrap_or(&html[end..]);
+    Some((first.text.as_str(), rest))
+}
+
 /// Shown instead of a page too deep or too wide to render.
 const TOO_COMPLEX_NOTICE: &str = "This page is nested too deeply or has a table too wide to \
      display, so its source is shown instead.";

@@ -434,3 +434,21 @@ mod mark_missing_props {
         }
     }
 }
+
+#[test]
+fn a_leading_heading_is_split_off() {
+    let r = renderer();
+    let page = r.render("# Deploy guide\n\nSteps.\n\n# Later\n", &|_| true);
+    let (title, rest) = split_leading_heading(&page.html, &page.toc).expect("a leading heading");
+    assert_eq!(title, "Deploy guide");
+    assert!(rest.starts_with("<p>Steps.</p>"), "{rest}");
+    assert!(rest.contains("Later"));
+    let page = r.render("Intro.\n\n# Deploy guide\n", &|_| true);
+    assert_eq!(split_leading_heading(&page.html, &page.toc), None);
+    let page = r.render("## Only a sub-heading\n", &|_| true);
+    assert_eq!(split_leading_heading(&page.html, &page.toc), None);
+    let page = r.render("# A <b>&amp;</b> title\n", &|_| true);
+    let (title, rest) = split_leading_heading(&page.html, &page.toc).unwrap();
+    assert_eq!(title, "A & title");
+    assert_eq!(rest, "");
+}

@@ -113,6 +113,8 @@ pub(crate) enum Pool {
         /// instead of in SQLite's busy handler keeps them in order and
         /// holds no connection while they wait.
         write_gate: Arc<Mutex<()>>,
+        /// How long a writer waits for its turn before it is answered busy.
+        wait: Duration,
     },
     Postgres(PgPool),
 }
@@ -148,6 +150,7 @@ impl Pool {
                 Ok(Pool::Sqlite {
                     pool,
                     write_gate: Arc::new(Mutex::new(())),
+                    wait: opts.acquire_timeout,
                 })
             }
             Backend::Postgres => {
@@ -171,8 +174,10 @@ impl Pool {
 
     pub(crate) async fn begin(&self) -> Result<Tx> {
         match self {
-            Pool::Sqlite { pool, write_gate } => {
-                let gate = write_gate.clone().lock_owned().await;
+            Pool::Sqlite { pool, write_gate, wait } => {
+                let gate = tokio::time::timeout(*wait, write_gate.clone().lock_owned())
+                    .await
+                    .map_err(|_| StoreError::Busy(sqlx::Error::PoolTimedOut))?;
                 // Take the write lock at BEGIN, so a writer in another
                 // process (`vellum user create`) makes this wait for the
                 // busy timeout instead of failing a lock upgrade.

@@ -39,6 +39,11 @@ pub enum StoreError {
     Busy(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// The database refused a value's characters (PostgreSQL refuses NUL in
+    /// text); services validate text before it gets here, so this is a
+    /// last line of defence.
+    #[error("the database cannot store this text: {0}")]
+    InvalidText(String),
     /// A stored value does not decode into its domain type.
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
@@ -91,7 +96,13 @@ impl From<sqlx::Error> for StoreError {
                     None => StoreError::Database(err),
                 }
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Busy(err),
+            // 22021: character_not_in_repertoire, 22P05: untranslatable_character.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
+                StoreError::InvalidText(db.message().to_owned())
+            }
+            // Only waits for a connection: an I/O error during a commit may
+            // or may not have committed, so it is not "busy, nothing written".
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => StoreError::Busy(err),
             sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
                 StoreError::Corrupt(err.to_string())
             }

@@ -190,6 +190,22 @@ impl TestApp {
 
     /// A server on `db` with its configuration adjusted by `tune`.
     pub async fn spawn_with(db: Arc<TestDb>, tune: impl FnOnce(&mut AppConfig)) -> TestApp {
+        Self::spawn_full(
+            db,
+            tune,
+            vellum_web::WebOptions::default(),
+            vellum_web::ServerLimits::default(),
+        )
+        .await
+    }
+
+    /// A server with every part of its configuration chosen.
+    pub async fn spawn_full(
+        db: Arc<TestDb>,
+        tune: impl FnOnce(&mut AppConfig),
+        web: vellum_web::WebOptions,
+        limits: vellum_web::ServerLimits,
+    ) -> TestApp {
         init_logging();
         let mut config = AppConfig::new(db.url.clone(), db.dir.clone());
         tune(&mut config);
@@ -201,15 +217,9 @@ impl TestApp {
             .await
             .expect("bind a free port");
         let addr = listener.local_addr().expect("local address");
-        let service = vellum_web::service(app.clone(), vellum_web::WebOptions::default());
+        let service = vellum_web::service(app.clone(), web);
         let server = tokio::spawn(async move {
-            let _ = vellum_web::serve(
-                listener,
-                service,
-                vellum_web::ServerLimits::default(),
-                std::future::pending(),
-            )
-            .await;
+            let _ = vellum_web::serve(listener, service, limits, std::future::pending()).await;
         });
         TestApp {
             addr,

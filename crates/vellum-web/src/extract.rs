@@ -84,13 +84,38 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// serde's "missing field `markdown` at line 1 column 20" as a sentence.
+/// serde's "markdown: invalid type: integer `5`, expected a string at line
+/// 1 column 14" as a sentence a person can act on.
 fn body_problem(serde_message: &str) -> String {
-    let core = serde_message.split(" at line ").next().unwrap_or(serde_message);
-    let core = fix_quotes(&core.replace('`', "“"));
-    format!(
-        "The request body does not have the expected fields: {core}. See /api/v1/openapi.json for what this endpoint takes."
-    )
+    const SEE: &str = "See /api/v1/openapi.json for what this endpoint takes.";
+    let core = serde_message.split(" at line ").next().unwrap_or(serde_message).trim();
+    let quoted = |s: &str| fix_quotes(&s.replace('`', "“"));
+    if let Some(rest) = core.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        return format!("The request body lacks the field “{field}”. {SEE}");
+    }
+    if let Some(rest) = core.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        let known = rest
+            .split_once("expected ")
+            .map(|(_, list)| format!(" It takes {}.", quoted(list.trim_start_matches("one of "))))
+            .unwrap_or_default();
+        return format!("The request body has a field this endpoint does not take: “{field}”.{known}");
+    }
+    // serde_path_to_error puts the field's path first: `markdown: invalid type: …`.
+    let (field, problem) = match core.split_once(": ") {
+        Some((path, rest))
+            if !path.is_empty() && path.chars().all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c)) =>
+        {
+            (Some(path), rest)
+        }
+        _ => (None, core),
+    };
+    let problem = quoted(problem);
+    match field {
+        Some(f) => format!("The field “{f}” of the request body is not valid: {problem}. {SEE}"),
+        None => format!("The request body is not what this endpoint takes: {problem}. {SEE}"),
+    }
 }
 
 /// Turns every other “ into ”, so backtick pairs become “…”.
@@ -218,7 +243,15 @@ mod tests {
     fn serde_messages_become_sentences() {
         assert_eq!(
             body_problem("missing field `markdown` at line 1 column 20"),
-            "The request body does not have the expected fields: missing field “markdown”. See /api/v1/openapi.json for what this endpoint takes."
+            "The request body lacks the field “markdown”. See /api/v1/openapi.json for what this endpoint takes."
+        );
+        assert_eq!(
+            body_problem("unknown field `colour`, expected one of `title`, `markdown` at line 1 column 9"),
+            "The request body has a field this endpoint does not take: “colour”. It takes “title”, “markdown”."
+        );
+        assert_eq!(
+            body_problem("markdown: invalid type: integer `5`, expected a string at line 1 column 14"),
+            "The field “markdown” of the request body is not valid: invalid type: integer “5”, expected a string. See /api/v1/openapi.json for what this endpoint takes."
         );
     }
 }

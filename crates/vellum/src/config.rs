@@ -93,6 +93,9 @@ pub struct Overrides {
     /// Log format: `text` or `json`.
     #[arg(long, global = true, env = "VELLUM_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<String>,
+    /// SQLite durability: `full` (default) or `normal`; see `vellum config example`.
+    #[arg(long, global = true, env = "VELLUM_SQLITE_SYNCHRONOUS", value_name = "MODE")]
+    pub sqlite_synchronous: Option<String>,
 }
 
 /// The resolved configuration.
@@ -190,7 +193,8 @@ impl Config {
             }
             store.acquire_timeout = std::time::Duration::from_secs(s);
         }
-        store.sqlite_durability = match file.database.sqlite_synchronous.as_deref() {
+        let synchronous = o.sqlite_synchronous.clone().or(file.database.sqlite_synchronous);
+        store.sqlite_durability = match synchronous.as_deref() {
             None | Some("full") => vellum_app::SqliteDurability::Full,
             Some("normal") => vellum_app::SqliteDurability::Normal,
             Some(other) => bail!("`database.sqlite_synchronous` is `full` or `normal` (got `{other}`)"),
@@ -261,7 +265,7 @@ pub const EXAMPLE: &str = r#"# Vellum configuration. Every key is optional; the 
 # defaults. Environment variables and command-line flags override this file:
 # VELLUM_LISTEN / --listen, VELLUM_DATA_DIR / --data-dir,
 # VELLUM_DATABASE_URL / --database-url, VELLUM_PUBLIC_URL / --public-url,
-# VELLUM_LOG_FORMAT / --log-format.
+# VELLUM_LOG_FORMAT / --log-format, VELLUM_SQLITE_SYNCHRONOUS / --sqlite-synchronous.
 
 # Address and port to listen on.
 listen = "127.0.0.1:3000"

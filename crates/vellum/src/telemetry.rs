@@ -1,5 +1,7 @@
 //! Logging: human-readable text by default, JSON for log collectors.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogConfig;
@@ -10,8 +12,10 @@ pub(crate) fn init(log: &LogConfig) {
         .or_else(|| log.level.clone())
         .unwrap_or_else(|| "info".to_owned());
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour codes only for a terminal, not for a log file or a collector.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let result = if log.format.as_deref() == Some("json") {
         builder.json().try_init()

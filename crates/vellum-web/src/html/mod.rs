@@ -155,12 +155,19 @@ struct ErrorTemplate<'a> {
     message: &'a str,
 }
 
-fn heading_of(kind: ErrorKind) -> &'static str {
-    match kind {
+fn heading_of(code: Code) -> &'static str {
+    match code {
+        Code::SetupDone => return "Already set up",
+        Code::InvalidSetupToken => return "This setup link does not work",
+        Code::CsrfRejected => return "Request refused",
+        Code::PathTaken => return "That path is taken",
+        _ => {}
+    }
+    match code.kind() {
         ErrorKind::NotFound => "Not found",
         ErrorKind::Forbidden => "Not allowed",
         ErrorKind::Unauthenticated => "Please sign in",
-        ErrorKind::Conflict => "That clashes with something",
+        ErrorKind::Conflict => "Could not do that",
         ErrorKind::TooLarge => "Too large",
         ErrorKind::MethodNotAllowed => "Not possible here",
         ErrorKind::Invalid | ErrorKind::BadRequest => "That did not work",
@@ -171,7 +178,7 @@ fn heading_of(kind: ErrorKind) -> &'static str {
 
 /// An error page in the visitor's chrome.
 pub(crate) fn error_page(v: &Visitor, status: StatusCode, code: Code, message: &str) -> Response {
-    let heading = heading_of(code.kind());
+    let heading = heading_of(code);
     render_status(
         &ErrorTemplate {
             chrome: Chrome::new(v, heading),

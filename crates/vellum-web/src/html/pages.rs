@@ -9,7 +9,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use vellum_app::{AppError, Capabilities, Code, ErrorKind, Lookup, Page, PageView, SaveRequest};
 use vellum_core::{PagePath, RevisionId};
-use vellum_markup::TocEntry;
+use vellum_markup::{split_leading_heading, TocEntry};
 
 use super::csrf::CsrfRejected;
 use super::{crumbs, nav_items, render, render_status, status_for, Chrome, Crumb, NavItem};
@@ -56,6 +56,9 @@ fn unknown_sub() -> AppError {
 struct PageTemplate {
     chrome: Chrome,
     page: Page,
+    /// The page's HTML as shown: without an opening heading that repeats
+    /// the title shown above it.
+    body: String,
     can: Capabilities,
     href: String,
     crumbs: Vec<Crumb>,
@@ -112,14 +115,25 @@ async fn view(
     }
 }
 
+/// A page's HTML and contents without an opening `# Heading` equal to
+/// `title` (shown once, above the page, not twice).
+pub(crate) fn without_repeated_title<'a>(html: &'a str, toc: &'a [TocEntry], title: &str) -> (&'a str, &'a [TocEntry]) {
+    match split_leading_heading(html, toc) {
+        Some((heading, rest)) if heading.trim() == title.trim() => (rest, &toc[1..]),
+        _ => (html, toc),
+    }
+}
+
 fn show(v: &Visitor, view: PageView, redirected_from: Option<String>) -> Response {
     let PageView { page, nav, can } = view;
+    let (body, toc) = without_repeated_title(&page.html, &page.toc, page.title.as_str());
     let t = PageTemplate {
         chrome: Chrome::new(v, page.title.as_str()),
         href: wiki_href(&page.path),
         crumbs: crumbs(&page.path.folder()),
         nav: nav_items(&nav, Some(&page.path)),
-        toc: page.toc.iter().filter(|e| e.level <= 3).cloned().collect(),
+        body: body.to_owned(),
+        toc: toc.iter().filter(|e| e.level <= 3).cloned().collect(),
         redirected_from: redirected_from.and_then(|f| PagePath::parse(&f).ok().map(PagePath::into_string)),
         can,
         page,
@@ -142,11 +156,13 @@ struct EditTemplate {
     preview: Option<String>,
     error: Option<String>,
     conflict: Option<Conflict>,
+    /// The last save was refused for leftover conflict markers.
+    markers_left: bool,
 }
 
 pub(crate) struct Conflict {
+    pub yours: String,
     pub theirs: String,
-    pub merged_with_markers: String,
     pub current_number: i64,
 }
 
@@ -170,6 +186,7 @@ async fn edit_form(State(s): State<AppState>, v: Visitor, Path(raw): Path<String
             preview: None,
             error: None,
             conflict: None,
+            markers_left: false,
         },
         Lookup::Missing { path, .. } => EditTemplate {
             chrome: Chrome::new(&v, format!("Creating {path}")),
@@ -184,6 +201,7 @@ async fn edit_form(State(s): State<AppState>, v: Visitor, Path(raw): Path<String
             preview: None,
             error: None,
             conflict: None,
+            markers_left: false,
         },
     };
     Ok(render(&t))
@@ -203,6 +221,24 @@ pub(crate) struct EditForm {
     tags: String,
     #[serde(default)]
     base_revision: String,
+    /// Save text that contains conflict-marker lines on purpose.
+    keep_markers: Option<String>,
+}
+
+/// Whether the text holds a conflict left by the merge (all three kinds of
+/// marker line).
+fn has_conflict_markers(text: &str) -> bool {
+    let mut seen = [false; 3];
+    for line in text.lines() {
+        if line.starts_with("<<<<<<< ") {
+            seen[0] = true;
+        } else if line == "=======" {
+            seen[1] = true;
+        } else if line.starts_with(">>>>>>> ") {
+            seen[2] = true;
+        }
+    }
+    seen.iter().all(|s| *s)
 }
 
 async fn save(
@@ -227,6 +263,7 @@ async fn save(
         preview: None,
         error: None,
         conflict: None,
+        markers_left: false,
     };
     if rejected.is_some() {
         t.error = Some(
@@ -237,10 +274,20 @@ async fn save(
     }
     if form.action == "preview" {
         match s.app.preview(&v.actor, &form.markdown).await {
-            Ok((html, _)) => t.preview = Some(html.to_string()),
+            Ok((html, toc)) => {
+                t.preview = Some(without_repeated_title(&html, &toc, &form.title).0.to_owned());
+            }
             Err(e) => t.error = Some(e.message),
         }
         return Ok(render(&t));
+    }
+    if form.keep_markers.is_none() && has_conflict_markers(&form.markdown) {
+        t.error = Some(
+            "The text still has conflict markers (the <<<<<<< ours, ======= and >>>>>>> theirs lines). Keep what should stay, remove the markers, and save again. If the page really needs those lines, tick “Save with these lines” below."
+                .into(),
+        );
+        t.markers_left = true;
+        return Ok(render_status(&t, StatusCode::UNPROCESSABLE_ENTITY));
     }
     let req = SaveRequest {
         title: Some(form.title.clone()).filter(|t| !t.trim().is_empty()),
@@ -254,11 +301,14 @@ async fn save(
         Err(e) if e.code == Code::EditConflict && e.details.is_some() => {
             let d = e.details.clone().unwrap_or_default();
             let field = |k: &str| d.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_owned();
+            // The editor now starts from both versions combined, on top of
+            // the revision the user has now seen: saving again cannot
+            // overwrite the other person's change unseen.
             t.base_revision = d.get("current_revision").map(ToString::to_string).unwrap_or_default();
-            t.error = Some(e.message.clone());
+            t.markdown = field("merged_with_markers");
             t.conflict = Some(Conflict {
+                yours: field("yours"),
                 theirs: field("theirs"),
-                merged_with_markers: field("merged_with_markers"),
                 current_number: d
                     .get("current_revision_number")
                     .and_then(|n| n.as_i64())

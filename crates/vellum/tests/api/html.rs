@@ -274,8 +274,9 @@ async fn edit_form_previews_saves_and_keeps_text_it_cannot_save() {
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let body = res.text().await.unwrap();
+    assert!(body.contains("mine</pre>") && body.contains("theirs</pre>"), "{body}");
     assert!(
-        body.contains("mine</textarea>") && body.contains("theirs</textarea>"),
+        body.contains("&#60;&#60;&#60;&#60;&#60;&#60;&#60; ours\nmine\n=======\ntheirs\n"),
         "{body}"
     );
 
@@ -396,4 +397,111 @@ async fn the_front_door_says_where_the_setup_link_is() {
     let res = t.get("/").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/wiki/home");
+}
+
+#[tokio::test]
+async fn a_conflict_offers_both_versions_combined_and_cannot_overwrite_unseen() {
+    let t = TestApp::with_admin().await;
+    let base = t.save("plan", "intro\n\nstep one\n\nstep two\n").await;
+    let base_rev = base["revision"].to_string();
+    // Someone else changes step one and the intro; we change step one too.
+    t.put_page(
+        "plan",
+        json!({"markdown": "INTRO\n\nstep one (theirs)\n\nstep two\n", "base_revision": base["revision"]}),
+    )
+    .await;
+    let res = t
+        .form(
+            "/wiki/plan/-/edit",
+            &[
+                ("action", "save"),
+                ("title", "Plan"),
+                ("markdown", "intro\n\nstep one (mine)\n\nstep two\n"),
+                ("base_revision", base_rev.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("Someone else saved this page while you were editing"));
+    assert!(!body.contains(" autofocus"), "the explanation is not scrolled away");
+    // The editor starts from the combined text: their clean change (INTRO)
+    // is in it, and both sides of the clash between markers.
+    let editor = body.split("name=\"markdown\"").nth(1).unwrap();
+    let editor = editor.split("</textarea>").next().unwrap();
+    assert!(editor.contains("INTRO"), "{editor}");
+    assert!(
+        editor.contains("&#60;&#60;&#60;&#60;&#60;&#60;&#60; ours") && editor.contains("step one (mine)"),
+        "{editor}"
+    );
+    assert!(editor.contains("step one (theirs)") && editor.contains("&#62;&#62;&#62;&#62;&#62;&#62;&#62; theirs"));
+    // Both versions are shown side by side.
+    assert!(body.contains("<h3>Your version</h3>") && body.contains("Their version (revision 2, now current)"));
+    let (_, now) = t.json("/api/v1/pages/plan").await;
+    let current = now["revision"].to_string();
+    assert!(body.contains(&format!("name=\"base_revision\" value=\"{current}\"")));
+
+    // Saving the markers unchanged is caught; resolving them saves.
+    let merged = "INTRO\n\n<<<<<<< ours\nstep one (mine)\n=======\nstep one (theirs)\n>>>>>>> theirs\n\nstep two\n";
+    let res = t
+        .form(
+            "/wiki/plan/-/edit",
+            &[
+                ("action", "save"),
+                ("title", "Plan"),
+                ("markdown", merged),
+                ("base_revision", current.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("still has conflict markers"));
+    let res = t
+        .form(
+            "/wiki/plan/-/edit",
+            &[
+                ("action", "save"),
+                ("title", "Plan"),
+                ("markdown", "INTRO\n\nstep one (both)\n\nstep two\n"),
+                ("base_revision", current.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, page) = t.json("/api/v1/pages/plan").await;
+    assert_eq!(page["markdown"], "INTRO\n\nstep one (both)\n\nstep two\n");
+}
+
+#[tokio::test]
+async fn a_title_is_shown_once_and_new_pages_take_it_from_their_heading() {
+    let t = TestApp::with_admin().await;
+    // No title given: the opening heading names the page.
+    let page = t
+        .save("guides/setup", "# Setting up a laptop\n\nInstall things.\n")
+        .await;
+    assert_eq!(page["title"], "Setting up a laptop");
+    let html = t.get("/wiki/guides/setup").await.text().await.unwrap();
+    assert_eq!(html.matches("Setting up a laptop</h1>").count(), 1, "{html}");
+    assert!(html.contains("<p>Install things.</p>"));
+    // A heading that differs from the title stays.
+    t.put_page(
+        "guides/other",
+        json!({"markdown": "# Background\n\ntext", "title": "Other"}),
+    )
+    .await;
+    let html = t.get("/wiki/guides/other").await.text().await.unwrap();
+    assert!(html.contains(">Other</h1>") && html.contains("Background</h1>"));
+    // The API keeps the page's HTML whole.
+    let (_, api) = t.json("/api/v1/pages/guides/setup").await;
+    assert!(api["html"].as_str().unwrap().contains("Setting up a laptop</h1>"));
+}
+
+#[tokio::test]
+async fn empty_lists_show_a_sentence_not_an_empty_table() {
+    let t = TestApp::with_admin().await;
+    for path in ["/trash", "/recent?user=admin"] {
+        let body = t.get(path).await.text().await.unwrap();
+        assert!(!body.contains("<table"), "{path} shows an empty table");
+        assert!(body.contains("class=\"v-note\""), "{path} says it is empty");
+    }
 }

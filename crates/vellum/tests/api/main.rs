@@ -6,6 +6,7 @@
 mod auth;
 mod errors;
 mod feed;
+mod hardening;
 mod html;
 mod links;
 mod nodes;
