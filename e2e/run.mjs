@@ -186,10 +186,76 @@ try {
     await shot("folder");
   });
 
+  await step("two people edit the same line: the conflict screen", async () => {
+    await page.goto(`${base}/wiki/operations/deploy/-/edit`);
+    // Someone else saves the same lines in another tab meanwhile.
+    const otherContext = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });
+    const other = await otherContext.newPage();
+    await other.goto(`${base}/wiki/operations/deploy/-/edit`);
+    await other.fill("textarea[name=markdown]", "# Deploy\n\n1. Build it\n2. Test\n3. Ship\n\n```sh\nmake deploy --force\n```\n");
+    await Promise.all([other.waitForNavigation(), other.click("button[value=save]")]);
+    await otherContext.close();
+    await page.fill("textarea[name=markdown]", "# Deploy\n\n1. Build everything\n2. Test\n3. Ship\n\n```sh\nmake deploy --force\n```\n");
+    await Promise.all([page.waitForNavigation(), page.click("button[value=save]")]);
+    check("the conflict is explained", (await page.locator("h2:has-text('Someone else saved this page')").count()) === 1);
+    const scrolled = await page.evaluate(() => window.scrollY).catch(() => 0);
+    check("the explanation is on screen, not scrolled past", scrolled === 0, `scrollY=${scrolled}`);
+    const text = await page.inputValue("textarea[name=markdown]");
+    check("the editor holds both versions between markers", text.includes("<<<<<<< ours") && text.includes("Build everything") && text.includes("Build it"), text);
+    await shot("conflict");
+    await Promise.all([page.waitForNavigation(), page.click("button[value=save]")]);
+    check("saving the markers unchanged is caught", (await page.locator(".v-error:has-text('conflict markers')").count()) === 1);
+    await page.fill("textarea[name=markdown]", "# Deploy\n\n1. Build everything, then it\n2. Test\n3. Ship\n\n```sh\nmake deploy --force\n```\n");
+    await Promise.all([page.waitForNavigation(), page.click("button[value=save]")]);
+    check("the resolved text is saved", page.url() === `${base}/wiki/operations/deploy`, page.url());
+  });
+
   await step("an error page keeps the signed-in chrome", async () => {
     await page.goto(`${base}/no/such/page`);
     check("the header still names the user", (await page.locator(".v-user a:has-text('admin')").count()) === 1);
     await shot("error");
+  });
+
+  await step("on a phone, and in dark mode", async () => {
+    // A second context, sharing the sign-in, with JavaScript on only so the
+    // test can measure the page (Vellum's pages have no scripts).
+    const phone = await browser.newContext({
+      viewport: { width: 375, height: 812 },
+      colorScheme: "dark",
+      storageState: await page.context().storageState(),
+    });
+    const p = await phone.newPage();
+    await p.goto(`${base}/wiki/operations/deploy`);
+    const header = await p.locator("header.v-top").boundingBox();
+    check("the phone header is compact", header && header.height < 140, `height=${header && header.height}`);
+    const contrast = await p.evaluate(() => {
+      const rgb = (c) => (c.match(/\d+(\.\d+)?/g) || []).slice(0, 3).map(Number);
+      const lum = ([r, g, b]) => {
+        const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const pre = document.querySelector("pre.syntax-highlighting");
+      if (!pre) return { min: 0, spans: 0 };
+      const bg = lum(rgb(getComputedStyle(pre).backgroundColor));
+      let min = Infinity;
+      const spans = pre.querySelectorAll("span");
+      for (const s of spans) {
+        if (!s.textContent.trim()) continue;
+        const fg = lum(rgb(getComputedStyle(s).color));
+        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        min = Math.min(min, ratio);
+      }
+      return { min, spans: spans.length };
+    });
+    check("dark-mode code is readable (contrast at least 3:1)", contrast.spans > 0 && contrast.min >= 3, JSON.stringify(contrast));
+    if (shots) await p.screenshot({ path: join(shotDir, `${backend}-phone-dark-page.png`), fullPage: true });
+    for (const [name, path] of [["history", "/wiki/operations/deploy/-/history"], ["recent", "/recent"]]) {
+      await p.goto(`${base}${path}`);
+      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      check(`the ${name} page does not scroll sideways on a phone`, overflow <= 1, `overflow=${overflow}px`);
+      if (shots) await p.screenshot({ path: join(shotDir, `${backend}-phone-${name}.png`), fullPage: true });
+    }
+    await phone.close();
   });
 
   await step("sign out, and the wiki is closed to visitors", async () => {

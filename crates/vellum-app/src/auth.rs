@@ -239,6 +239,7 @@ impl App {
             return Err(invalid_setup_token());
         }
         let user = insert_user(&mut uow, &username, &display, &hash, Role::Admin).await?;
+        uow.act_as(user.id);
         uow.record(Event::UserCreated {
             user: user.id,
             username: username.clone(),

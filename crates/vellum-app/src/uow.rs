@@ -51,6 +51,12 @@ impl UnitOfWork {
         self.now
     }
 
+    /// Names who acts from here on (setup learns it only once the first
+    /// account exists).
+    pub(crate) fn act_as(&mut self, actor: UserId) {
+        self.actor = Some(actor);
+    }
+
     /// Appends an event to the log, inside the transaction.
     pub(crate) async fn record(&mut self, event: Event) -> AppResult<i64> {
         let seq = events::append(&mut self.tx, &event, self.actor, self.now).await?;

@@ -417,6 +417,8 @@ pub(crate) trait Columns {
     fn time(&self, col: &str) -> Result<Timestamp>;
     fn opt_time(&self, col: &str) -> Result<Option<Timestamp>>;
     fn json(&self, col: &str) -> Result<serde_json::Value>;
+    /// A JSON column decoded straight into `T`.
+    fn json_as<T: serde::de::DeserializeOwned>(&self, col: &str) -> Result<T>;
 
     fn id<T: From<i64>>(&self, col: &str) -> Result<T> {
         self.int(col).map(T::from)
@@ -458,6 +460,10 @@ macro_rules! columns_for {
             }
             fn json(&self, col: &str) -> Result<serde_json::Value> {
                 let v: sqlx::types::Json<serde_json::Value> = self.try_get(col)?;
+                Ok(v.0)
+            }
+            fn json_as<T: serde::de::DeserializeOwned>(&self, col: &str) -> Result<T> {
+                let v: sqlx::types::Json<T> = self.try_get(col)?;
                 Ok(v.0)
             }
         }

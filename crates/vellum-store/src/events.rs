@@ -52,8 +52,8 @@ pub struct ChangeRecord {
 
 impl ChangeRecord {
     fn decode(r: &impl Columns) -> Result<Self> {
-        let details = r.json("details")?;
-        let event: Event = serde_json::from_value(details)
+        let event: Event = r
+            .json_as("details")
             .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", r.int("seq").unwrap_or_default())))?;
         Ok(ChangeRecord {
             seq: r.int("seq")?,

@@ -109,7 +109,7 @@ pub async fn read(h: &mut impl Handle, after: FeedPosition, limit: i64) -> Resul
                     seq,
                     at: r.time("created_at")?,
                     actor: r.opt_id("actor_id")?,
-                    event: serde_json::from_value(r.json("details")?).map_err(|e| e.to_string()),
+                    event: r.json_as::<Event>("details").map_err(|e| e.to_string()),
                 })
             })
             .collect()
