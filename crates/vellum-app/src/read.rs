@@ -122,9 +122,8 @@ impl App {
             return Ok(None);
         };
         let current = view.page.current_revision;
-        let meta = revisions::meta_by_id(h, current)
-            .await?
-            .filter(|_| view.has_revision)
+        let revision_number = view
+            .revision_number
             .ok_or_else(|| AppError::bug(format!("page {} has no current revision {current}", view.page.id)))?;
         let tags = refs::tags_of(h, view.page.id).await?;
         let missing = refs::missing_targets(h, view.page.id).await?;
@@ -142,7 +141,7 @@ impl App {
         };
         Ok(Some(Fetched {
             view,
-            revision_number: meta.number,
+            revision_number,
             tags,
             missing,
             stale_text,

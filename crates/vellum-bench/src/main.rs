@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod corpus;
+mod cpu;
 mod report;
 mod server;
 mod stats;
@@ -64,6 +65,10 @@ pub struct Args {
     /// `normal` (faster commits, can lose the last ones on power loss).
     #[arg(long, default_value = "full")]
     sqlite_synchronous: String,
+    /// Run only the scenarios whose name contains this (the ceiling always
+    /// runs, as the reference), e.g. `--only edit`.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 const PASSWORD: &str = "bench password";
@@ -220,7 +225,10 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<B
         ),
     ];
     let mut results = Vec::new();
-    for (name, method, prefix, targets, body) in scenarios {
+    for (i, (name, method, prefix, targets, body)) in scenarios.into_iter().enumerate() {
+        if i > 0 && args.only.as_deref().is_some_and(|only| !name.contains(only)) {
+            continue;
+        }
         let mut load = wrk::Load {
             base: &base,
             cookie: &cookie,
@@ -236,14 +244,19 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<B
             wrk::run(&work, &load)?; // warm-up, not recorded
         }
         load.seconds = args.seconds;
+        let (server_before, db_before) = (cpu::process_seconds(server.child.id()), cpu::postgres_seconds());
         let out = wrk::run(&work, &load)?;
+        let (server_after, db_after) = (cpu::process_seconds(server.child.id()), cpu::postgres_seconds());
+        let per_request = |seconds: f64| seconds * 1e6 / (out.requests.max(1) as f64);
+        let server_cpu = server_before.zip(server_after).map(|(a, b)| per_request(b - a));
+        let db_cpu = (backend == "postgres").then(|| per_request(db_after - db_before));
         eprintln!(
             "   {name}: {:.0} req/s, p99 {:.1} ms, non-2xx {}",
             out.rps(),
             out.p99_us as f64 / 1000.0,
             out.non_2xx
         );
-        results.push(Scenario::new(name, out));
+        results.push(Scenario::new(name, out, server_cpu, db_cpu));
     }
     let peak_rss_mib = server.peak_rss_mib();
     server.stop()?;

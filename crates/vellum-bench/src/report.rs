@@ -35,12 +35,18 @@ pub struct Scenario {
     pub p99_ms: f64,
     pub non_2xx: u64,
     pub socket_errors: u64,
+    /// Server CPU time per request, in microseconds.
+    pub server_cpu_us: Option<f64>,
+    /// PostgreSQL's CPU time per request (all its processes), in microseconds.
+    pub db_cpu_us: Option<f64>,
     pub raw: WrkOut,
 }
 
 impl Scenario {
-    pub fn new(name: &str, out: WrkOut) -> Scenario {
+    pub fn new(name: &str, out: WrkOut, server_cpu_us: Option<f64>, db_cpu_us: Option<f64>) -> Scenario {
         Scenario {
+            server_cpu_us,
+            db_cpu_us,
             name: name.to_owned(),
             requests_per_second: out.rps(),
             p50_ms: out.p50_us as f64 / 1000.0,
@@ -146,17 +152,23 @@ impl Report {
         for b in &self.backends {
             let ceiling = b.scenarios.first().map_or(1.0, |c| c.requests_per_second.max(1.0));
             s.push_str(&format!("**{}**\n\n", b.backend));
-            s.push_str("| scenario | req/s | of ceiling | p50 ms | p95 ms | p99 ms | non-2xx |\n|---|---:|---:|---:|---:|---:|---:|\n");
+            s.push_str(
+                "| scenario | req/s | of ceiling | p50 ms | p95 ms | p99 ms | non-2xx | server CPU µs/req | db CPU µs/req |\n\
+                 |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+            );
+            let us = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.0}"));
             for sc in &b.scenarios {
                 s.push_str(&format!(
-                    "| {} | {:.0} | {:.0} % | {:.2} | {:.2} | {:.2} | {} |\n",
+                    "| {} | {:.0} | {:.0} % | {:.2} | {:.2} | {:.2} | {} | {} | {} |\n",
                     sc.name,
                     sc.requests_per_second,
                     100.0 * sc.requests_per_second / ceiling,
                     sc.p50_ms,
                     sc.p95_ms,
                     sc.p99_ms,
-                    sc.non_2xx + sc.socket_errors
+                    sc.non_2xx + sc.socket_errors,
+                    us(sc.server_cpu_us),
+                    us(sc.db_cpu_us),
                 ));
             }
             let l = &b.load;

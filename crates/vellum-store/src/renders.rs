@@ -51,8 +51,9 @@ pub struct CurrentView {
     /// and the text is the largest value in the row (on PostgreSQL an
     /// out-of-line TOAST fetch).
     pub markdown: Option<String>,
-    /// Whether the current revision row exists at all (it always should).
-    pub has_revision: bool,
+    /// The current revision's number within the page; `None` when the
+    /// revision row is missing (it never should be).
+    pub revision_number: Option<i64>,
 }
 
 pub async fn current_view(
@@ -73,9 +74,11 @@ pub async fn current_view(
             )
         };
     }
-    const WITH_TEXT: &str = view_sql!(", r.id AS rev_id, r.markdown, u.username AS author_name, rd.html, rd.toc");
-    const WITHOUT_TEXT: &str =
-        view_sql!(", r.id AS rev_id, NULL AS markdown, u.username AS author_name, rd.html, rd.toc");
+    const WITH_TEXT: &str =
+        view_sql!(", r.id AS rev_id, r.number AS rev_number, r.markdown, u.username AS author_name, rd.html, rd.toc");
+    const WITHOUT_TEXT: &str = view_sql!(
+        ", r.id AS rev_id, r.number AS rev_number, NULL AS markdown, u.username AS author_name, rd.html, rd.toc"
+    );
     let sql = if with_text { WITH_TEXT } else { WITHOUT_TEXT };
     with_db!(h, |c| {
         let Some(r) = sqlx::query(sql)
@@ -99,7 +102,7 @@ pub async fn current_view(
             author_name: r.opt_text("author_name")?,
             render,
             markdown: r.opt_text("markdown")?,
-            has_revision: r.opt_int("rev_id")?.is_some(),
+            revision_number: r.opt_int("rev_number")?,
         }))
     })
 }
