@@ -115,15 +115,6 @@ pub async fn by_id(h: &mut impl Handle, id: RevisionId) -> Result<Option<Revisio
     })
 }
 
-/// A revision's metadata, without its text.
-pub async fn meta_by_id(h: &mut impl Handle, id: RevisionId) -> Result<Option<RevisionRecord>> {
-    const SQL: &str = revision_sql!(meta, "WHERE r.id = $1");
-    with_db!(h, |c| {
-        let row = sqlx::query(SQL).bind(id.0).fetch_optional(&mut *c).await?;
-        row.as_ref().map(RevisionRecord::decode).transpose()
-    })
-}
-
 /// A page's revisions, newest first, older than the cursor id; no text.
 pub async fn history(
     h: &mut impl Handle,
