@@ -9,10 +9,9 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
-use vellum_core::access::Action;
 use vellum_core::{Actor, Event, Role, SessionId, Timestamp, UserId};
 use vellum_store::users::UserRecord;
-use vellum_store::{sessions, setup, users, Constraint, Handle};
+use vellum_store::{access, sessions, setup, users, Constraint, Handle};
 
 use crate::ports::Cache;
 use crate::uow::UnitOfWork;
@@ -90,7 +89,7 @@ fn actor_of(user: &UserRecord) -> Actor {
     Actor::User {
         id: user.id,
         name: user.username.clone(),
-        role: user.role,
+        role: user.role.clone(),
     }
 }
 
@@ -101,8 +100,13 @@ impl App {
             return Ok(None);
         }
         let hash = token_hash(token);
-        if let Some(cached) = self.0.sessions.get(&hash) {
-            return Ok(cached);
+        // Entries from before an account or access change are stale (the
+        // role may have changed, the account been disabled).
+        let gen = self.0.access.generation();
+        if let Some((g, cached)) = self.0.sessions.get(&hash) {
+            if g == gen {
+                return Ok(cached);
+            }
         }
         let mut conn = self.0.store.read().await?;
         let found = sessions::find(&mut conn, &hash, Timestamp::now()).await?;
@@ -111,7 +115,9 @@ impl App {
             actor: actor_of(&row.user),
             csrf_token: row.csrf_token,
         });
-        self.0.sessions.insert(hash, session.clone());
+        if self.0.access.generation() == gen {
+            self.0.sessions.insert(hash, (gen, session.clone()));
+        }
         Ok(session)
     }
 
@@ -257,7 +263,7 @@ impl App {
     /// the command line (which runs with the operator's authority).
     pub async fn create_user(&self, actor: Option<&Actor>, account: NewAccount<'_>) -> AppResult<UserId> {
         if let Some(actor) = actor {
-            self.authorize(actor, Action::Administer).await?;
+            self.need_admin(actor)?;
         }
         let username = check_username(account.username)?;
         check_password(account.password)?;
@@ -270,7 +276,10 @@ impl App {
             self.cpu(move || hash_password(&password)).await??
         };
         let mut uow = self.begin(actor.and_then(Actor::user_id)).await?;
-        let user = insert_user(&mut uow, &username, &display, &hash, account.role).await?;
+        if !access::role_exists(&mut uow, &account.role).await? {
+            return Err(crate::admin::role_not_found(&account.role));
+        }
+        let user = insert_user(&mut uow, &username, &display, &hash, account.role.clone()).await?;
         uow.record(Event::UserCreated {
             user: user.id,
             username,
@@ -298,7 +307,7 @@ async fn insert_user(
             username_key: &username.to_lowercase(),
             display_name,
             password_hash,
-            role,
+            role: &role,
             now,
         },
     )

@@ -6,7 +6,7 @@
 //! the page again (which, under concurrency, could describe someone else's
 //! revision).
 
-use vellum_core::access::Action;
+use vellum_core::acl::{Level, Permissions};
 use vellum_core::{Actor, Event, PageId, PagePath, RevisionId, RevisionKind, Timestamp, Title};
 use vellum_markup::merge::{merge3, MergeOutcome};
 use vellum_markup::{Rendered, RENDER_VERSION};
@@ -200,7 +200,8 @@ impl App {
     /// before showing an editor).
     pub async fn check_write(&self, actor: &Actor, raw_path: &str) -> AppResult<PagePath> {
         let path = PagePath::parse(raw_path)?;
-        self.authorize(actor, Action::WritePage(&path)).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_edit(actor, &perms, &path)?;
         Ok(path)
     }
 
@@ -211,8 +212,13 @@ impl App {
 
     /// Finishes a save's reply inside its unit of work: which of the page's
     /// links lead nowhere, as the page will be served.
-    async fn reply(&self, uow: &mut UnitOfWork, w: Written<'_>) -> AppResult<Page> {
-        let missing = refs::missing_targets(uow, w.page).await?;
+    async fn reply(&self, uow: &mut UnitOfWork, perms: &Permissions, w: Written<'_>) -> AppResult<Page> {
+        let missing: Vec<PagePath> = refs::link_targets(uow, w.page)
+            .await?
+            .into_iter()
+            .filter(|(target, exists)| !exists || !perms.can(Level::Read, target.as_str()))
+            .map(|(target, _)| target)
+            .collect();
         let served = Self::serve_with_missing(&w.rendered.html, w.rendered.toc.clone().into(), &missing);
         Ok(Page {
             id: w.page,
@@ -232,7 +238,8 @@ impl App {
 
     async fn save(&self, actor: &Actor, raw_path: &str, req: SaveRequest, mode: Mode) -> AppResult<Saved> {
         let path = PagePath::parse(raw_path)?;
-        self.authorize(actor, Action::WritePage(&path)).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_edit(actor, &perms, &path)?;
         validate::text(&req.markdown, "markdown")?;
         check_size(self, &req.markdown)?;
         let title = match req.title.as_deref() {
@@ -279,6 +286,7 @@ impl App {
             let reply = self
                 .reply(
                     &mut uow,
+                    &perms,
                     Written {
                         page,
                         path: &path,
@@ -350,6 +358,7 @@ impl App {
             let reply = self
                 .reply(
                     &mut uow,
+                    &perms,
                     Written {
                         page: page.id,
                         path: &path,
@@ -431,6 +440,7 @@ impl App {
         let reply = self
             .reply(
                 &mut uow,
+                &perms,
                 Written {
                     page: page.id,
                     path: &path,
@@ -493,7 +503,8 @@ impl App {
         summary: Option<&str>,
     ) -> AppResult<Saved> {
         let path = PagePath::parse(raw_path)?;
-        self.authorize(actor, Action::WritePage(&path)).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_edit(actor, &perms, &path)?;
         let (page, old) = {
             let mut conn = self.0.store.read().await?;
             let page = pages::by_path(&mut conn, &path)

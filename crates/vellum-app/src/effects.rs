@@ -28,14 +28,25 @@ impl App {
                     self.forget_nav(path);
                 }
             }
-            Event::PageTagsChanged { .. } | Event::UserCreated { .. } => {}
+            Event::PageTagsChanged { .. }
+            | Event::UserCreated { .. }
+            | Event::SettingsChanged { .. }
+            | Event::GroupCreated { .. }
+            | Event::RoleCreated { .. } => {}
             Event::SessionEnded { session, .. } => {
                 let session = *session;
                 self.0
                     .sessions
-                    .invalidate_if(Box::new(move |_, s| s.as_ref().is_some_and(|s| s.id == session)));
+                    .invalidate_if(Box::new(move |_, (_, s)| s.as_ref().is_some_and(|s| s.id == session)));
             }
-            Event::SettingsChanged { .. } => self.forget_policy(),
+            // Who may see what changed: every cached permission, sidebar
+            // and session of an older generation is stale from now on.
+            Event::AccessChanged { .. }
+            | Event::GroupDeleted { .. }
+            | Event::GroupMemberAdded { .. }
+            | Event::GroupMemberRemoved { .. }
+            | Event::RoleDeleted { .. }
+            | Event::UserUpdated { .. } => self.forget_access(),
         }
     }
 

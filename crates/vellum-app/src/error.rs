@@ -66,12 +66,17 @@ codes! {
     RevisionNotFound = "revision_not_found", NotFound;
     FolderNotFound = "folder_not_found", NotFound;
     UserNotFound = "user_not_found", NotFound;
+    GroupNotFound = "group_not_found", NotFound;
+    RoleNotFound = "role_not_found", NotFound;
     NotInTrash = "not_in_trash", NotFound;
     MethodNotAllowed = "method_not_allowed", MethodNotAllowed;
     EditConflict = "edit_conflict", Conflict;
     PageGone = "page_gone", Conflict;
     PathTaken = "path_taken", Conflict;
     UsernameTaken = "username_taken", Conflict;
+    GroupTaken = "group_taken", Conflict;
+    RoleTaken = "role_taken", Conflict;
+    RoleInUse = "role_in_use", Conflict;
     SetupDone = "setup_done", Conflict;
     PageTooLarge = "page_too_large", TooLarge;
     PayloadTooLarge = "payload_too_large", TooLarge;
@@ -90,6 +95,10 @@ codes! {
     InvalidPassword = "invalid_password", Invalid;
     InvalidDisplayName = "invalid_display_name", Invalid;
     InvalidRole = "invalid_role", Invalid;
+    InvalidGroupName = "invalid_group_name", Invalid;
+    InvalidPrincipal = "invalid_principal", Invalid;
+    InvalidLevel = "invalid_level", Invalid;
+    InvalidRules = "invalid_rules", Invalid;
     Busy = "busy", Unavailable;
     Internal = "internal", Internal;
 }
@@ -166,20 +175,6 @@ impl From<vellum_store::StoreError> for AppError {
                 source: Some(Box::new(vellum_store::StoreError::InvalidText(m))),
             },
             other => AppError::internal(other),
-        }
-    }
-}
-
-impl From<vellum_core::access::Denied> for AppError {
-    fn from(d: vellum_core::access::Denied) -> Self {
-        match d {
-            vellum_core::access::Denied::SignInRequired => {
-                AppError::new(Code::Unauthenticated, "Sign in to see or do this.")
-            }
-            vellum_core::access::Denied::Forbidden => AppError::new(
-                Code::Forbidden,
-                "Your role does not allow this. Ask an administrator for access.",
-            ),
         }
     }
 }

@@ -1,11 +1,14 @@
 //! Vellum's use cases. Each public method of [`App`] is one use case: it
-//! authorizes the actor through [`vellum_core::access::authorize`], runs its
+//! authorizes the actor through one [`Permissions`] value (`access.rs`),
+//! gives list queries the visibility filter from the same value, runs its
 //! writes in one unit of work (`uow.rs`: one transaction, typed events
 //! appended inside it, effects after commit), and returns domain data.
 //! Handlers in the web crate only parse input, call one of these and
 //! present the result.
 #![forbid(unsafe_code)]
 
+mod access;
+mod admin;
 mod auth;
 mod edit;
 mod effects;
@@ -21,9 +24,12 @@ mod uow;
 mod validate;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use admin::{
+    AccessReport, AccessView, ExplainStep, Explanation, GroupView, InheritedRule, ReportRow, RuleView, SiteSettings,
+};
 pub use auth::{NewAccount, NewSession, Session};
 pub use edit::{SaveRequest, MAX_LINKS_PER_PAGE};
 pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
@@ -31,11 +37,10 @@ pub use lists::NavLevel;
 pub use model::*;
 pub use read::{DiffView, Lookup, PageView};
 pub use validate::split_tags;
-pub use vellum_core::access::Policy;
-use vellum_core::access::{authorize, Action};
+pub use vellum_core::acl::{Level, Permissions};
 pub use vellum_core::{Actor, Role};
 use vellum_markup::Renderer;
-use vellum_store::{settings, Store};
+use vellum_store::Store;
 pub use vellum_store::{Backend, SqliteDurability, StoreOptions};
 
 use crate::ports::{EventBus, LocalBus, MemoryCache};
@@ -110,12 +115,14 @@ struct Inner {
     config: AppConfig,
     renderer: Arc<Renderer>,
     renders: render::Renders,
-    /// Sidebar levels by folder. Invalidated by events; the time to live
-    /// is only a safety net should the change feed stall.
-    nav: MemoryCache<vellum_core::FolderPath, Arc<NavLevel>>,
+    /// Sidebar levels by folder, one per set of readable scopes.
+    /// Invalidated by events; the time to live is only a safety net should
+    /// the change feed stall.
+    nav: MemoryCache<vellum_core::FolderPath, Arc<lists::NavVariants>>,
     /// Sessions by token hash (`None`: no live session for that token).
-    sessions: MemoryCache<String, Option<Session>>,
-    policy: RwLock<Option<Policy>>,
+    /// Tagged with the access generation they were read in (`access.rs`).
+    sessions: MemoryCache<String, (u64, Option<Session>)>,
+    access: access::AccessCache,
     bus: Arc<dyn EventBus>,
     /// Bounds the CPU-heavy work running at once (see `render.rs`).
     cpu: tokio::sync::Semaphore,
@@ -125,7 +132,6 @@ struct Inner {
 
 /// A safety net for caches that events keep current.
 const CACHE_TTL: Duration = Duration::from_secs(60);
-const ANONYMOUS_READ: &str = "anonymous_read";
 
 impl App {
     /// Connects to the database and applies pending migrations.
@@ -150,7 +156,7 @@ impl App {
             renders,
             nav: MemoryCache::new(10_000, Some(CACHE_TTL)),
             sessions: MemoryCache::new(100_000, Some(CACHE_TTL)),
-            policy: RwLock::new(None),
+            access: access::AccessCache::new(),
             bus: Arc::new(LocalBus::new(4096)),
             cpu: tokio::sync::Semaphore::new(cores.max(2)),
             tasks: Mutex::new(Vec::new()),
@@ -198,59 +204,6 @@ impl App {
     /// Committed events from every node, in commit order.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<ports::Published>> {
         self.0.bus.subscribe()
-    }
-
-    /// The site-wide access settings.
-    pub async fn policy(&self) -> AppResult<Policy> {
-        if let Some(p) = self.0.policy.read().ok().and_then(|g| *g) {
-            return Ok(p);
-        }
-        let mut conn = self.0.store.read().await?;
-        let anonymous_read = settings::get(&mut conn, ANONYMOUS_READ).await?.as_deref() == Some("true");
-        let policy = Policy { anonymous_read };
-        if let Ok(mut guard) = self.0.policy.write() {
-            *guard = Some(policy);
-        }
-        Ok(policy)
-    }
-
-    fn forget_policy(&self) {
-        if let Ok(mut guard) = self.0.policy.write() {
-            *guard = None;
-        }
-    }
-
-    /// The single authorization check every use case goes through.
-    pub(crate) async fn authorize(&self, actor: &Actor, action: Action<'_>) -> AppResult<()> {
-        let policy = self.policy().await?;
-        Ok(authorize(actor, action, policy)?)
-    }
-
-    /// Whether `actor` may do `action`, without failing.
-    pub(crate) async fn may(&self, actor: &Actor, action: Action<'_>) -> AppResult<bool> {
-        let policy = self.policy().await?;
-        Ok(authorize(actor, action, policy).is_ok())
-    }
-
-    /// The site settings, for administrators.
-    pub async fn site_settings(&self, actor: &Actor) -> AppResult<Policy> {
-        self.authorize(actor, Action::Administer).await?;
-        self.policy().await
-    }
-
-    /// Whether anonymous visitors may read (an administrator's setting).
-    pub async fn set_anonymous_read(&self, actor: &Actor, allowed: bool) -> AppResult<Policy> {
-        self.authorize(actor, Action::Administer).await?;
-        let mut uow = self.begin(actor.user_id()).await?;
-        settings::set(&mut uow, ANONYMOUS_READ, if allowed { "true" } else { "false" }).await?;
-        uow.record(vellum_core::Event::SettingsChanged {
-            anonymous_read: allowed,
-        })
-        .await?;
-        uow.commit().await?;
-        Ok(Policy {
-            anonymous_read: allowed,
-        })
     }
 }
 

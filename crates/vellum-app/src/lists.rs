@@ -1,12 +1,13 @@
 //! Listings: folders and the sidebar, all pages, tags, recent changes,
 //! trash, wanted and orphaned pages, accounts.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use vellum_core::access::Action;
+use vellum_core::acl::Permissions;
 use vellum_core::{Actor, FolderPath, PageId, PagePath};
 use vellum_store::{events, pages, refs, users, Handle};
 
+use crate::access::visible;
 use crate::model::*;
 use crate::ports::Cache;
 use crate::read::summary;
@@ -23,31 +24,70 @@ pub struct NavLevel {
     pub pages: Vec<PageSummary>,
 }
 
+/// A folder's cached sidebar levels, one per (access generation, readable
+/// scopes): readers who may read the same scopes share one.
+#[derive(Default)]
+pub(crate) struct NavVariants(Mutex<Vec<(NavKey, Arc<NavLevel>)>>);
+
+/// (access generation, permissions fingerprint).
+type NavKey = (u64, u64);
+
+/// Variants kept per folder; the oldest goes first.
+const NAV_VARIANTS: usize = 16;
+
+impl NavVariants {
+    fn get(&self, key: NavKey) -> Option<Arc<NavLevel>> {
+        let v = self.0.lock().ok()?;
+        v.iter().find(|(k, _)| *k == key).map(|(_, l)| l.clone())
+    }
+
+    fn put(&self, key: NavKey, level: Arc<NavLevel>) {
+        if let Ok(mut v) = self.0.lock() {
+            v.retain(|(k, _)| *k != key && k.0 == key.0);
+            if v.len() >= NAV_VARIANTS {
+                v.remove(0);
+            }
+            v.push((key, level));
+        }
+    }
+}
+
 impl App {
     /// A folder's sub-folders and (a page of) its pages.
     pub async fn folder(&self, actor: &Actor, raw_path: &str, req: &PageRequest) -> AppResult<Folder> {
         let folder = FolderPath::parse(raw_path)?;
-        self.authorize(actor, Action::ReadFolder(&folder)).await?;
+        let perms = self.permissions(actor).await?;
+        if folder.is_root() {
+            self.need_any_read(actor, &perms)?;
+        } else {
+            self.need_read_within(actor, &perms, &folder)?;
+        }
         let folders = self
-            .nav_levels(&folder)
+            .nav_levels(&perms, &folder)
             .await?
             .last()
             .map(|l| l.folders.clone())
             .unwrap_or_default();
+        let vis = visible(&perms);
         let mut conn = self.0.store.read().await?;
-        let rows = pages::in_folder(&mut conn, &folder, req.text_cursor()?, req.fetch()?).await?;
+        let rows = pages::in_folder(&mut conn, &folder, vis, req.text_cursor()?, req.fetch()?).await?;
         let listed = Paged::from_rows(rows.iter().map(summary).collect(), req.limit()?, |p: &PageSummary| {
             p.path.to_string()
         });
         let page = match PagePath::parse(folder.as_str()) {
-            Ok(own) => pages::by_path(&mut conn, &own).await?.as_ref().map(summary),
-            Err(_) => None,
+            Ok(own) if perms.can(vellum_core::Level::Read, own.as_str()) => {
+                pages::by_path(&mut conn, &own).await?.as_ref().map(summary)
+            }
+            _ => None,
         };
+        // A folder exists for the reader when something they may read is
+        // in it: one holding only pages they may not read looks like no
+        // folder at all.
         let known = folder.is_root()
             || page.is_some()
             || !listed.items.is_empty()
             || !folders.is_empty()
-            || pages::folder_exists(&mut conn, &folder).await?;
+            || pages::folder_has_visible(&mut conn, &folder, vis).await?;
         if !known {
             return Err(AppError::new(
                 Code::FolderNotFound,
@@ -63,23 +103,29 @@ impl App {
         })
     }
 
-    /// One level of the sidebar: sub-folders with page counts and the first
-    /// pages of the folder.
-    async fn nav_level(&self, h: &mut impl Handle, folder: &FolderPath) -> AppResult<Arc<NavLevel>> {
-        if let Some(hit) = self.0.nav.get(folder) {
+    /// One level of the sidebar as `perms` sees it: sub-folders with the
+    /// number of pages they may read, and the first such pages.
+    async fn nav_level(
+        &self,
+        h: &mut impl Handle,
+        perms: &Permissions,
+        folder: &FolderPath,
+    ) -> AppResult<Arc<NavLevel>> {
+        let key = (self.0.access.generation(), perms.fingerprint());
+        if let Some(hit) = self.0.nav.get(folder).and_then(|v| v.get(key)) {
             return Ok(hit);
         }
-        let folders = pages::child_folders(h, folder)
+        let vis = visible(perms);
+        let folders = pages::child_folders(h, folder, vis)
             .await?
             .into_iter()
-            .filter(|f| f.page_count > 0)
             .map(|f| FolderEntry {
                 name: f.path.name().to_owned(),
                 path: f.path,
                 page_count: f.page_count,
             })
             .collect();
-        let pages = pages::in_folder(h, folder, None, NAV_PAGES)
+        let pages = pages::in_folder(h, folder, vis, None, NAV_PAGES)
             .await?
             .iter()
             .map(summary)
@@ -89,36 +135,58 @@ impl App {
             folders,
             pages,
         });
-        self.0.nav.insert(folder.clone(), level.clone());
+        // Stored only if no access change happened meanwhile.
+        if self.0.access.generation() == key.0 {
+            let variants = match self.0.nav.get(folder) {
+                Some(v) => v,
+                None => {
+                    let v = Arc::new(NavVariants::default());
+                    self.0.nav.insert(folder.clone(), v.clone());
+                    v
+                }
+            };
+            variants.put(key, level.clone());
+        }
         Ok(level)
     }
 
-    /// The navigation levels from the root down to `folder` (the caller
-    /// has authorized reading there).
-    pub(crate) async fn nav_levels(&self, folder: &FolderPath) -> AppResult<Vec<Arc<NavLevel>>> {
+    /// The navigation levels from the root down to `folder`, as `perms`
+    /// sees them (the caller has authorized reading there).
+    pub(crate) async fn nav_levels(&self, perms: &Permissions, folder: &FolderPath) -> AppResult<Vec<Arc<NavLevel>>> {
         let path: Vec<FolderPath> = std::iter::once(FolderPath::root()).chain(folder.lineage()).collect();
         // The usual case on a page view: every level cached, no database.
-        if let Some(cached) = path.iter().map(|f| self.0.nav.get(f)).collect::<Option<Vec<_>>>() {
+        let key = (self.0.access.generation(), perms.fingerprint());
+        if let Some(cached) = path
+            .iter()
+            .map(|f| self.0.nav.get(f).and_then(|v| v.get(key)))
+            .collect::<Option<Vec<_>>>()
+        {
             return Ok(cached);
         }
         let mut conn = self.0.store.read().await?;
         let mut levels = Vec::with_capacity(path.len());
         for f in &path {
-            levels.push(self.nav_level(&mut conn, f).await?);
+            levels.push(self.nav_level(&mut conn, perms, f).await?);
         }
         Ok(levels)
     }
 
     /// The navigation tree from the root down to `folder`.
     pub async fn nav_tree(&self, actor: &Actor, folder: &FolderPath) -> AppResult<Vec<Arc<NavLevel>>> {
-        self.authorize(actor, Action::ReadFolder(folder)).await?;
-        self.nav_levels(folder).await
+        let perms = self.permissions(actor).await?;
+        if folder.is_root() {
+            self.need_any_read(actor, &perms)?;
+        } else {
+            self.need_read_within(actor, &perms, folder)?;
+        }
+        self.nav_levels(&perms, folder).await
     }
 
     pub async fn all_pages(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
-        self.authorize(actor, Action::ReadSite).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_any_read(actor, &perms)?;
         let mut conn = self.0.store.read().await?;
-        let rows = pages::list(&mut conn, req.text_cursor()?, req.fetch()?).await?;
+        let rows = pages::list(&mut conn, visible(&perms), req.text_cursor()?, req.fetch()?).await?;
         Ok(Paged::from_rows(
             rows.iter().map(summary).collect(),
             req.limit()?,
@@ -127,18 +195,20 @@ impl App {
     }
 
     pub async fn tags(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<TagCount>> {
-        self.authorize(actor, Action::ReadSite).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_any_read(actor, &perms)?;
         let mut conn = self.0.store.read().await?;
-        let rows = refs::tag_counts(&mut conn, req.text_cursor()?, req.fetch()?).await?;
+        let rows = refs::tag_counts(&mut conn, visible(&perms), req.text_cursor()?, req.fetch()?).await?;
         let items = rows.into_iter().map(|(tag, count)| TagCount { tag, count }).collect();
         Ok(Paged::from_rows(items, req.limit()?, |t: &TagCount| t.tag.clone()))
     }
 
     pub async fn pages_with_tag(&self, actor: &Actor, tag: &str, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
-        self.authorize(actor, Action::ReadSite).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_any_read(actor, &perms)?;
         let tag = validate::tag(tag)?;
         let mut conn = self.0.store.read().await?;
-        let rows = refs::pages_with_tag(&mut conn, &tag, req.text_cursor()?, req.fetch()?).await?;
+        let rows = refs::pages_with_tag(&mut conn, &tag, visible(&perms), req.text_cursor()?, req.fetch()?).await?;
         let items = rows.iter().map(summary).collect();
         Ok(Paged::from_rows(items, req.limit()?, |p: &PageSummary| {
             p.path.to_string()
@@ -152,7 +222,8 @@ impl App {
         user: Option<&str>,
         req: &PageRequest,
     ) -> AppResult<Paged<Change>> {
-        self.authorize(actor, Action::ReadSite).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_any_read(actor, &perms)?;
         let mut conn = self.0.store.read().await?;
         let user_id = match user.map(str::trim).filter(|u| !u.is_empty()) {
             Some(name) => {
@@ -166,7 +237,7 @@ impl App {
             }
             None => None,
         };
-        let rows = events::page_changes(&mut conn, user_id, req.id_cursor()?, req.fetch()?).await?;
+        let rows = events::page_changes(&mut conn, user_id, visible(&perms), req.id_cursor()?, req.fetch()?).await?;
         let items = rows
             .into_iter()
             .map(|r| Change {
@@ -184,10 +255,11 @@ impl App {
     }
 
     pub async fn trash(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<TrashedPage>> {
-        self.authorize(actor, Action::ReadSite).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_any_read(actor, &perms)?;
         let mut conn = self.0.store.read().await?;
         let before = req.id_cursor()?.map(PageId);
-        let rows = pages::trashed(&mut conn, before, req.fetch()?).await?;
+        let rows = pages::trashed(&mut conn, visible(&perms), before, req.fetch()?).await?;
         let items = rows
             .iter()
             .map(|p| TrashedPage {
@@ -195,6 +267,7 @@ impl App {
                 path: p.path.clone(),
                 title: p.title.clone(),
                 deleted_at: p.deleted_at.unwrap_or(p.updated_at),
+                can_restore: perms.can(vellum_core::Level::Edit, p.path.as_str()),
             })
             .collect();
         Ok(Paged::from_rows(items, req.limit()?, |p: &TrashedPage| {
@@ -204,7 +277,8 @@ impl App {
 
     /// Link targets where no page exists, most linked first.
     pub async fn wanted_pages(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<WantedPage>> {
-        self.authorize(actor, Action::ReadSite).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_any_read(actor, &perms)?;
         let after = match req.cursor.as_deref() {
             None => None,
             Some(c) => {
@@ -214,7 +288,7 @@ impl App {
             }
         };
         let mut conn = self.0.store.read().await?;
-        let rows = pages::wanted(&mut conn, after, req.fetch()?).await?;
+        let rows = pages::wanted(&mut conn, visible(&perms), after, req.fetch()?).await?;
         let items = rows
             .into_iter()
             .map(|w| WantedPage {
@@ -229,9 +303,10 @@ impl App {
 
     /// Pages no other page links to.
     pub async fn orphaned_pages(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
-        self.authorize(actor, Action::ReadSite).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_any_read(actor, &perms)?;
         let mut conn = self.0.store.read().await?;
-        let rows = pages::orphans(&mut conn, req.text_cursor()?, req.fetch()?).await?;
+        let rows = pages::orphans(&mut conn, visible(&perms), req.text_cursor()?, req.fetch()?).await?;
         Ok(Paged::from_rows(
             rows.iter().map(summary).collect(),
             req.limit()?,
@@ -241,7 +316,7 @@ impl App {
 
     /// Accounts, by name (administrators).
     pub async fn users(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<UserSummary>> {
-        self.authorize(actor, Action::Administer).await?;
+        self.need_admin(actor)?;
         let mut conn = self.0.store.read().await?;
         let rows = users::list(&mut conn, req.text_cursor()?, req.fetch()?).await?;
         let items = rows

@@ -54,6 +54,8 @@ pub struct TrashedPage {
     pub path: PagePath,
     pub title: Title,
     pub deleted_at: Timestamp,
+    /// The reader may edit where the page was (restoring needs that).
+    pub can_restore: bool,
 }
 
 /// One revision's metadata (its text is fetched by id).
@@ -182,9 +184,26 @@ pub struct Saved {
 /// What the visitor may do with a page, for the UI to offer only that.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Capabilities {
+    pub comment: bool,
     pub edit: bool,
     pub move_page: bool,
     pub delete: bool,
+    /// May see and change who may read or edit the page.
+    pub manage_access: bool,
+}
+
+/// What the site's chrome may offer a visitor (each action is still
+/// authorized when it is taken).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SiteCapabilities {
+    /// May read something (the lists, the trash).
+    pub read: bool,
+    /// May edit somewhere (offer "New page").
+    pub create: bool,
+    /// Manages access somewhere.
+    pub manage_access: bool,
+    /// Accounts, groups, roles, settings.
+    pub administer: bool,
 }
 
 /// A list-page request.

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use vellum_core::access::Action;
+use vellum_core::acl::{Level, Permissions};
 use vellum_core::{Actor, PagePath, RevisionId};
 use vellum_markup::diff::{diff, LineDiff};
 use vellum_markup::{TocEntry, RENDER_VERSION};
@@ -15,6 +15,7 @@ use vellum_store::renders::{self, CurrentView};
 use vellum_store::revisions::RevisionRecord;
 use vellum_store::{pages, refs, revisions, Handle};
 
+use crate::access::visible;
 use crate::lists::NavLevel;
 use crate::model::*;
 use crate::{validate, App, AppError, AppResult, Code};
@@ -99,6 +100,8 @@ pub(crate) struct Fetched {
     view: CurrentView,
     revision_number: i64,
     tags: Vec<String>,
+    /// Link targets styled as missing: nothing there, or nothing the
+    /// reader may read (the two look the same).
     missing: Vec<PagePath>,
     /// The text to render from, when the stored rendering was stale.
     stale_text: Option<String>,
@@ -111,10 +114,11 @@ fn toc_of(json: &serde_json::Value) -> Arc<[TocEntry]> {
 }
 
 impl App {
-    /// Reads everything showing the live page at `path` needs.
+    /// Reads everything showing the live page at `path` to `perms` needs.
     pub(crate) async fn fetch_current(
         &self,
         h: &mut impl Handle,
+        perms: &Permissions,
         path: &PagePath,
         with_text: bool,
     ) -> AppResult<Option<Fetched>> {
@@ -126,7 +130,12 @@ impl App {
             .revision_number
             .ok_or_else(|| AppError::bug(format!("page {} has no current revision {current}", view.page.id)))?;
         let tags = refs::tags_of(h, view.page.id).await?;
-        let missing = refs::missing_targets(h, view.page.id).await?;
+        let missing = refs::link_targets(h, view.page.id)
+            .await?
+            .into_iter()
+            .filter(|(target, exists)| !exists || !perms.can(Level::Read, target.as_str()))
+            .map(|(target, _)| target)
+            .collect();
         let stale_text = match (&view.render, self.cached_rendering(current)) {
             (Some(_), _) | (None, Some(_)) => None,
             (None, None) => match &view.markdown {
@@ -187,19 +196,32 @@ impl App {
     /// `with_text`, the page's Markdown is included.
     pub async fn lookup(&self, actor: &Actor, raw_path: &str, with_text: bool) -> AppResult<Lookup> {
         let path = PagePath::parse(raw_path)?;
-        self.authorize(actor, Action::ReadPage(&path)).await?;
+        let perms = self.permissions(actor).await?;
+        self.lookup_with(actor, &perms, path, with_text).await
+    }
+
+    async fn lookup_with(
+        &self,
+        actor: &Actor,
+        perms: &Permissions,
+        path: PagePath,
+        with_text: bool,
+    ) -> AppResult<Lookup> {
+        self.need_read(actor, perms, &path)?;
         let (fetched, moved) = {
             let mut conn = self.0.store.read().await?;
-            match self.fetch_current(&mut conn, &path, with_text).await? {
+            match self.fetch_current(&mut conn, perms, &path, with_text).await? {
                 Some(f) => (f, false),
-                None => match pages::resolve_redirect(&mut conn, &path).await? {
-                    Some(target) => {
-                        self.authorize(actor, Action::ReadPage(&target.path)).await?;
-                        match self.fetch_current(&mut conn, &target.path, with_text).await? {
-                            Some(f) => (f, true),
-                            None => return Err(AppError::bug("a redirect's page vanished mid-read")),
-                        }
-                    }
+                // A redirect into a place the reader may not read leads
+                // nowhere for them.
+                None => match pages::resolve_redirect(&mut conn, &path)
+                    .await?
+                    .filter(|t| perms.can(Level::Read, t.path.as_str()))
+                {
+                    Some(target) => match self.fetch_current(&mut conn, perms, &target.path, with_text).await? {
+                        Some(f) => (f, true),
+                        None => return Err(AppError::bug("a redirect's page vanished mid-read")),
+                    },
                     None => {
                         let in_trash = pages::trashed_at(&mut conn, &path).await?.is_some();
                         return Ok(Lookup::Missing { path, in_trash });
@@ -226,14 +248,16 @@ impl App {
     /// What showing a page needs: the page, the navigation tree beside it,
     /// and what the visitor may do with it.
     pub async fn page_view(&self, actor: &Actor, raw_path: &str) -> AppResult<Lookup<PageView>> {
-        let found = self.lookup(actor, raw_path, false).await?;
+        let path = PagePath::parse(raw_path)?;
+        let perms = self.permissions(actor).await?;
+        let found = self.lookup_with(actor, &perms, path, false).await?;
         let (page, moved) = match found {
             Lookup::Found(p) => (p, false),
             Lookup::Moved(p) => (p, true),
             Lookup::Missing { path, in_trash } => return Ok(Lookup::Missing { path, in_trash }),
         };
-        let nav = self.nav_levels(&page.path.folder()).await?;
-        let can = self.capabilities(actor, &page.path).await?;
+        let nav = self.nav_levels(&perms, &page.path.folder()).await?;
+        let can = Self::capabilities_in(&perms, &page.path);
         let view = Box::new(PageView { page: *page, nav, can });
         Ok(if moved {
             Lookup::Moved(view)
@@ -242,33 +266,31 @@ impl App {
         })
     }
 
-    /// What `actor` may do with the page at `path`.
-    pub async fn capabilities(&self, actor: &Actor, path: &PagePath) -> AppResult<Capabilities> {
-        let write = self.may(actor, Action::WritePage(path)).await?;
-        Ok(Capabilities {
-            edit: write,
-            move_page: write,
-            delete: write,
-        })
-    }
-
     /// The live page at a path (after redirects) without its text or
     /// rendering.
     pub async fn page_head(&self, actor: &Actor, raw_path: &str) -> AppResult<PageHead> {
         let path = PagePath::parse(raw_path)?;
+        let perms = self.permissions(actor).await?;
         let mut conn = self.0.store.read().await?;
-        Ok(head(&self.live_page(actor, &mut conn, &path).await?))
+        Ok(head(&self.live_page(actor, &perms, &mut conn, &path).await?))
     }
 
-    async fn live_page(&self, actor: &Actor, h: &mut impl Handle, path: &PagePath) -> AppResult<PageRecord> {
-        self.authorize(actor, Action::ReadPage(path)).await?;
+    /// The live page at `path` (after a redirect) that the actor may read.
+    pub(crate) async fn live_page(
+        &self,
+        actor: &Actor,
+        perms: &Permissions,
+        h: &mut impl Handle,
+        path: &PagePath,
+    ) -> AppResult<PageRecord> {
+        self.need_read(actor, perms, path)?;
         match pages::by_path(h, path).await? {
             Some(row) => Ok(row),
-            None => match pages::resolve_redirect(h, path).await? {
-                Some(row) => {
-                    self.authorize(actor, Action::ReadPage(&row.path)).await?;
-                    Ok(row)
-                }
+            None => match pages::resolve_redirect(h, path)
+                .await?
+                .filter(|r| perms.can(Level::Read, r.path.as_str()))
+            {
+                Some(row) => Ok(row),
                 None => Err(page_not_found(path)),
             },
         }
@@ -276,8 +298,9 @@ impl App {
 
     pub async fn history(&self, actor: &Actor, raw_path: &str, req: &PageRequest) -> AppResult<Paged<RevisionInfo>> {
         let path = PagePath::parse(raw_path)?;
+        let perms = self.permissions(actor).await?;
         let mut conn = self.0.store.read().await?;
-        let page = self.live_page(actor, &mut conn, &path).await?;
+        let page = self.live_page(actor, &perms, &mut conn, &path).await?;
         let before = req.id_cursor()?.map(RevisionId);
         let rows = revisions::history(&mut conn, page.id, before, req.fetch()?).await?;
         let items = rows.iter().map(revision_info).collect();
@@ -289,7 +312,10 @@ impl App {
     /// Any revision by id, rendered; readable when its page is. A caller
     /// who may not read gets the same answer whether or not it exists.
     pub async fn revision(&self, actor: &Actor, id: RevisionId) -> AppResult<Revision> {
-        self.authorize(actor, Action::ReadSite).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_any_read(actor, &perms)?;
+        // A revision of a page the reader may not read answers exactly as
+        // an id that was never used.
         let not_found = || AppError::new(Code::RevisionNotFound, format!("There is no revision {id}."));
         let (rev, page) = {
             let mut conn = self.0.store.read().await?;
@@ -297,10 +323,12 @@ impl App {
             let page = pages::by_id(&mut conn, rev.page).await?.ok_or_else(not_found)?;
             (rev, page)
         };
-        self.authorize(actor, Action::ReadPage(&page.path)).await?;
+        if !perms.can(Level::Read, page.path.as_str()) {
+            return Err(not_found());
+        }
         let rendered = self.rendering_of(rev.id, &rev.markdown).await?;
         let mut conn = self.0.store.read().await?;
-        let served = self.serve_rendered(&mut conn, &rendered).await?;
+        let served = self.serve_rendered(&mut conn, &perms, &rendered).await?;
         Ok(Revision {
             info: revision_info(&rev),
             path: page.path,
@@ -313,9 +341,10 @@ impl App {
     /// The difference between two revisions of one page.
     pub async fn diff(&self, actor: &Actor, raw_path: &str, from: RevisionId, to: RevisionId) -> AppResult<DiffView> {
         let path = PagePath::parse(raw_path)?;
+        let perms = self.permissions(actor).await?;
         let (page, a, b) = {
             let mut conn = self.0.store.read().await?;
-            let page = self.live_page(actor, &mut conn, &path).await?;
+            let page = self.live_page(actor, &perms, &mut conn, &path).await?;
             let a = revision_of(&mut conn, &page, from).await?;
             let b = revision_of(&mut conn, &page, to).await?;
             (page, a, b)
@@ -340,14 +369,15 @@ impl App {
     /// by path.
     pub async fn backlinks(&self, actor: &Actor, raw_path: &str, req: &PageRequest) -> AppResult<Paged<PageSummary>> {
         let path = PagePath::parse(raw_path)?;
-        self.authorize(actor, Action::ReadPage(&path)).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_read(actor, &perms, &path)?;
         let mut conn = self.0.store.read().await?;
         let mut targets = vec![path.as_str().to_owned()];
         if let Some(row) = pages::by_path(&mut conn, &path).await? {
             targets.extend(pages::redirects_to(&mut conn, row.id).await?);
         }
         let t: Vec<&str> = targets.iter().map(String::as_str).collect();
-        let rows = refs::linking_to(&mut conn, &t, req.text_cursor()?, req.fetch()?).await?;
+        let rows = refs::linking_to(&mut conn, &t, visible(&perms), req.text_cursor()?, req.fetch()?).await?;
         let items = rows.iter().filter(|p| p.path != path).map(summary).collect();
         Ok(Paged::from_rows(items, req.limit()?, |p: &PageSummary| {
             p.path.to_string()
@@ -356,13 +386,14 @@ impl App {
 
     /// Renders Markdown for the editor's preview.
     pub async fn preview(&self, actor: &Actor, markdown: &str) -> AppResult<(Arc<str>, Vec<TocEntry>)> {
-        self.authorize(actor, Action::ReadSite).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_any_read(actor, &perms)?;
         let markdown = validate::text(markdown, "markdown")?;
         crate::edit::check_size(self, markdown)?;
         let rendered = self.render_stored_form(markdown).await?;
         crate::edit::check_links(&rendered)?;
         let mut conn = self.0.store.read().await?;
-        let served = self.serve_rendered(&mut conn, &rendered).await?;
+        let served = self.serve_rendered(&mut conn, &perms, &rendered).await?;
         Ok((served.html, rendered.toc))
     }
 }

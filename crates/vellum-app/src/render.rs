@@ -145,9 +145,21 @@ impl App {
     }
 
     /// Any revision's HTML as served now (old revisions, previews).
-    pub(crate) async fn serve_rendered(&self, h: &mut impl Handle, rendered: &Rendered) -> AppResult<Served> {
-        let wanted: Vec<&str> = rendered.links.iter().map(|p| p.as_str()).collect();
-        let existing = pages::existing_paths(h, &wanted).await?;
+    /// Links to pages the reader may not read look like links to missing
+    /// pages, so the styling says nothing about what is there.
+    pub(crate) async fn serve_rendered(
+        &self,
+        h: &mut impl Handle,
+        perms: &vellum_core::Permissions,
+        rendered: &Rendered,
+    ) -> AppResult<Served> {
+        let readable: Vec<&str> = rendered
+            .links
+            .iter()
+            .map(|p| p.as_str())
+            .filter(|p| perms.can(vellum_core::Level::Read, p))
+            .collect();
+        let existing = pages::existing_paths(h, &readable).await?;
         let missing: Vec<vellum_core::PagePath> = rendered
             .links
             .iter()

@@ -1,36 +1,93 @@
-//! Who may do what. Every read and write in the service layer goes through
-//! [`authorize`]; handlers never decide access themselves.
-//!
-//! Today the decision uses the actor's role and the site's anonymous-read
-//! setting. Folder and page access rules will plug in here, which is why the
-//! target of every check is the page or folder path it concerns.
+//! Who is asking, and in which role. What they may do at a path is decided
+//! by the access rules ([`crate::acl`]); a role is one of the principals a
+//! rule can name, and administrators manage everything.
 
-use crate::{FolderPath, PagePath, UserId};
+use crate::UserId;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// A custom role's name: lower-case ASCII letters, digits, `-` and `_`,
+/// starting with a letter, at most 32 characters, and not a built-in name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoleName(String);
+
+impl RoleName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user's role. The built-in roles' site-wide levels are root rules
+/// (viewer: read, commenter: comment, editor: edit), which an
+/// administrator may change like any other rule; a custom role starts
+/// with none. Administrators manage everything.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
     Viewer,
+    Commenter,
     Editor,
     Admin,
+    Custom(RoleName),
+}
+
+/// Why a role name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleNameError {
+    #[error("a role name has 1 to 32 characters")]
+    Length,
+    #[error("a role name starts with a lower-case letter and has only lower-case letters, digits, “-” and “_”")]
+    Characters,
 }
 
 impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "admin" => Some(Role::Admin),
-            "editor" => Some(Role::Editor),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
+    pub const BUILTIN: [Role; 4] = [Role::Viewer, Role::Commenter, Role::Editor, Role::Admin];
+
+    /// A built-in role by name, or a well-formed custom role name (whether
+    /// that custom role exists is the store's question).
+    pub fn parse(s: &str) -> Result<Role, RoleNameError> {
+        if let Some(r) = Self::BUILTIN.into_iter().find(|r| r.as_str() == s) {
+            return Ok(r);
         }
+        if s.is_empty() || s.len() > 32 {
+            return Err(RoleNameError::Length);
+        }
+        let mut chars = s.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+        if !first_ok || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+            return Err(RoleNameError::Characters);
+        }
+        Ok(Role::Custom(RoleName(s.to_owned())))
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             Role::Admin => "admin",
             Role::Editor => "editor",
+            Role::Commenter => "commenter",
             Role::Viewer => "viewer",
+            Role::Custom(n) => n.as_str(),
         }
+    }
+
+    pub fn is_builtin(&self) -> bool {
+        !matches!(self, Role::Custom(_))
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Role {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Role::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -56,51 +113,15 @@ impl Actor {
         }
     }
 
-    pub fn role(&self) -> Option<Role> {
+    pub fn role(&self) -> Option<&Role> {
         match self {
             Actor::Anonymous => None,
-            Actor::User { role, .. } => Some(*role),
+            Actor::User { role, .. } => Some(role),
         }
     }
-}
 
-/// What is being done, and to what.
-#[derive(Debug, Clone, Copy)]
-pub enum Action<'a> {
-    ReadPage(&'a PagePath),
-    WritePage(&'a PagePath),
-    ReadFolder(&'a FolderPath),
-    /// Site-wide listings (recent changes, tags, all pages, trash).
-    ReadSite,
-    /// Users, roles and settings.
-    Administer,
-}
-
-/// Site-wide settings that the decision depends on.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Policy {
-    pub anonymous_read: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Denied {
-    #[error("sign in to do this")]
-    SignInRequired,
-    #[error("your role does not allow this")]
-    Forbidden,
-}
-
-pub fn authorize(actor: &Actor, action: Action<'_>, policy: Policy) -> Result<(), Denied> {
-    let needed = match action {
-        Action::ReadPage(_) | Action::ReadFolder(_) | Action::ReadSite => Role::Viewer,
-        Action::WritePage(_) => Role::Editor,
-        Action::Administer => Role::Admin,
-    };
-    match actor.role() {
-        Some(role) if role >= needed => Ok(()),
-        Some(_) => Err(Denied::Forbidden),
-        None if needed == Role::Viewer && policy.anonymous_read => Ok(()),
-        None => Err(Denied::SignInRequired),
+    pub fn is_admin(&self) -> bool {
+        self.role() == Some(&Role::Admin)
     }
 }
 
@@ -108,38 +129,21 @@ pub fn authorize(actor: &Actor, action: Action<'_>, policy: Policy) -> Result<()
 mod tests {
     use super::*;
 
-    fn user(role: Role) -> Actor {
-        Actor::User {
-            id: UserId(1),
-            name: "u".into(),
-            role,
-        }
-    }
-
     #[test]
-    fn roles_and_anonymous_reading() {
-        let p = PagePath::parse("a").unwrap();
-        let closed = Policy { anonymous_read: false };
-        let open = Policy { anonymous_read: true };
-        assert_eq!(
-            authorize(&Actor::Anonymous, Action::ReadPage(&p), closed),
-            Err(Denied::SignInRequired)
-        );
-        assert_eq!(authorize(&Actor::Anonymous, Action::ReadPage(&p), open), Ok(()));
-        assert_eq!(
-            authorize(&Actor::Anonymous, Action::WritePage(&p), open),
-            Err(Denied::SignInRequired)
-        );
-        assert_eq!(authorize(&user(Role::Viewer), Action::ReadPage(&p), closed), Ok(()));
-        assert_eq!(
-            authorize(&user(Role::Viewer), Action::WritePage(&p), closed),
-            Err(Denied::Forbidden)
-        );
-        assert_eq!(authorize(&user(Role::Editor), Action::WritePage(&p), closed), Ok(()));
-        assert_eq!(
-            authorize(&user(Role::Editor), Action::Administer, closed),
-            Err(Denied::Forbidden)
-        );
-        assert_eq!(authorize(&user(Role::Admin), Action::Administer, closed), Ok(()));
+    fn role_names() {
+        assert_eq!(Role::parse("editor"), Ok(Role::Editor));
+        assert_eq!(Role::parse("commenter"), Ok(Role::Commenter));
+        let custom = Role::parse("qa-team_2").unwrap();
+        assert_eq!(custom.as_str(), "qa-team_2");
+        assert!(!custom.is_builtin());
+        assert_eq!(Role::parse(""), Err(RoleNameError::Length));
+        assert_eq!(Role::parse(&"a".repeat(33)), Err(RoleNameError::Length));
+        for bad in ["Editor", "2fa", "-x", "a b", "é", "a/b"] {
+            assert_eq!(Role::parse(bad), Err(RoleNameError::Characters), "{bad}");
+        }
+        assert_eq!(serde_json::to_string(&Role::Admin).unwrap(), "\"admin\"");
+        let back: Role = serde_json::from_str("\"qa\"").unwrap();
+        assert_eq!(back.as_str(), "qa");
+        assert!(serde_json::from_str::<Role>("\"Q A\"").is_err());
     }
 }

@@ -7,6 +7,7 @@
 //! database read. On the wire and in storage an event is JSON tagged by its
 //! [`Event::action`] name (`{"action": "page.moved", "page": 7, ...}`).
 
+use crate::acl::{GroupId, NodeRules};
 use crate::{PageId, PagePath, RevisionId, Role, SessionId, UserId};
 
 /// The kind of thing an event is about, stored beside the event so lists
@@ -17,6 +18,10 @@ pub enum TargetType {
     User,
     Session,
     Site,
+    Group,
+    Role,
+    /// The access rules of a folder or page (the target path is the node).
+    Access,
 }
 
 impl TargetType {
@@ -26,6 +31,9 @@ impl TargetType {
             Self::User => "user",
             Self::Session => "session",
             Self::Site => "site",
+            Self::Group => "group",
+            Self::Role => "role",
+            Self::Access => "access",
         }
     }
 }
@@ -95,8 +103,48 @@ pub enum Event {
     },
     #[serde(rename = "session.ended")]
     SessionEnded { session: SessionId, user: UserId },
+    /// An administrator changed an account: what changed is `Some`.
+    #[serde(rename = "user.updated")]
+    UserUpdated {
+        user: UserId,
+        username: String,
+        role: Option<Role>,
+        disabled: Option<bool>,
+        display_name: Option<String>,
+        password_changed: bool,
+    },
     #[serde(rename = "settings.changed")]
-    SettingsChanged { anonymous_read: bool },
+    SettingsChanged { key: String, value: String },
+    /// The rules set directly on a folder or page (`path`; the root is
+    /// the empty path) were replaced.
+    #[serde(rename = "access.changed")]
+    AccessChanged {
+        path: String,
+        before: Option<NodeRules>,
+        after: Option<NodeRules>,
+    },
+    #[serde(rename = "group.created")]
+    GroupCreated { group: GroupId, name: String },
+    #[serde(rename = "group.deleted")]
+    GroupDeleted { group: GroupId, name: String },
+    #[serde(rename = "group.member_added")]
+    GroupMemberAdded {
+        group: GroupId,
+        name: String,
+        user: UserId,
+        username: String,
+    },
+    #[serde(rename = "group.member_removed")]
+    GroupMemberRemoved {
+        group: GroupId,
+        name: String,
+        user: UserId,
+        username: String,
+    },
+    #[serde(rename = "role.created")]
+    RoleCreated { role: Role },
+    #[serde(rename = "role.deleted")]
+    RoleDeleted { role: Role },
 }
 
 impl Event {
@@ -112,7 +160,15 @@ impl Event {
             Self::PageRestored { .. } => "page.restored",
             Self::UserCreated { .. } => "user.created",
             Self::SessionEnded { .. } => "session.ended",
+            Self::UserUpdated { .. } => "user.updated",
             Self::SettingsChanged { .. } => "settings.changed",
+            Self::AccessChanged { .. } => "access.changed",
+            Self::GroupCreated { .. } => "group.created",
+            Self::GroupDeleted { .. } => "group.deleted",
+            Self::GroupMemberAdded { .. } => "group.member_added",
+            Self::GroupMemberRemoved { .. } => "group.member_removed",
+            Self::RoleCreated { .. } => "role.created",
+            Self::RoleDeleted { .. } => "role.deleted",
         }
     }
 
@@ -125,9 +181,15 @@ impl Event {
             | Self::PageMoved { .. }
             | Self::PageDeleted { .. }
             | Self::PageRestored { .. } => TargetType::Page,
-            Self::UserCreated { .. } => TargetType::User,
+            Self::UserCreated { .. } | Self::UserUpdated { .. } => TargetType::User,
             Self::SessionEnded { .. } => TargetType::Session,
             Self::SettingsChanged { .. } => TargetType::Site,
+            Self::AccessChanged { .. } => TargetType::Access,
+            Self::GroupCreated { .. }
+            | Self::GroupDeleted { .. }
+            | Self::GroupMemberAdded { .. }
+            | Self::GroupMemberRemoved { .. } => TargetType::Group,
+            Self::RoleCreated { .. } | Self::RoleDeleted { .. } => TargetType::Role,
         }
     }
 
@@ -207,7 +269,24 @@ mod tests {
                 size: 3,
                 title_changed: false,
             },
-            Event::SettingsChanged { anonymous_read: true },
+            Event::SettingsChanged {
+                key: "k".into(),
+                value: "v".into(),
+            },
+            Event::AccessChanged {
+                path: "hr".into(),
+                before: None,
+                after: Some(NodeRules {
+                    inherit: false,
+                    rules: vec![(crate::Principal::Group(GroupId(2)), crate::Level::Edit)],
+                }),
+            },
+            Event::GroupMemberAdded {
+                group: GroupId(2),
+                name: "eng".into(),
+                user: UserId(3),
+                username: "ann".into(),
+            },
             Event::SessionEnded {
                 session: SessionId(4),
                 user: UserId(1),

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod acl;
 pub mod event;
 pub mod ids;
 pub mod path;
@@ -11,7 +12,8 @@ pub mod revision;
 pub mod time;
 pub mod title;
 
-pub use access::{Action, Actor, Role};
+pub use access::{Actor, Role, RoleName};
+pub use acl::{GroupId, Level, Permissions, Principal};
 pub use event::{Event, TargetType};
 pub use ids::{PageId, RevisionId, SessionId, UserId};
 pub use path::{FolderPath, PagePath, PathError};

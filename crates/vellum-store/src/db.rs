@@ -371,36 +371,38 @@ impl sqlx::Encode<'_, Postgres> for DbTime {
 /// `= ANY($n)` or `unnest($n)`), a JSON array on SQLite (used with
 /// `json_each($n)`). One parameter whatever the length, so no list can run
 /// into a bound-parameter limit and every length shares one statement.
-pub(crate) struct TextList<'a>(pub &'a [&'a str]);
+pub(crate) struct TextList<'a, S = &'a str>(pub &'a [S]);
 
-impl sqlx::Type<Sqlite> for TextList<'_> {
+impl<S: AsRef<str>> sqlx::Type<Sqlite> for TextList<'_, S> {
     fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
         <String as sqlx::Type<Sqlite>>::type_info()
     }
 }
 
-impl<'q> sqlx::Encode<'q, Sqlite> for TextList<'_> {
+impl<'q, S: AsRef<str>> sqlx::Encode<'q, Sqlite> for TextList<'_, S> {
     fn encode_by_ref(
         &self,
         buf: &mut Vec<sqlx::sqlite::SqliteArgumentValue<'q>>,
     ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        let json = serde_json::to_string(self.0)?;
+        let items: Vec<&str> = self.0.iter().map(AsRef::as_ref).collect();
+        let json = serde_json::to_string(&items)?;
         <String as sqlx::Encode<'q, Sqlite>>::encode(json, buf)
     }
 }
 
-impl sqlx::Type<Postgres> for TextList<'_> {
+impl<S: AsRef<str>> sqlx::Type<Postgres> for TextList<'_, S> {
     fn type_info() -> sqlx::postgres::PgTypeInfo {
         <Vec<String> as sqlx::Type<Postgres>>::type_info()
     }
 }
 
-impl sqlx::Encode<'_, Postgres> for TextList<'_> {
+impl<S: AsRef<str>> sqlx::Encode<'_, Postgres> for TextList<'_, S> {
     fn encode_by_ref(
         &self,
         buf: &mut sqlx::postgres::PgArgumentBuffer,
     ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-        <&[&str] as sqlx::Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
+        let items: Vec<&str> = self.0.iter().map(AsRef::as_ref).collect();
+        <&[&str] as sqlx::Encode<'_, Postgres>>::encode_by_ref(&items.as_slice(), buf)
     }
 }
 

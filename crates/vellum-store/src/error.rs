@@ -12,6 +12,8 @@ pub enum Constraint {
     LivePagePath,
     /// `sessions_token_hash`.
     SessionToken,
+    /// `groups_name_key`: the case-folded group name.
+    GroupName,
 }
 
 /// (constraint, index name, table, columns), for every unique index that a
@@ -25,6 +27,7 @@ pub const UNIQUE_INDEXES: &[(Constraint, &str, &str, &[&str])] = &[
         "sessions",
         &["token_hash"],
     ),
+    (Constraint::GroupName, "groups_name_key", "groups", &["name_key"]),
 ];
 
 #[derive(Debug, thiserror::Error)]

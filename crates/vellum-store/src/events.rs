@@ -6,15 +6,24 @@
 use vellum_core::{Event, PagePath, RevisionId, Timestamp, UserId};
 
 use crate::db::{with_db, Columns, DbTime, Handle};
+use crate::visible::{Visible, VisibleSql};
 use crate::{Result, StoreError};
 
 /// Appends an event; returns its sequence number.
 pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, now: Timestamp) -> Result<i64> {
     let details = serde_json::to_value(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let target_id = match event {
-        Event::UserCreated { user, .. } => Some(user.0),
+        Event::UserCreated { user, .. } | Event::UserUpdated { user, .. } => Some(user.0),
         Event::SessionEnded { session, .. } => Some(session.0),
+        Event::GroupCreated { group, .. }
+        | Event::GroupDeleted { group, .. }
+        | Event::GroupMemberAdded { group, .. }
+        | Event::GroupMemberRemoved { group, .. } => Some(group.0),
         other => other.page().map(|p| p.0),
+    };
+    let target_path = match event {
+        Event::AccessChanged { path, .. } => Some(path.as_str()),
+        other => other.path().map(PagePath::as_str),
     };
     let seq: i64 = with_db!(h, |c| {
         sqlx::query_scalar(
@@ -26,7 +35,7 @@ pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, n
     .bind(event.action())
     .bind(event.target_type().as_str())
     .bind(target_id)
-    .bind(event.path().map(PagePath::as_str))
+    .bind(target_path)
     .bind(event.revision().map(|r| r.0))
     .bind(sqlx::types::Json(&details))
     .fetch_one(&mut *c)
@@ -69,11 +78,13 @@ impl ChangeRecord {
     }
 }
 
-/// Page changes, newest first, before the cursor sequence number; only
-/// those by `actor` when given.
+/// Changes to visible pages (as they are now: a page moved out of the
+/// reader's sight takes its history with it), newest first, before the
+/// cursor sequence number; only those by `actor` when given.
 pub async fn page_changes(
     h: &mut impl Handle,
     actor: Option<UserId>,
+    visible: Visible<'_>,
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<ChangeRecord>> {
@@ -86,21 +97,27 @@ pub async fn page_changes(
             concat!(
                 "SELECT e.seq, e.created_at, e.actor_id, u.username AS actor_name, e.revision_id, e.details, \
                  r.title, r.summary, r.size_delta \
-                 FROM events e LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN revisions r ON r.id = e.revision_id \
+                 FROM events e JOIN pages p ON p.id = e.target_id \
+                 LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN revisions r ON r.id = e.revision_id \
                  WHERE e.target_type = 'page' AND e.seq < $1 ",
                 $filter,
                 " ORDER BY e.seq DESC LIMIT $2"
             )
         };
     }
-    const ALL: &str = changes_sql!("");
-    const BY_ACTOR: &str = changes_sql!("AND e.actor_id = $3");
-    with_db!(h, |c| {
-        let q = sqlx::query(if actor.is_some() { BY_ACTOR } else { ALL })
+    static ALL: VisibleSql = VisibleSql::both(changes_sql!("AND {visible p.scope $3}"));
+    static BY_ACTOR: VisibleSql = VisibleSql::both(changes_sql!("AND e.actor_id = $3 AND {visible p.scope $4}"));
+    with_db!(h, |c, b| {
+        let sql = if actor.is_some() { &BY_ACTOR } else { &ALL };
+        let q = sqlx::query(sql.of(b, visible))
             .bind(before_seq.unwrap_or(i64::MAX))
             .bind(limit);
         let q = match actor {
             Some(a) => q.bind(a.0),
+            None => q,
+        };
+        let q = match visible.param() {
+            Some(s) => q.bind(s),
             None => q,
         };
         let rows = q.fetch_all(&mut *c).await?;

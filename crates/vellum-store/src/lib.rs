@@ -14,6 +14,7 @@
 //! text.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod db;
 mod error;
 pub mod events;
@@ -27,10 +28,12 @@ pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod users;
+mod visible;
 
 pub use db::{AsTx, Backend, Conn, Handle, SqliteDurability, StoreOptions, Tx};
 pub use error::{Constraint, StoreError, UNIQUE_INDEXES};
 pub use migrate::{migrations, Migration};
+pub use visible::Visible;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

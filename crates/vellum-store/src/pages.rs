@@ -1,11 +1,12 @@
 //! Pages, the folder tree, redirects left by moves, and the trash.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use vellum_core::{FolderPath, PageId, PagePath, RevisionId, Timestamp, Title, UserId};
 
 use crate::db::{with_db, Columns, DbTime, Handle, Sql, TextList};
-use crate::Result;
+use crate::visible::{Visible, VisibleSql};
+use crate::{access, Result};
 
 /// A page as stored (its text lives in its revisions).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,15 +51,22 @@ impl PageRecord {
     }
 }
 
-/// Runs a query that selects [`COLUMNS`] and decodes every row.
-macro_rules! fetch_pages {
-    ($h:expr, $sql:expr, $($bind:expr),*) => {
-        with_db!($h, |c| {
-            let rows = sqlx::query($sql)$(.bind($bind))*.fetch_all(&mut *c).await?;
-            rows.iter().map(PageRecord::decode).collect::<Result<Vec<_>>>()
+/// Runs a list query with a visibility condition (see [`crate::visible`]):
+/// the scopes, when bound, are the last parameter.
+macro_rules! fetch_visible_pages {
+    ($h:expr, $sql:expr, $visible:expr, $($bind:expr),*) => {
+        with_db!($h, |c, b| {
+            let q = sqlx::query($sql.of(b, $visible))$(.bind($bind))*;
+            let q = match $visible.param() {
+                Some(scopes) => q.bind(scopes),
+                None => q,
+            };
+            let rows = q.fetch_all(&mut *c).await?;
+            rows.iter().map($crate::pages::PageRecord::decode).collect::<$crate::Result<Vec<_>>>()
         })
     };
 }
+pub(crate) use fetch_visible_pages;
 
 macro_rules! fetch_page {
     ($h:expr, $sql:expr, $($bind:expr),*) => {
@@ -98,15 +106,20 @@ pub async fn by_id(h: &mut impl Handle, id: PageId) -> Result<Option<PageRecord>
 }
 
 /// Inserts a page without a revision yet; the caller adds the first
-/// revision and [`set_current`] in the same transaction.
+/// revision and [`set_current`] in the same transaction. The page gets the
+/// scope its path has under the rules (see [`crate::access`]).
 pub async fn insert(h: &mut impl Handle, path: &PagePath, title: &Title, now: Timestamp) -> Result<PageId> {
+    access::lock_rules_shared(h).await?;
+    let scope = access::scope_for(h, path.as_str()).await?;
     let id: i64 = with_db!(h, |c| sqlx::query_scalar(
-        "INSERT INTO pages (path, folder, title, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING id"
+        "INSERT INTO pages (path, folder, title, created_at, updated_at, scope) VALUES ($1, $2, $3, $4, $4, $5) \
+         RETURNING id"
     )
     .bind(path.as_str())
     .bind(path.folder().as_str())
     .bind(title.as_str())
     .bind(DbTime(now))
+    .bind(&scope)
     .fetch_one(&mut *c)
     .await)?;
     Ok(PageId(id))
@@ -132,14 +145,18 @@ pub async fn set_current(
     Ok(())
 }
 
+/// Moves a page; it takes the scope of its new path.
 pub async fn set_path(h: &mut impl Handle, id: PageId, path: &PagePath, now: Timestamp) -> Result<()> {
+    access::lock_rules_shared(h).await?;
+    let scope = access::scope_for(h, path.as_str()).await?;
     with_db!(h, |c| sqlx::query(
-        "UPDATE pages SET path = $2, folder = $3, updated_at = $4 WHERE id = $1"
+        "UPDATE pages SET path = $2, folder = $3, updated_at = $4, scope = $5 WHERE id = $1"
     )
     .bind(id.0)
     .bind(path.as_str())
     .bind(path.folder().as_str())
     .bind(DbTime(now))
+    .bind(&scope)
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;
@@ -171,33 +188,46 @@ pub async fn untrash(h: &mut impl Handle, id: PageId, now: Timestamp) -> Result<
     Ok(())
 }
 
-/// Live pages directly in `folder`, by path, after the cursor path.
+/// Visible live pages directly in `folder`, by path, after the cursor path.
 pub async fn in_folder(
     h: &mut impl Handle,
     folder: &FolderPath,
+    visible: Visible<'_>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<PageRecord>> {
-    const SQL: &str = page_sql!(
-        "pages p WHERE p.folder = $1 AND p.deleted_at IS NULL AND p.path > $2 \
-                       ORDER BY p.path LIMIT $3"
-    );
-    fetch_pages!(h, SQL, folder.as_str(), after.unwrap_or(""), limit)
+    static SQL: VisibleSql = VisibleSql::both(page_sql!(
+        "pages p WHERE p.folder = $1 AND p.deleted_at IS NULL AND p.path > $2 AND {visible p.scope $4} \
+         ORDER BY p.path LIMIT $3"
+    ));
+    fetch_visible_pages!(h, SQL, visible, folder.as_str(), after.unwrap_or(""), limit)
 }
 
-/// All live pages ordered by path, after the cursor path.
-pub async fn list(h: &mut impl Handle, after: Option<&str>, limit: i64) -> Result<Vec<PageRecord>> {
-    const SQL: &str = page_sql!("pages p WHERE p.deleted_at IS NULL AND p.path > $1 ORDER BY p.path LIMIT $2");
-    fetch_pages!(h, SQL, after.unwrap_or(""), limit)
+/// Visible live pages ordered by path, after the cursor path.
+pub async fn list(
+    h: &mut impl Handle,
+    visible: Visible<'_>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PageRecord>> {
+    static SQL: VisibleSql = VisibleSql::both(page_sql!(
+        "pages p WHERE p.deleted_at IS NULL AND p.path > $1 AND {visible p.scope $3} ORDER BY p.path LIMIT $2"
+    ));
+    fetch_visible_pages!(h, SQL, visible, after.unwrap_or(""), limit)
 }
 
-/// Trashed pages, most recently deleted first, before the cursor id.
-pub async fn trashed(h: &mut impl Handle, before: Option<PageId>, limit: i64) -> Result<Vec<PageRecord>> {
-    const SQL: &str = page_sql!(
-        "pages p WHERE p.deleted_at IS NOT NULL AND p.id < $1 \
-                       ORDER BY p.id DESC LIMIT $2"
-    );
-    fetch_pages!(h, SQL, before.map_or(i64::MAX, |p| p.0), limit)
+/// Visible trashed pages, most recently deleted first, before the cursor id.
+pub async fn trashed(
+    h: &mut impl Handle,
+    visible: Visible<'_>,
+    before: Option<PageId>,
+    limit: i64,
+) -> Result<Vec<PageRecord>> {
+    static SQL: VisibleSql = VisibleSql::both(page_sql!(
+        "pages p WHERE p.deleted_at IS NOT NULL AND p.id < $1 AND {visible p.scope $3} \
+         ORDER BY p.id DESC LIMIT $2"
+    ));
+    fetch_visible_pages!(h, SQL, visible, before.map_or(i64::MAX, |p| p.0), limit)
 }
 
 /// The most recently trashed page that lived at `path`.
@@ -264,22 +294,30 @@ pub struct FolderCount {
     pub page_count: i64,
 }
 
-/// Sub-folders of `parent` with the number of live pages below each.
+/// Sub-folders of `parent` with the number of visible live pages below
+/// each (folders with none are left out).
 ///
-/// The count is two range scans of the `pages_folder` index: the folder
-/// itself, and every folder whose path starts with `path/` (those sort
-/// between `path/` and `path0`, as `0` follows `/`).
-pub async fn child_folders(h: &mut impl Handle, parent: &FolderPath) -> Result<Vec<FolderCount>> {
-    let rows: Vec<(String, i64)> = with_db!(h, |c| sqlx::query_as(
-        "SELECT f.path, \
-             (SELECT COUNT(*) FROM pages p WHERE p.deleted_at IS NULL AND p.folder = f.path) \
+/// The count is two range scans of the `pages_folder` index, which
+/// carries the scope: the folder itself, and every folder whose path
+/// starts with `path/` (those sort between `path/` and `path0`, as `0`
+/// follows `/`).
+pub async fn child_folders(h: &mut impl Handle, parent: &FolderPath, visible: Visible<'_>) -> Result<Vec<FolderCount>> {
+    static SQL: VisibleSql = VisibleSql::both(
+        "SELECT path, page_count FROM (SELECT f.path, \
+             (SELECT COUNT(*) FROM pages p WHERE p.deleted_at IS NULL AND p.folder = f.path \
+                AND {visible p.scope $2}) \
            + (SELECT COUNT(*) FROM pages p WHERE p.deleted_at IS NULL \
-                AND p.folder >= f.path || '/' AND p.folder < f.path || '0') AS page_count \
-         FROM folders f WHERE f.parent = $1 AND f.path <> '' ORDER BY f.path",
-    )
-    .bind(parent.as_str())
-    .fetch_all(&mut *c)
-    .await)?;
+                AND p.folder >= f.path || '/' AND p.folder < f.path || '0' AND {visible p.scope $2}) AS page_count \
+         FROM folders f WHERE f.parent = $1 AND f.path <> '') c WHERE page_count > 0 ORDER BY path",
+    );
+    let rows: Vec<(String, i64)> = with_db!(h, |c, b| {
+        let q = sqlx::query_as(SQL.of(b, visible)).bind(parent.as_str());
+        let q = match visible.param() {
+            Some(s) => q.bind(s),
+            None => q,
+        };
+        q.fetch_all(&mut *c).await
+    })?;
     rows.into_iter()
         .map(|(path, page_count)| {
             let path = FolderPath::parse(&path)
@@ -289,13 +327,20 @@ pub async fn child_folders(h: &mut impl Handle, parent: &FolderPath) -> Result<V
         .collect()
 }
 
-pub async fn folder_exists(h: &mut impl Handle, path: &FolderPath) -> Result<bool> {
-    Ok(with_db!(h, |c| sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM folders WHERE path = $1)"
-    )
-    .bind(path.as_str())
-    .fetch_one(&mut *c)
-    .await)?)
+/// Whether any visible live page lies in the folder or below it.
+pub async fn folder_has_visible(h: &mut impl Handle, path: &FolderPath, visible: Visible<'_>) -> Result<bool> {
+    static SQL: VisibleSql = VisibleSql::both(
+        "SELECT EXISTS (SELECT 1 FROM pages p WHERE p.deleted_at IS NULL AND {visible p.scope $2} \
+             AND (p.folder = $1 OR (p.folder >= $1 || '/' AND p.folder < $1 || '0')))",
+    );
+    Ok(with_db!(h, |c, b| {
+        let q = sqlx::query_scalar(SQL.of(b, visible)).bind(path.as_str());
+        let q = match visible.param() {
+            Some(s) => q.bind(s),
+            None => q,
+        };
+        q.fetch_one(&mut *c).await
+    })?)
 }
 
 /// Leaves a redirect from `path` to the page (replacing an older one).
@@ -341,16 +386,23 @@ pub async fn redirects_to(h: &mut impl Handle, page: PageId) -> Result<Vec<Strin
     .await)?)
 }
 
-/// Live pages that no live page links to (directly or through a redirect).
-pub async fn orphans(h: &mut impl Handle, after: Option<&str>, limit: i64) -> Result<Vec<PageRecord>> {
-    const SQL: &str = page_sql!(
-        "pages p WHERE p.deleted_at IS NULL AND p.path > $1 \
+/// Visible live pages that no visible live page links to (directly or
+/// through a redirect): a link from a page the reader cannot see does not
+/// count, so the list says nothing about such pages.
+pub async fn orphans(
+    h: &mut impl Handle,
+    visible: Visible<'_>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PageRecord>> {
+    static SQL: VisibleSql = VisibleSql::both(page_sql!(
+        "pages p WHERE p.deleted_at IS NULL AND p.path > $1 AND {visible p.scope $3} \
          AND NOT EXISTS (SELECT 1 FROM page_links l JOIN pages src ON src.id = l.page_id \
-             WHERE src.deleted_at IS NULL AND src.id <> p.id AND (l.target = p.path \
+             WHERE src.deleted_at IS NULL AND src.id <> p.id AND {visible src.scope $3} AND (l.target = p.path \
              OR l.target IN (SELECT r.path FROM redirects r WHERE r.page_id = p.id))) \
          ORDER BY p.path LIMIT $2"
-    );
-    fetch_pages!(h, SQL, after.unwrap_or(""), limit)
+    ));
+    fetch_visible_pages!(h, SQL, visible, after.unwrap_or(""), limit)
 }
 
 /// A link target where no page lives, with how many live pages link there.
@@ -360,25 +412,37 @@ pub struct Wanted {
     pub links: i64,
 }
 
-/// Link targets of live pages where no page lives, most wanted first,
-/// after the cursor `(links, target)`.
-pub async fn wanted(h: &mut impl Handle, after: Option<(i64, &str)>, limit: i64) -> Result<Vec<Wanted>> {
+/// Link targets of visible live pages where no page lives, most wanted
+/// first, after the cursor `(links, target)`. Only links from visible
+/// pages count, and a target the reader may not read is never listed
+/// (whether or not a page is there); a redirect to a page they may not
+/// read leads nowhere for them.
+pub async fn wanted(
+    h: &mut impl Handle,
+    visible: Visible<'_>,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> Result<Vec<Wanted>> {
     let (after_links, after_target) = after.unwrap_or((i64::MAX, ""));
-    let rows: Vec<(String, i64)> = with_db!(h, |c| {
-        sqlx::query_as(
+    static SQL: VisibleSql = VisibleSql::both(
         "SELECT target, n FROM (SELECT l.target, COUNT(*) AS n FROM page_links l JOIN pages src ON src.id = l.page_id \
-         WHERE src.deleted_at IS NULL \
+         WHERE src.deleted_at IS NULL AND {visible src.scope $4} AND {visible l.target_scope $4} \
          AND NOT EXISTS (SELECT 1 FROM pages p WHERE p.path = l.target AND p.deleted_at IS NULL) \
          AND NOT EXISTS (SELECT 1 FROM redirects r JOIN pages p ON p.id = r.page_id \
-             WHERE r.path = l.target AND p.deleted_at IS NULL) \
+             WHERE r.path = l.target AND p.deleted_at IS NULL AND {visible p.scope $4}) \
          GROUP BY l.target) w WHERE n < $1 OR (n = $1 AND target > $2) \
          ORDER BY n DESC, target LIMIT $3",
-    )
-    .bind(after_links)
-    .bind(after_target)
-    .bind(limit)
-    .fetch_all(&mut *c)
-    .await
+    );
+    let rows: Vec<(String, i64)> = with_db!(h, |c, b| {
+        let q = sqlx::query_as(SQL.of(b, visible))
+            .bind(after_links)
+            .bind(after_target)
+            .bind(limit);
+        let q = match visible.param() {
+            Some(s) => q.bind(s),
+            None => q,
+        };
+        q.fetch_all(&mut *c).await
     })?;
     rows.into_iter()
         .map(|(target, links)| {
@@ -387,4 +451,14 @@ pub async fn wanted(h: &mut impl Handle, after: Option<(i64, &str)>, limit: i64)
             Ok(Wanted { target, links })
         })
         .collect()
+}
+
+/// Live pages per scope.
+pub async fn count_by_scope(h: &mut impl Handle) -> Result<BTreeMap<String, i64>> {
+    let rows: Vec<(String, i64)> = with_db!(h, |c| sqlx::query_as(
+        "SELECT scope, COUNT(*) FROM pages WHERE deleted_at IS NULL GROUP BY scope"
+    )
+    .fetch_all(&mut *c)
+    .await)?;
+    Ok(rows.into_iter().collect())
 }

@@ -4,24 +4,39 @@
 use vellum_core::{PageId, PagePath};
 
 use crate::db::{with_db, Handle, Sql, TextList};
-use crate::pages::{page_sql, PageRecord};
-use crate::{Result, StoreError};
+use crate::pages::{fetch_visible_pages, page_sql, PageRecord};
+use crate::visible::{Visible, VisibleSql};
+use crate::{access, Result, StoreError};
 
-/// Replaces a page's outgoing links, in one statement whatever their number.
+/// Replaces a page's outgoing links, in one statement whatever their
+/// number; each target keeps its path's scope (see [`crate::access`]).
 pub async fn replace_links(h: &mut impl Handle, page: PageId, targets: &[&str]) -> Result<()> {
     with_db!(h, |c| sqlx::query("DELETE FROM page_links WHERE page_id = $1")
         .bind(page.0)
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected()))?;
-    insert_pairs(h, &INSERT_LINKS, page, targets).await
+    if targets.is_empty() {
+        return Ok(());
+    }
+    access::lock_rules_shared(h).await?;
+    let scopes = access::scopes_for(h, targets).await?;
+    const SQL: Sql = Sql {
+        sqlite: "INSERT INTO page_links (page_id, target, target_scope) \
+                 SELECT $1, a.value, b.value FROM json_each($2) a JOIN json_each($3) b ON a.key = b.key \
+                 WHERE true ON CONFLICT DO NOTHING",
+        postgres: "INSERT INTO page_links (page_id, target, target_scope) \
+                   SELECT $1, t, s FROM unnest($2::text[], $3::text[]) AS u(t, s) ON CONFLICT DO NOTHING",
+    };
+    with_db!(h, |c, b| sqlx::query(SQL.of(b))
+        .bind(page.0)
+        .bind(TextList(targets))
+        .bind(TextList(&scopes))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }
-
-const INSERT_LINKS: Sql = Sql {
-    sqlite: "INSERT INTO page_links (page_id, target) SELECT $1, value FROM json_each($2) WHERE true \
-             ON CONFLICT DO NOTHING",
-    postgres: "INSERT INTO page_links (page_id, target) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
-};
 
 const INSERT_TAGS: Sql = Sql {
     sqlite: "INSERT INTO page_tags (page_id, tag) SELECT $1, value FROM json_each($2) WHERE true \
@@ -42,39 +57,34 @@ async fn insert_pairs(h: &mut impl Handle, sql: &Sql, page: PageId, values: &[&s
     Ok(())
 }
 
-/// Live pages linking to any of `targets`, by path, after the cursor path.
+/// Visible live pages linking to any of `targets`, by path, after the
+/// cursor path.
 pub async fn linking_to(
     h: &mut impl Handle,
     targets: &[&str],
+    visible: Visible<'_>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<PageRecord>> {
     if targets.is_empty() {
         return Ok(Vec::new());
     }
-    const SQL: Sql = Sql {
+    static SQL: VisibleSql = VisibleSql::new(Sql {
         sqlite: page_sql!(
-            "pages p WHERE p.deleted_at IS NULL AND p.path > $2 AND EXISTS (SELECT 1 FROM page_links l \
-             WHERE l.page_id = p.id AND l.target IN (SELECT value FROM json_each($1))) ORDER BY p.path LIMIT $3"
+            "pages p WHERE p.deleted_at IS NULL AND p.path > $2 AND {visible p.scope $4} AND EXISTS (SELECT 1 \
+             FROM page_links l WHERE l.page_id = p.id AND l.target IN (SELECT value FROM json_each($1))) \
+             ORDER BY p.path LIMIT $3"
         ),
         postgres: page_sql!(
-            "pages p WHERE p.deleted_at IS NULL AND p.path > $2 AND EXISTS (SELECT 1 FROM page_links l \
-             WHERE l.page_id = p.id AND l.target = ANY($1)) ORDER BY p.path LIMIT $3"
+            "pages p WHERE p.deleted_at IS NULL AND p.path > $2 AND {visible p.scope $4} AND EXISTS (SELECT 1 \
+             FROM page_links l WHERE l.page_id = p.id AND l.target = ANY($1)) ORDER BY p.path LIMIT $3"
         ),
-    };
-    with_db!(h, |c, b| {
-        let rows = sqlx::query(SQL.of(b))
-            .bind(TextList(targets))
-            .bind(after.unwrap_or(""))
-            .bind(limit)
-            .fetch_all(&mut *c)
-            .await?;
-        rows.iter().map(PageRecord::decode).collect()
-    })
+    });
+    fetch_visible_pages!(h, SQL, visible, TextList(targets), after.unwrap_or(""), limit)
 }
 
-/// The page's link targets that lead nowhere now: no live page and no
-/// redirect to one. Runs on every page view.
+/// The page's link targets, each with whether it leads somewhere now (a
+/// live page or a redirect to one). Runs on every page view.
 ///
 /// Two plain indexed queries (the page's links, then which of them exist),
 /// rather than one query with `EXISTS`/anti-join subqueries: measured at
@@ -82,7 +92,7 @@ pub async fn linking_to(
 /// over every page whenever PostgreSQL's statistics lagged a growing table
 /// (16-400 ms a call), and one form was ten times slower on SQLite 3.46. A
 /// list of a page's few targets is an index look-up for any planner.
-pub async fn missing_targets(h: &mut impl Handle, page: PageId) -> Result<Vec<PagePath>> {
+pub async fn link_targets(h: &mut impl Handle, page: PageId) -> Result<Vec<(PagePath, bool)>> {
     let targets: Vec<String> = with_db!(h, |c| sqlx::query_scalar(
         "SELECT target FROM page_links WHERE page_id = $1 ORDER BY target"
     )
@@ -93,8 +103,10 @@ pub async fn missing_targets(h: &mut impl Handle, page: PageId) -> Result<Vec<Pa
     let existing = crate::pages::existing_paths(h, &wanted).await?;
     targets
         .iter()
-        .filter(|t| !existing.contains(*t))
-        .map(|t| PagePath::parse(t).map_err(|e| StoreError::Corrupt(format!("link target `{t}`: {e}"))))
+        .map(|t| {
+            let path = PagePath::parse(t).map_err(|e| StoreError::Corrupt(format!("link target `{t}`: {e}")))?;
+            Ok((path, existing.contains(t)))
+        })
         .collect()
 }
 
@@ -117,37 +129,39 @@ pub async fn tags_of(h: &mut impl Handle, page: PageId) -> Result<Vec<String>> {
     .await)?)
 }
 
-/// Tags on live pages with how many live pages carry each, by tag, after
-/// the cursor tag.
-pub async fn tag_counts(h: &mut impl Handle, after: Option<&str>, limit: i64) -> Result<Vec<(String, i64)>> {
-    Ok(with_db!(h, |c| sqlx::query_as(
+/// Tags on visible live pages with how many such pages carry each, by
+/// tag, after the cursor tag.
+pub async fn tag_counts(
+    h: &mut impl Handle,
+    visible: Visible<'_>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(String, i64)>> {
+    static SQL: VisibleSql = VisibleSql::both(
         "SELECT t.tag, COUNT(*) FROM page_tags t JOIN pages p ON p.id = t.page_id \
-         WHERE p.deleted_at IS NULL AND t.tag > $1 GROUP BY t.tag ORDER BY t.tag LIMIT $2",
-    )
-    .bind(after.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(&mut *c)
-    .await)?)
+         WHERE p.deleted_at IS NULL AND t.tag > $1 AND {visible p.scope $3} GROUP BY t.tag ORDER BY t.tag LIMIT $2",
+    );
+    Ok(with_db!(h, |c, b| {
+        let q = sqlx::query_as(SQL.of(b, visible)).bind(after.unwrap_or("")).bind(limit);
+        let q = match visible.param() {
+            Some(s) => q.bind(s),
+            None => q,
+        };
+        q.fetch_all(&mut *c).await
+    })?)
 }
 
-/// Live pages with a tag, by path, after the cursor path.
+/// Visible live pages with a tag, by path, after the cursor path.
 pub async fn pages_with_tag(
     h: &mut impl Handle,
     tag: &str,
+    visible: Visible<'_>,
     after: Option<&str>,
     limit: i64,
 ) -> Result<Vec<PageRecord>> {
-    const SQL: &str = page_sql!(
+    static SQL: VisibleSql = VisibleSql::both(page_sql!(
         "page_tags t JOIN pages p ON p.id = t.page_id WHERE t.tag = $1 AND p.deleted_at IS NULL AND p.path > $2 \
-         ORDER BY p.path LIMIT $3"
-    );
-    with_db!(h, |c| {
-        let rows = sqlx::query(SQL)
-            .bind(tag)
-            .bind(after.unwrap_or(""))
-            .bind(limit)
-            .fetch_all(&mut *c)
-            .await?;
-        rows.iter().map(PageRecord::decode).collect()
-    })
+         AND {visible p.scope $4} ORDER BY p.path LIMIT $3"
+    ));
+    fetch_visible_pages!(h, SQL, visible, tag, after.unwrap_or(""), limit)
 }

@@ -2,7 +2,9 @@
 
 use vellum_core::{Role, Timestamp, UserId};
 
-use crate::db::{with_db, Columns, DbTime, Handle};
+use std::collections::BTreeMap;
+
+use crate::db::{with_db, Columns, DbTime, Handle, Sql, TextList};
 use crate::{Result, StoreError};
 
 #[derive(Clone, PartialEq, Eq)]
@@ -46,7 +48,7 @@ impl UserRecord {
             display_name: r.text("display_name")?,
             password_hash: r.text("password_hash")?,
             role: r.parsed("role", |s| {
-                Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown role `{s}`")))
+                Role::parse(s).map_err(|e| StoreError::Corrupt(format!("role `{s}`: {e}")))
             })?,
             created_at: r.time("created_at")?,
             disabled_at: r.opt_time("disabled_at")?,
@@ -60,7 +62,7 @@ pub struct NewUser<'a> {
     pub username_key: &'a str,
     pub display_name: &'a str,
     pub password_hash: &'a str,
-    pub role: Role,
+    pub role: &'a Role,
     pub now: Timestamp,
 }
 
@@ -115,4 +117,31 @@ pub async fn list(h: &mut impl Handle, after: Option<&str>, limit: i64) -> Resul
             .await?;
         rows.iter().map(UserRecord::decode).collect()
     })
+}
+
+/// User names by id (ids with no account are left out).
+pub async fn names_by_ids(h: &mut impl Handle, ids: &[UserId]) -> Result<BTreeMap<UserId, String>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let ids: Vec<String> = ids.iter().map(|u| u.0.to_string()).collect();
+    const SQL: Sql = Sql {
+        sqlite: "SELECT id, username FROM users WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each($1))",
+        postgres: "SELECT id, username FROM users WHERE id = ANY($1::text[]::bigint[])",
+    };
+    let rows: Vec<(i64, String)> = with_db!(h, |c, b| sqlx::query_as(SQL.of(b))
+        .bind(TextList(&ids))
+        .fetch_all(&mut *c)
+        .await)?;
+    Ok(rows.into_iter().map(|(id, n)| (UserId(id), n)).collect())
+}
+
+/// How many accounts have the role.
+pub async fn count_with_role(h: &mut impl Handle, role: &Role) -> Result<i64> {
+    Ok(with_db!(h, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE role = $1"
+    )
+    .bind(role.as_str())
+    .fetch_one(&mut *c)
+    .await)?)
 }

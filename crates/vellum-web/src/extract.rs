@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::Json;
 use axum_extra::extract::cookie::CookieJar;
 use serde::de::DeserializeOwned;
-use vellum_app::{Actor, AppError, Code};
+use vellum_app::{Actor, AppError, Code, SiteCapabilities};
 
 use crate::cookies::SESSION_COOKIE;
 use crate::error::ApiError;
@@ -21,21 +21,25 @@ pub struct Visitor {
     /// The session's token for the `X-CSRF-Token` header of scripts.
     pub csrf: String,
     pub session_token: Option<String>,
+    /// What the chrome may offer (from the service's permissions; each
+    /// action is still authorized when taken).
+    pub site: SiteCapabilities,
 }
 
 impl Visitor {
+    /// An anonymous visitor offered nothing (when the service could not be
+    /// asked).
+    pub fn anonymous() -> Visitor {
+        Visitor {
+            actor: Actor::Anonymous,
+            csrf: String::new(),
+            session_token: None,
+            site: SiteCapabilities::default(),
+        }
+    }
+
     pub fn name(&self) -> Option<&str> {
         self.actor.name()
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.actor.role() == Some(vellum_app::Role::Admin)
-    }
-
-    /// Whether the visitor's role lets them create pages (for the chrome's
-    /// "new page" offers; each action is still authorized by the service).
-    pub fn can_create(&self) -> bool {
-        self.actor.role().is_some_and(|r| r >= vellum_app::Role::Editor)
     }
 }
 
@@ -46,17 +50,21 @@ pub(crate) async fn visitor_from_parts(parts: &Parts, state: &AppState) -> Resul
     let jar = CookieJar::from_headers(&parts.headers);
     if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) {
         if let Some(session) = state.app.session(&token).await? {
+            let site = state.app.site_capabilities(&session.actor).await?;
             return Ok(Visitor {
                 actor: session.actor,
                 csrf: session.csrf_token,
                 session_token: Some(token),
+                site,
             });
         }
     }
+    let site = state.app.site_capabilities(&Actor::Anonymous).await?;
     Ok(Visitor {
         actor: Actor::Anonymous,
         csrf: String::new(),
         session_token: None,
+        site,
     })
 }
 

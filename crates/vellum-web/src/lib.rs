@@ -16,6 +16,7 @@ mod extract;
 mod fmt;
 mod html;
 mod limits;
+mod routes;
 mod subroutes;
 mod urls;
 
@@ -117,14 +118,8 @@ fn router(app: App, opts: WebOptions) -> Router {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ));
     }
-    let mut router = Router::new()
-        .merge(html::router(state.clone()))
-        .nest("/api/v1", api::router())
-        .route("/assets/{name}", get(assets::serve))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .fallback(html::not_found)
-        .with_state(state);
+    let (routes, _) = site_routes(html::router(state.clone())).into_parts();
+    let mut router = routes.fallback(html::not_found).with_state(state);
     for (name, value) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }
@@ -141,6 +136,24 @@ fn router(app: App, opts: WebOptions) -> Router {
             (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
         }))
         .layer(TraceLayer::new_for_http().make_span_with(limits::request_span))
+}
+
+/// The whole site's routes around the HTML ones.
+fn site_routes(html: routes::Routes) -> routes::Routes {
+    html.nest("/api/v1", api::router())
+        .route("/assets/{name}", get(assets::serve))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+}
+
+/// Every address template the site routes, as clients write them
+/// (`/wiki/{*path}/-/history`), for tests that must cover every route.
+pub fn route_table() -> Vec<String> {
+    let (_, paths) = site_routes(html::routes()).into_parts();
+    let mut out: Vec<String> = paths.iter().map(|p| routes::public_form(p)).collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {

@@ -12,7 +12,11 @@ use axum::http::Uri;
 
 /// The prefixes whose paths can carry a `/-/` sub-resource, and where the
 /// rewritten route lives.
-const MOUNTS: &[(&str, &str)] = &[("/wiki/", "/.sub/wiki/"), ("/api/v1/pages/", "/api/v1/.sub/pages/")];
+const MOUNTS: &[(&str, &str)] = &[
+    ("/wiki/", "/.sub/wiki/"),
+    ("/api/v1/pages/", "/api/v1/.sub/pages/"),
+    ("/api/v1/access/", "/api/v1/.sub/access/"),
+];
 
 /// The routed form of a path, when it names a page sub-resource.
 pub(crate) fn routed_path(path: &str) -> Option<String> {
@@ -20,6 +24,17 @@ pub(crate) fn routed_path(path: &str) -> Option<String> {
         let Some(rest) = path.strip_prefix(prefix) else {
             continue;
         };
+        // Access rules have the root (the whole wiki) as a node too:
+        // `/api/v1/access/-/explain`.
+        if let Some(sub) = rest
+            .strip_prefix("-/")
+            .filter(|_| prefix.starts_with("/api/v1/access/"))
+        {
+            if sub.is_empty() || sub.contains('/') {
+                return None;
+            }
+            return Some(format!("{mount}{sub}"));
+        }
         let (page, sub) = rest.split_once("/-/")?;
         if page.is_empty() || sub.is_empty() || sub.contains('/') {
             return None;

@@ -178,8 +178,8 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 }
 
 async fn create_user(config: Config, name: &str, role: &str, display_name: Option<&str>) -> anyhow::Result<()> {
-    let Some(role) = Role::parse(role) else {
-        bail!("the role is one of admin, editor, viewer (got `{role}`)");
+    let Ok(role) = Role::parse(role) else {
+        bail!("the role is admin, editor, commenter, viewer or a custom role's name (got `{role}`)");
     };
     let mut password = String::new();
     std::io::stdin()
@@ -195,7 +195,7 @@ async fn create_user(config: Config, name: &str, role: &str, display_name: Optio
         username: name,
         display_name,
         password,
-        role,
+        role: role.clone(),
     };
     let id = app
         .create_user(None, account)

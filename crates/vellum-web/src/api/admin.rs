@@ -3,17 +3,18 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use vellum_app::{AppError, Code, NewAccount, Role};
 
 use super::model::*;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, ListParams, Visitor};
 use crate::limits::{class, RouteClass};
+use crate::routes::Routes;
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/users", class(RouteClass::Small, get(list_users).post(create_user)))
         .route(
             "/settings",
@@ -43,18 +44,18 @@ pub(crate) async fn create_user(
     v: Visitor,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<UserJson>)> {
-    let role = Role::parse(&body.role).ok_or_else(|| {
+    let role = Role::parse(body.role.trim()).map_err(|_| {
         AppError::invalid(
             Code::InvalidRole,
             "role",
-            "The role is one of “admin”, “editor” or “viewer”.",
+            "The role is “admin”, “editor”, “commenter”, “viewer” or a custom role an administrator has made.",
         )
     })?;
     let account = NewAccount {
         username: &body.username,
         display_name: body.display_name.as_deref(),
         password: &body.password,
-        role,
+        role: role.clone(),
     };
     let id = s.app.create_user(Some(&v.actor), account).await?;
     let username = body.username.trim().to_owned();

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use vellum_app::{Actor, Code};
 
 use super::model::{LoginRequest, Me};
@@ -13,10 +13,11 @@ use crate::cookies::{cleared, session_cookie};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Visitor};
 use crate::limits::{class, RouteClass};
+use crate::routes::Routes;
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/auth/login", class(RouteClass::Small, post(login)))
         .route("/auth/logout", class(RouteClass::Small, post(logout)))
         .route("/auth/me", class(RouteClass::Small, get(me)))

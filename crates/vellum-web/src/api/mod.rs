@@ -6,6 +6,7 @@
 //! cross-site page cannot send that without a CORS preflight, which this
 //! API never grants) and by DELETE being a non-simple method.
 
+mod access;
 mod admin;
 mod auth;
 mod model;
@@ -18,13 +19,13 @@ use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use utoipa::OpenApi;
 use vellum_app::Code;
 
 use crate::error::ApiError;
 use crate::extract::unsupported_media_type;
-use crate::AppState;
+use crate::routes::Routes;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,8 +40,12 @@ use crate::AppState;
         site::revision, site::folder_root, site::folder, site::recent_changes, site::tags, site::tag,
         site::render, site::trash, site::restore, site::wanted, site::orphans,
         admin::list_users, admin::create_user, admin::get_settings, admin::put_settings,
+        access::get_root_access, access::put_root_access, access::get_access, access::put_access,
+        access::explain_root, access::explain, access::report,
+        access::list_groups, access::create_group, access::get_group, access::delete_group,
+        access::add_member, access::remove_member, access::list_roles, access::create_role, access::delete_role,
     ),
-    tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"))
+    tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"))
 )]
 struct ApiDoc;
 
@@ -71,12 +76,13 @@ fn is_json(req: &Request<Body>) -> bool {
         })
 }
 
-/// Cross-site forms can only send form encodings; requiring JSON on every
-/// unsafe method with a body is what protects cookie-authenticated API
-/// calls from CSRF.
+/// Cross-site forms can only POST, and only form encodings or plain text;
+/// requiring JSON on every POST is what protects cookie-authenticated API
+/// calls from CSRF (a cross-site PUT, PATCH or DELETE needs a CORS
+/// preflight, which this API never grants). A PUT with a body is JSON too:
+/// its handler's JSON extractor says so.
 async fn require_json(req: Request<Body>, next: Next) -> Response {
-    let unsafe_method = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
-    if unsafe_method && !is_json(&req) {
+    if *req.method() == Method::POST && !is_json(&req) {
         return unsupported_media_type().into_response();
     }
     next.run(req).await
@@ -113,14 +119,17 @@ async fn api_not_found() -> ApiError {
     )
 }
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/openapi.json", get(openapi_json))
         .merge(auth::router())
         .merge(pages::router())
         .merge(site::router())
         .merge(admin::router())
-        .fallback(api_not_found)
-        .layer(middleware::from_fn(require_json))
-        .layer(middleware::from_fn(json_method_not_allowed))
+        .merge(access::router())
+        .map(|r| {
+            r.fallback(api_not_found)
+                .layer(middleware::from_fn(require_json))
+                .layer(middleware::from_fn(json_method_not_allowed))
+        })
 }

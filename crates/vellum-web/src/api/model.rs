@@ -37,10 +37,37 @@ pub struct PageJson {
     /// Set on a save that was merged with an edit that landed first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merged: Option<bool>,
+    /// What the caller may do with the page.
+    pub can: CapabilitiesJson,
+}
+
+/// What the caller may do with a page (each action is still checked when
+/// it is taken).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CapabilitiesJson {
+    pub comment: bool,
+    pub edit: bool,
+    #[serde(rename = "move")]
+    pub move_page: bool,
+    pub delete: bool,
+    /// May see and change the page's access rules.
+    pub manage_access: bool,
+}
+
+impl From<app::Capabilities> for CapabilitiesJson {
+    fn from(c: app::Capabilities) -> Self {
+        CapabilitiesJson {
+            comment: c.comment,
+            edit: c.edit,
+            move_page: c.move_page,
+            delete: c.delete,
+            manage_access: c.manage_access,
+        }
+    }
 }
 
 impl PageJson {
-    pub(crate) fn new(p: app::Page) -> Self {
+    pub(crate) fn new(p: app::Page, can: app::Capabilities) -> Self {
         PageJson {
             id: p.id.0,
             path: p.path.into_string(),
@@ -56,6 +83,7 @@ impl PageJson {
             updated_by: p.updated_by,
             redirected_from: None,
             merged: None,
+            can: can.into(),
         }
     }
 }
@@ -290,6 +318,8 @@ pub struct TrashedJson {
     pub path: String,
     pub title: String,
     pub deleted_at: String,
+    /// The caller may restore it (they may edit where it was).
+    pub can_restore: bool,
 }
 
 impl From<app::TrashedPage> for TrashedJson {
@@ -299,6 +329,7 @@ impl From<app::TrashedPage> for TrashedJson {
             path: t.path.into_string(),
             title: t.title.into_string(),
             deleted_at: rfc3339(t.deleted_at),
+            can_restore: t.can_restore,
         }
     }
 }
@@ -309,7 +340,7 @@ pub struct UserJson {
     pub id: i64,
     pub username: String,
     pub display_name: String,
-    /// `admin`, `editor` or `viewer`.
+    /// `admin`, `editor`, `commenter`, `viewer` or a custom role.
     pub role: String,
     pub created_at: String,
     pub disabled: bool,

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use utoipa::IntoParams;
 use vellum_app::{Lookup, SaveRequest};
 use vellum_core::RevisionId;
@@ -13,11 +13,12 @@ use super::model::*;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ListParams, Visitor};
 use crate::limits::{class, RouteClass};
+use crate::routes::Routes;
 use crate::urls::{api_page_href, location};
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/pages", class(RouteClass::Small, get(list_pages)))
         .route(
             "/pages/{*path}",
@@ -59,9 +60,13 @@ pub(crate) async fn get_page(
     ApiPath(path): ApiPath<String>,
 ) -> ApiResult<Json<PageJson>> {
     match s.app.lookup(&v.actor, &path, true).await? {
-        Lookup::Found(page) => Ok(Json(PageJson::new(*page))),
+        Lookup::Found(page) => {
+            let can = s.app.capabilities(&v.actor, &page.path).await?;
+            Ok(Json(PageJson::new(*page, can)))
+        }
         Lookup::Moved(page) => {
-            let mut body = PageJson::new(*page);
+            let can = s.app.capabilities(&v.actor, &page.path).await?;
+            let mut body = PageJson::new(*page, can);
             body.redirected_from = vellum_core::PagePath::parse(&path).ok().map(|p| p.into_string());
             Ok(Json(body))
         }
@@ -112,7 +117,8 @@ pub(crate) async fn put_page(
     if saved.created {
         headers.insert(header::LOCATION, location(&api_page_href(&saved.page.path)));
     }
-    let mut body = PageJson::new(saved.page);
+    let can = s.app.capabilities(&v.actor, &saved.page.path).await?;
+    let mut body = PageJson::new(saved.page, can);
     body.merged = Some(saved.merged);
     Ok((status, headers, Json(body)).into_response())
 }
@@ -226,5 +232,6 @@ pub(crate) async fn revert(
         .app
         .revert(&v.actor, &path, RevisionId(body.revision), body.summary.as_deref())
         .await?;
-    Ok(Json(PageJson::new(saved.page)))
+    let can = s.app.capabilities(&v.actor, &saved.page.path).await?;
+    Ok(Json(PageJson::new(saved.page, can)))
 }

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use vellum_app::Code;
@@ -13,10 +13,11 @@ use super::model::*;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, ListParams, Visitor};
 use crate::limits::{class, RouteClass};
+use crate::routes::Routes;
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/revisions/{id}", class(RouteClass::Small, get(revision)))
         .route("/folders", class(RouteClass::Small, get(folder_root)))
         .route("/folders/", class(RouteClass::Small, get(folder_root)))

@@ -5,7 +5,6 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
 use vellum_app::{AppError, Code, ErrorKind, NewAccount, NewSession, Role};
 
 use super::{render, render_status, Chrome};
@@ -13,11 +12,12 @@ use crate::cookies::{cleared, session_cookie};
 use crate::error::HtmlResult;
 use crate::extract::Visitor;
 use crate::limits::{class, RouteClass};
+use crate::routes::Routes;
 use crate::urls::{encode_query, safe_next, see_other};
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/login", class(RouteClass::Small, get(login_form).post(login)))
         .route("/logout", class(RouteClass::Small, post(logout)))
         .route("/setup", class(RouteClass::Small, get(setup_form).post(setup)))
@@ -221,13 +221,13 @@ async fn admin_post(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::
             .set_anonymous_read(&v.actor, f.anonymous_read.is_some())
             .await
             .map(|_| "Settings saved.".to_owned()),
-        "create_user" => match Role::parse(&f.role) {
-            None => Err(AppError::invalid(
+        "create_user" => match Role::parse(f.role.trim()) {
+            Err(_) => Err(AppError::invalid(
                 Code::InvalidRole,
                 "role",
-                "Choose a role: viewer, editor or administrator.",
+                "Choose a role: viewer, commenter, editor, administrator or a custom role.",
             )),
-            Some(role) => s
+            Ok(role) => s
                 .app
                 .create_user(
                     Some(&v.actor),
@@ -235,7 +235,7 @@ async fn admin_post(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::
                         username: &f.username,
                         display_name: None,
                         password: &f.password,
-                        role,
+                        role: role.clone(),
                     },
                 )
                 .await

@@ -82,6 +82,7 @@ mod tests {
             actor: Actor::Anonymous,
             csrf: if signed_in { "tok".into() } else { String::new() },
             session_token: signed_in.then(|| "s".into()),
+            site: Default::default(),
         }
     }
 

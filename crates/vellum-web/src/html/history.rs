@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use vellum_app::{AppError, Code, DiffView, PageHead, PageRequest, Revision, RevisionInfo};
 use vellum_core::RevisionId;
 use vellum_markup::diff::LineKind;
@@ -15,11 +14,12 @@ use super::{render, Chrome};
 use crate::error::HtmlResult;
 use crate::extract::Visitor;
 use crate::limits::{class, RouteClass};
+use crate::routes::Routes;
 use crate::urls::{encode_query, see_other, wiki_href, wiki_sub_href};
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/.sub/wiki/history/{*path}", class(RouteClass::Small, get(history)))
         .route("/.sub/wiki/diff/{*path}", class(RouteClass::Small, get(diff)))
         .route("/.sub/wiki/backlinks/{*path}", class(RouteClass::Small, get(backlinks)))

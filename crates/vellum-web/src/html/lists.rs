@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
-use axum::Router;
 use vellum_app::{Change, ErrorKind, PageRequest, TagCount, TrashedPage};
 use vellum_core::{Event, PageId};
 
@@ -13,11 +12,12 @@ use super::{crumbs, nav_items, render, Chrome, Crumb, NavItem};
 use crate::error::HtmlResult;
 use crate::extract::Visitor;
 use crate::limits::{class, RouteClass};
+use crate::routes::Routes;
 use crate::urls::{encode_query, folder_href, see_other, wiki_href};
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/folders", class(RouteClass::Small, get(folder_root)))
         .route("/folders/{*path}", class(RouteClass::Small, get(folder)))
         .route("/pages", class(RouteClass::Small, get(all_pages)))
@@ -53,6 +53,10 @@ struct FolderTemplate {
     nav: Vec<NavItem>,
     page_href: Option<String>,
     new_prefix: String,
+    /// May create pages in this folder.
+    can_create: bool,
+    /// The folder's access page, for those who manage it.
+    access_href: Option<String>,
     folders: Vec<(String, String, i64)>,
     pages: Vec<ListItem>,
     next: Option<String>,
@@ -75,7 +79,16 @@ async fn show_folder(State(s): State<AppState>, v: Visitor, raw: String, Query(q
     } else {
         path.name().to_owned()
     };
+    let can = s.app.folder_capabilities(&v.actor, &path).await?;
     let t = FolderTemplate {
+        can_create: can.edit,
+        access_href: can.manage_access.then(|| {
+            if path.is_root() {
+                "/access".to_owned()
+            } else {
+                format!("/access/{}", crate::urls::encode_path(path.as_str()))
+            }
+        }),
         chrome: Chrome::new(&v, name.clone()),
         name,
         crumbs: match path.parent() {

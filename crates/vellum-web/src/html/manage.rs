@@ -4,7 +4,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 use vellum_app::{ErrorKind, PageHead};
 
 use super::pages::canonical;
@@ -12,11 +11,12 @@ use super::{render, render_status, Chrome};
 use crate::error::HtmlResult;
 use crate::extract::Visitor;
 use crate::limits::{class, RouteClass};
+use crate::routes::Routes;
 use crate::urls::{see_other, wiki_href};
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route(
             "/.sub/wiki/move/{*path}",
             class(RouteClass::Small, get(move_form).post(move_page)),

@@ -6,6 +6,7 @@
 //! [`HtmlError`] into an error page that keeps the visitor's chrome (or a
 //! trip to the sign-in page), and marks pages private to shared caches.
 
+mod access;
 mod account;
 mod csrf;
 mod history;
@@ -19,12 +20,12 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use vellum_app::{AppError, Code, ErrorKind, FolderEntry, NavLevel, PageSummary};
 use vellum_core::{FolderPath, PagePath};
 
 use crate::error::{status_of, ErrorPage, HtmlError, HtmlResult};
 use crate::extract::{visitor_from_parts, Visitor};
+use crate::routes::Routes;
 use crate::urls::{encode_query, folder_href, location, see_other, wiki_href, wiki_sub_href};
 use crate::AppState;
 
@@ -32,8 +33,8 @@ use crate::AppState;
 pub(crate) struct Chrome {
     pub title: String,
     pub user: Option<String>,
-    /// The visitor's role lets them create pages (for "new page" offers).
-    pub can_create: bool,
+    /// May read something (the lists and the trash are worth a link).
+    pub can_read: bool,
     pub is_admin: bool,
     pub version: &'static str,
 }
@@ -43,8 +44,8 @@ impl Chrome {
         Chrome {
             title: title.into(),
             user: v.name().map(str::to_owned),
-            can_create: v.can_create(),
-            is_admin: v.is_admin(),
+            can_read: v.site.read,
+            is_admin: v.site.administer,
             version: crate::assets::VERSION,
         }
     }
@@ -203,12 +204,7 @@ async fn context(State(s): State<AppState>, req: Request, next: Next) -> Respons
     let visitor = match visitor_from_parts(&parts, &s).await {
         Ok(v) => v,
         Err(e) => {
-            let anonymous = Visitor {
-                actor: vellum_app::Actor::Anonymous,
-                csrf: String::new(),
-                session_token: None,
-            };
-            return HtmlError(e).into_response_for(&anonymous, &original);
+            return HtmlError(e).into_response_for(&Visitor::anonymous(), &original);
         }
     };
     parts.extensions.insert(visitor.clone());
@@ -281,11 +277,9 @@ impl HtmlError {
 /// Addresses that match no route.
 pub(crate) async fn not_found(State(s): State<AppState>, req: Request) -> Response {
     let (parts, _) = req.into_parts();
-    let v = visitor_from_parts(&parts, &s).await.unwrap_or(Visitor {
-        actor: vellum_app::Actor::Anonymous,
-        csrf: String::new(),
-        session_token: None,
-    });
+    let v = visitor_from_parts(&parts, &s)
+        .await
+        .unwrap_or_else(|_| Visitor::anonymous());
     error_page(
         &v,
         StatusCode::NOT_FOUND,
@@ -322,8 +316,9 @@ async fn home(State(s): State<AppState>, v: Visitor) -> HtmlResult {
     Ok(see_other("/wiki/home"))
 }
 
-pub(crate) fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+/// Every HTML route (without the middleware; see [`router`]).
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .route("/", get(home))
         .route("/go", get(go))
         .merge(pages::router())
@@ -331,7 +326,11 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .merge(manage::router())
         .merge(lists::router())
         .merge(account::router())
-        .layer(middleware::from_fn_with_state(state, context))
+        .merge(access::router())
+}
+
+pub(crate) fn router(state: AppState) -> Routes {
+    routes().map(|r| r.layer(middleware::from_fn_with_state(state, context)))
 }
 
 /// The status an error's kind maps to (for handlers that show a form

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Extension;
 use vellum_app::{AppError, Capabilities, Code, ErrorKind, Lookup, Page, PageView, SaveRequest};
 use vellum_core::{PagePath, RevisionId};
 use vellum_markup::{split_leading_heading, TocEntry};
@@ -16,11 +16,12 @@ use super::{crumbs, nav_items, render, render_status, status_for, Chrome, Crumb,
 use crate::error::HtmlResult;
 use crate::extract::Visitor;
 use crate::limits::{class, RouteClass};
+use crate::routes::Routes;
 use crate::urls::{encode_query, permanent, see_other, wiki_href, wiki_sub_href};
 use crate::AppState;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
+pub(crate) fn router() -> Routes {
+    Routes::new()
         .route("/wiki/{*path}", class(RouteClass::Small, get(view)))
         .route(
             "/.sub/wiki/edit/{*path}",
@@ -61,6 +62,8 @@ struct PageTemplate {
     body: String,
     can: Capabilities,
     href: String,
+    /// The page's access page (shown to those who manage it).
+    access_href: String,
     crumbs: Vec<Crumb>,
     nav: Vec<NavItem>,
     toc: Vec<TocEntry>,
@@ -74,6 +77,8 @@ struct MissingTemplate {
     path: PagePath,
     href: String,
     in_trash: bool,
+    /// May create a page here.
+    can_create: bool,
     crumbs: Vec<Crumb>,
 }
 
@@ -103,7 +108,9 @@ async fn view(
             Ok(permanent(&to))
         }
         Lookup::Missing { path, in_trash } => {
+            let can_create = s.app.capabilities(&v.actor, &path).await?.edit;
             let t = MissingTemplate {
+                can_create,
                 chrome: Chrome::new(&v, path.as_str()),
                 href: wiki_href(&path),
                 crumbs: crumbs(&path.folder()),
@@ -130,6 +137,7 @@ fn show(v: &Visitor, view: PageView, redirected_from: Option<String>) -> Respons
     let t = PageTemplate {
         chrome: Chrome::new(v, page.title.as_str()),
         href: wiki_href(&page.path),
+        access_href: format!("/access/{}", crate::urls::encode_path(page.path.as_str())),
         crumbs: crumbs(&page.path.folder()),
         nav: nav_items(&nav, Some(&page.path)),
         body: body.to_owned(),

@@ -24,7 +24,8 @@ async fn write(store: Store, writer: usize, committed: Arc<Mutex<BTreeSet<i64>>>
         let mut seqs = Vec::new();
         for _ in 0..1 + (i % 2) {
             let e = Event::SettingsChanged {
-                anonymous_read: (writer + i) % 2 == 0,
+                key: format!("writer-{writer}"),
+                value: i.to_string(),
             };
             seqs.push(
                 events::append(&mut tx, &e, None, Timestamp::now())

@@ -3,6 +3,7 @@
 //! backend named by `VELLUM_TEST_BACKEND` (`.ci/run` runs them on SQLite and
 //! on PostgreSQL).
 
+mod access;
 mod auth;
 mod errors;
 mod feed;

@@ -32,6 +32,8 @@ fn sqlite_kind(declared: &str) -> &'static str {
         "integer"
     } else if t.contains("TEXT") {
         "text"
+    } else if t == "BOOLEAN" {
+        "boolean"
     } else {
         "other"
     }
@@ -43,6 +45,7 @@ fn pg_kind(data_type: &str) -> &'static str {
         "jsonb" => "json",
         "bigint" | "integer" => "integer",
         "text" => "text",
+        "boolean" => "boolean",
         _ => "other",
     }
 }
