@@ -516,6 +516,8 @@ mod tests {
             ("hr/holidays", true, vec![(Principal::Authenticated, Level::Read)]),
             // A rule for Bob alone: it does not take away what his role gives.
             ("eng/launch", true, vec![(Principal::User(UserId(2)), Level::Read)]),
+            // `none` for a principal is not a deny.
+            ("drafts", true, vec![(Principal::Authenticated, Level::None)]),
         ])
     }
 
@@ -538,6 +540,7 @@ mod tests {
         // A rule for a user replaces that principal's level only: Bob's
         // editor role still gives him edit on the launch plan.
         assert_eq!(r.level(&bob, "eng/launch"), Level::Edit);
+        assert_eq!(r.level(&ann, "drafts/x"), Level::Read);
         let admin = Subject {
             is_admin: true,
             ..Subject::anonymous()
@@ -625,7 +628,7 @@ mod tests {
         assert_eq!(r.scope_of("misc"), "");
         let ann = user(1, &[], "viewer");
         let p = r.permissions(&ann);
-        assert_eq!(p.scopes_with(Level::Read), vec!["", "eng/launch", "hr/holidays"]);
+        assert_eq!(p.scopes_with(Level::Read), vec!["", "drafts", "eng/launch", "hr/holidays"]);
         assert!(!p.reads_everything());
         assert!(p.may_read_within(&FolderPath::parse("hr").unwrap()));
         assert!(!p.may_read_within(&FolderPath::parse("hr/salaries").unwrap()));
