@@ -258,6 +258,51 @@ try {
     await phone.close();
   });
 
+  await step("a restricted folder: groups, the access page, explain, and a viewer outside it", async () => {
+    await page.goto(`${base}/admin`);
+    await page.fill("input[name=username]", "vera");
+    await page.fill("input[name=password]", "vera's long password");
+    await page.selectOption("select[name=role]", "viewer");
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Create user')")]);
+    await page.goto(`${base}/admin/groups`);
+    await page.fill("input[name=name]", "Ops team");
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Make group')")]);
+    check("the new group has its page", (await page.textContent("h1")).includes("Ops team"));
+    await page.fill("input[name=username]", "admin");
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Add')")]);
+    await shot("group");
+    await page.goto(`${base}/folders/operations`);
+    await Promise.all([page.waitForNavigation(), page.click("a:has-text('Access')")]);
+    check("the folder's Access button leads to its access page", page.url().endsWith("/access/operations"), page.url());
+    await page.uncheck("input[name=inherit]");
+    await page.fill("tbody tr:nth-child(1) input[name=principal]", "group:Ops team");
+    await page.selectOption("tbody tr:nth-child(1) select[name=level]", "edit");
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Save rules')")]);
+    check("the rules are saved", (await page.textContent("main")).includes("Saved."));
+    await page.fill("input[name=explain]", "vera");
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Explain')")]);
+    check("explain says vera has no access here", (await page.textContent("main")).includes("vera has no access here"));
+    await shot("access");
+    await page.goto(`${base}/admin/access-report?user=vera`);
+    check("the report lists the closed folder", (await page.textContent("table")).includes("operations"));
+    await shot("access-report");
+    const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 860 }, javaScriptEnabled: false });
+    const v = await viewerContext.newPage();
+    await v.goto(`${base}/login`);
+    await v.fill("input[name=username]", "vera");
+    await v.fill("input[name=password]", "vera's long password");
+    await Promise.all([v.waitForNavigation(), v.click("button:has-text('Sign in')")]);
+    await v.goto(`${base}/folders`);
+    check("vera does not see the closed folder", !(await v.textContent("main")).includes("operations"));
+    const res = await v.goto(`${base}/wiki/operations/deploy`);
+    check("a page in it answers as if it did not exist", res.status() === 404 && (await v.textContent("main")).includes("that you can read"));
+    if (shots) await v.screenshot({ path: join(shotDir, `${backend}-viewer-restricted.png`), fullPage: true });
+    await v.goto(`${base}/wiki/engineering/overview`);
+    const actions = await v.textContent(".v-actions");
+    check("a viewer is offered neither Edit, Move, Delete nor Access", !/Edit|Move|Delete|Access/.test(actions), actions);
+    await viewerContext.close();
+  });
+
   await step("sign out, and the wiki is closed to visitors", async () => {
     await Promise.all([page.waitForNavigation(), page.click("button:has-text('Sign out')")]);
     await page.goto(`${base}/wiki/operations/deploy`);

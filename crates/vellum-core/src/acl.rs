@@ -628,7 +628,10 @@ mod tests {
         assert_eq!(r.scope_of("misc"), "");
         let ann = user(1, &[], "viewer");
         let p = r.permissions(&ann);
-        assert_eq!(p.scopes_with(Level::Read), vec!["", "drafts", "eng/launch", "hr/holidays"]);
+        assert_eq!(
+            p.scopes_with(Level::Read),
+            vec!["", "drafts", "eng/launch", "hr/holidays"]
+        );
         assert!(!p.reads_everything());
         assert!(p.may_read_within(&FolderPath::parse("hr").unwrap()));
         assert!(!p.may_read_within(&FolderPath::parse("hr/salaries").unwrap()));

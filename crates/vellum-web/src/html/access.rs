@@ -54,6 +54,17 @@ fn level_label(l: Level) -> &'static str {
     }
 }
 
+/// What someone with a level may do, as the end of a sentence.
+fn level_phrase(l: Level) -> &'static str {
+    match l {
+        Level::None => "has no access here",
+        Level::Read => "may read here",
+        Level::Comment => "may read and comment here",
+        Level::Edit => "may read and edit here",
+        Level::Manage => "may read, edit and manage access here",
+    }
+}
+
 /// A rule row of the form.
 pub(crate) struct RuleRow {
     pub principal: String,
@@ -132,7 +143,7 @@ fn explanation_rows(e: &Explanation) -> (String, &'static str, Vec<StepRow>) {
             },
         })
         .collect();
-    (e.user.clone(), level_label(e.level), steps)
+    (e.user.clone(), level_phrase(e.level), steps)
 }
 
 fn access_template(
