@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use vellum_core::acl::{Level, Permissions, Rules, Subject};
-use vellum_core::{Actor, FolderPath, PagePath, UserId};
+use vellum_core::{Actor, FolderPath, PagePath, Scopes, UserId};
 use vellum_store::{access, Visible};
 
 use crate::model::{Capabilities, SiteCapabilities};
@@ -31,7 +31,7 @@ use crate::{App, AppError, AppResult, Code};
 pub(crate) struct AccessCache {
     generation: AtomicU64,
     rules: RwLock<Option<(u64, Arc<Rules>)>>,
-    perms: MemoryCache<Option<UserId>, (u64, Arc<Permissions>)>,
+    perms: MemoryCache<(Option<UserId>, Scopes), (u64, Arc<Permissions>)>,
 }
 
 impl AccessCache {
@@ -124,21 +124,25 @@ impl App {
     pub async fn permissions(&self, actor: &Actor) -> AppResult<Arc<Permissions>> {
         let cache = &self.0.access;
         let gen = cache.generation();
-        let key = actor.user_id();
+        let key = (actor.user_id(), actor.scopes());
         if let Some((g, p)) = cache.perms.get(&key) {
             if g == gen {
                 return Ok(p);
             }
         }
         let rules = self.rules().await?;
-        let groups = match key {
+        let groups = match key.0 {
             Some(user) => {
                 let mut conn = self.0.store.read().await?;
                 access::groups_of(&mut conn, user).await?
             }
             None => Default::default(),
         };
-        let perms = Arc::new(rules.permissions(&Subject::of(actor, groups)));
+        let perms = Arc::new(
+            rules
+                .permissions(&Subject::of(actor, groups))
+                .capped(actor.scopes().cap()),
+        );
         if cache.generation() == gen {
             cache.perms.insert(key, (gen, perms.clone()));
         }

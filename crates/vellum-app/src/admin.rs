@@ -97,6 +97,18 @@ pub struct GroupView {
 pub struct SiteSettings {
     /// The root grants `anyone: read`.
     pub anonymous_read: bool,
+    /// Every account with a password must set up two-factor sign-in.
+    pub require_totp: bool,
+    /// Audit entries older than this many days are removed.
+    pub audit_retention_days: i64,
+}
+
+/// Settings to change (`None`: unchanged).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SettingsChange {
+    pub anonymous_read: Option<bool>,
+    pub require_totp: Option<bool>,
+    pub audit_retention_days: Option<i64>,
 }
 
 pub(crate) fn role_not_found(role: &Role) -> AppError {
@@ -336,6 +348,7 @@ impl App {
             id: user.id,
             name: user.username.clone(),
             role: user.role.clone(),
+            scopes: vellum_core::Scopes::ALL,
         };
         let rules = self.rules().await?;
         let decision = if user.disabled_at.is_some() {
@@ -389,6 +402,7 @@ impl App {
                     id,
                     name: user.username.clone(),
                     role: user.role.clone(),
+                    scopes: vellum_core::Scopes::ALL,
                 };
                 let mut s = Subject::of(&a, groups);
                 if user.disabled_at.is_some() {
@@ -471,37 +485,79 @@ impl App {
     pub async fn site_settings(&self, actor: &Actor) -> AppResult<SiteSettings> {
         self.need_admin(actor)?;
         let rules = self.rules().await?;
+        let mut conn = self.0.store.read().await?;
         Ok(SiteSettings {
             anonymous_read: anonymous_read(&rules),
+            require_totp: self.require_totp(&mut conn).await?,
+            audit_retention_days: self.audit_retention_days(&mut conn).await?,
         })
+    }
+
+    /// Changes site settings (administrators). Anonymous reading is the
+    /// root's `anyone` rule.
+    pub async fn update_settings(&self, actor: &Actor, ch: SettingsChange) -> AppResult<SiteSettings> {
+        self.need_admin(actor)?;
+        if let Some(days) = ch.audit_retention_days {
+            if !(1..=36_500).contains(&days) {
+                return Err(AppError::invalid(
+                    Code::InvalidSetting,
+                    "audit_retention_days",
+                    "Keep audit entries for 1 to 36,500 days.",
+                ));
+            }
+        }
+        let mut uow = self.begin(actor.user_id()).await?;
+        if let Some(allowed) = ch.anonymous_read {
+            access::lock_rules(&mut uow).await?;
+            let before = access::node(&mut uow, "").await?.unwrap_or_default();
+            let mut after = before.clone();
+            after.rules.retain(|(p, _)| *p != Principal::Anyone);
+            if allowed {
+                after.rules.push((Principal::Anyone, Level::Read));
+                after.rules.sort();
+            }
+            if after != before {
+                let now = uow.now();
+                access::set_node(&mut uow, "", Some(&after), now).await?;
+                uow.record(Event::AccessChanged {
+                    path: String::new(),
+                    before: Some(before),
+                    after: Some(after),
+                })
+                .await?;
+            }
+        }
+        for (key, value) in [
+            (crate::auth::REQUIRE_TOTP_KEY, ch.require_totp.map(|b| b.to_string())),
+            (
+                crate::audit::RETENTION_KEY,
+                ch.audit_retention_days.map(|d| d.to_string()),
+            ),
+        ] {
+            let Some(value) = value else { continue };
+            if vellum_store::settings::get(&mut uow, key).await?.as_deref() != Some(value.as_str()) {
+                vellum_store::settings::set(&mut uow, key, &value).await?;
+                uow.record(Event::SettingsChanged {
+                    key: key.to_owned(),
+                    value,
+                })
+                .await?;
+            }
+        }
+        uow.commit().await?;
+        self.site_settings(actor).await
     }
 
     /// Whether anonymous visitors may read: the root's `anyone` rule.
     pub async fn set_anonymous_read(&self, actor: &Actor, allowed: bool) -> AppResult<SiteSettings> {
-        self.need_admin(actor)?;
-        let mut uow = self.begin(actor.user_id()).await?;
-        access::lock_rules(&mut uow).await?;
-        let before = access::node(&mut uow, "").await?.unwrap_or_default();
-        let mut after = before.clone();
-        after.rules.retain(|(p, _)| *p != Principal::Anyone);
-        if allowed {
-            after.rules.push((Principal::Anyone, Level::Read));
-            after.rules.sort();
-        }
-        if after != before {
-            let now = uow.now();
-            access::set_node(&mut uow, "", Some(&after), now).await?;
-            uow.record(Event::AccessChanged {
-                path: String::new(),
-                before: Some(before),
-                after: Some(after),
-            })
-            .await?;
-        }
-        uow.commit().await?;
-        Ok(SiteSettings {
-            anonymous_read: allowed,
-        })
+        self.update_settings(
+            actor,
+            SettingsChange {
+                anonymous_read: Some(allowed),
+                ..SettingsChange::default()
+            },
+        )
+        .await
     }
 
     // -----------------------------------------------------------------------

@@ -219,6 +219,12 @@ impl App {
             .filter(|(target, exists)| !exists || !perms.can(Level::Read, target.as_str()))
             .map(|(target, _)| target)
             .collect();
+        let updated_by_name = match &w.updated_by {
+            Some(name) => vellum_store::users::by_username_key(uow, &name.to_lowercase())
+                .await?
+                .map(|u| u.display_name),
+            None => None,
+        };
         let served = Self::serve_with_missing(&w.rendered.html, w.rendered.toc.clone().into(), &missing);
         Ok(Page {
             id: w.page,
@@ -233,6 +239,7 @@ impl App {
             created_at: w.created_at,
             updated_at: w.updated_at,
             updated_by: w.updated_by,
+            updated_by_name,
         })
     }
 

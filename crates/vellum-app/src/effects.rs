@@ -30,7 +30,6 @@ impl App {
             }
             Event::PageTagsChanged { .. }
             | Event::UserCreated { .. }
-            | Event::SettingsChanged { .. }
             | Event::GroupCreated { .. }
             | Event::RoleCreated { .. } => {}
             Event::SessionEnded { session, .. } => {
@@ -46,7 +45,12 @@ impl App {
             | Event::GroupMemberAdded { .. }
             | Event::GroupMemberRemoved { .. }
             | Event::RoleDeleted { .. }
-            | Event::UserUpdated { .. } => self.forget_access(),
+            | Event::UserUpdated { .. }
+            | Event::UserDeleted { .. }
+            | Event::TokenRevoked { .. }
+            // `require_totp` is in every cached session.
+            | Event::SettingsChanged { .. } => self.forget_access(),
+            Event::TokenCreated { .. } => {}
         }
     }
 

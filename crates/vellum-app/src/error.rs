@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Conflict,
     TooLarge,
     Invalid,
+    /// Too many attempts: wait `retry_after` seconds.
+    TooManyRequests,
     /// Temporarily unable to serve (database busy); nothing was written.
     Unavailable,
     Internal,
@@ -58,9 +60,13 @@ codes! {
     InvalidRequest = "invalid_request", BadRequest;
     Unauthenticated = "unauthenticated", Unauthenticated;
     InvalidCredentials = "invalid_credentials", Unauthenticated;
+    TotpRequired = "totp_required", Unauthenticated;
+    InvalidTotp = "invalid_totp", Unauthenticated;
+    InvalidToken = "invalid_token", Unauthenticated;
     Forbidden = "forbidden", Forbidden;
     CsrfRejected = "csrf_rejected", Forbidden;
     InvalidSetupToken = "invalid_setup_token", Forbidden;
+    TotpEnrollmentRequired = "totp_enrollment_required", Forbidden;
     NotFound = "not_found", NotFound;
     PageNotFound = "page_not_found", NotFound;
     RevisionNotFound = "revision_not_found", NotFound;
@@ -69,6 +75,8 @@ codes! {
     GroupNotFound = "group_not_found", NotFound;
     RoleNotFound = "role_not_found", NotFound;
     NotInTrash = "not_in_trash", NotFound;
+    TokenNotFound = "token_not_found", NotFound;
+    SessionNotFound = "session_not_found", NotFound;
     MethodNotAllowed = "method_not_allowed", MethodNotAllowed;
     EditConflict = "edit_conflict", Conflict;
     PageGone = "page_gone", Conflict;
@@ -78,6 +86,9 @@ codes! {
     RoleTaken = "role_taken", Conflict;
     RoleInUse = "role_in_use", Conflict;
     SetupDone = "setup_done", Conflict;
+    LastAdmin = "last_admin", Conflict;
+    TotpAlreadyOn = "totp_already_on", Conflict;
+    TotpNotStarted = "totp_not_started", Conflict;
     PageTooLarge = "page_too_large", TooLarge;
     PayloadTooLarge = "payload_too_large", TooLarge;
     InvalidBody = "invalid_body", Invalid;
@@ -99,6 +110,13 @@ codes! {
     InvalidPrincipal = "invalid_principal", Invalid;
     InvalidLevel = "invalid_level", Invalid;
     InvalidRules = "invalid_rules", Invalid;
+    InvalidEmail = "invalid_email", Invalid;
+    InvalidScopes = "invalid_scopes", Invalid;
+    InvalidExpiry = "invalid_expiry", Invalid;
+    InvalidCode = "invalid_code", Invalid;
+    InvalidName = "invalid_name", Invalid;
+    InvalidSetting = "invalid_setting", Invalid;
+    RateLimited = "rate_limited", TooManyRequests;
     Busy = "busy", Unavailable;
     Internal = "internal", Internal;
 }
@@ -109,6 +127,8 @@ pub struct AppError {
     pub code: Code,
     pub message: String,
     pub details: Option<Value>,
+    /// Seconds to wait before trying again (`Retry-After`).
+    pub retry_after: Option<u64>,
     #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -121,6 +141,7 @@ impl AppError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
             source: None,
         }
     }
@@ -131,6 +152,12 @@ impl AppError {
 
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = Some(details);
+        self
+    }
+
+    /// Tells the client to wait `secs` seconds before trying again.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
         self
     }
 
@@ -146,6 +173,7 @@ impl AppError {
                       administrator if it keeps happening."
                 .into(),
             details: None,
+            retry_after: None,
             source: Some(Box::new(source)),
         }
     }
@@ -164,6 +192,7 @@ impl From<vellum_store::StoreError> for AppError {
                 message: "The wiki is busy right now and did not save or change anything. Try again in a moment."
                     .into(),
                 details: None,
+                retry_after: Some(1),
                 source: Some(Box::new(err)),
             },
             vellum_store::StoreError::InvalidText(m) => AppError {
@@ -172,6 +201,7 @@ impl From<vellum_store::StoreError> for AppError {
                     "The text contains characters that cannot be stored (such as U+0000). Remove them and try again."
                         .into(),
                 details: None,
+                retry_after: None,
                 source: Some(Box::new(vellum_store::StoreError::InvalidText(m))),
             },
             other => AppError::internal(other),

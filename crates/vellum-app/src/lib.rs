@@ -8,7 +8,9 @@
 #![forbid(unsafe_code)]
 
 mod access;
+mod accounts;
 mod admin;
+pub mod audit;
 mod auth;
 mod edit;
 mod effects;
@@ -20,6 +22,8 @@ pub mod ports;
 mod read;
 mod relocate;
 mod render;
+mod tokens;
+mod totp;
 mod uow;
 mod validate;
 
@@ -27,15 +31,20 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use accounts::{AccountChange, AccountDetail, AccountQuery, SessionView, PLACEHOLDER_USERNAME};
 pub use admin::{
-    AccessReport, AccessView, ExplainStep, Explanation, GroupView, InheritedRule, ReportRow, RuleView, SiteSettings,
+    AccessReport, AccessView, ExplainStep, Explanation, GroupView, InheritedRule, ReportRow, RuleView, SettingsChange,
+    SiteSettings,
 };
-pub use auth::{NewAccount, NewSession, Session};
+pub use audit::{with_request, AuditEntry, AuditQuery, RequestMeta};
+pub use auth::{Credentials, LoginStep, NewAccount, NewSession, Session};
 pub use edit::{SaveRequest, MAX_LINKS_PER_PAGE};
 pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
 pub use lists::NavLevel;
 pub use model::*;
 pub use read::{DiffView, Lookup, PageView};
+pub use tokens::{ApiToken, Bearer, NewToken, TokenPair, ACCESS_TOKEN_SECONDS};
+pub use totp::{current_code, TotpSetup, TotpStatus};
 pub use validate::split_tags;
 pub use vellum_core::acl::{Level, Permissions};
 pub use vellum_core::{Actor, Role};
@@ -123,6 +132,7 @@ struct Inner {
     /// Tagged with the access generation they were read in (`access.rs`).
     sessions: MemoryCache<String, (u64, Option<Session>)>,
     access: access::AccessCache,
+    tokens: tokens::TokenCache,
     bus: Arc<dyn EventBus>,
     /// Bounds the CPU-heavy work running at once (see `render.rs`).
     cpu: tokio::sync::Semaphore,
@@ -157,6 +167,7 @@ impl App {
             nav: MemoryCache::new(10_000, Some(CACHE_TTL)),
             sessions: MemoryCache::new(100_000, Some(CACHE_TTL)),
             access: access::AccessCache::new(),
+            tokens: tokens::TokenCache::new(),
             bus: Arc::new(LocalBus::new(4096)),
             cpu: tokio::sync::Semaphore::new(cores.max(2)),
             tasks: Mutex::new(Vec::new()),
@@ -177,6 +188,34 @@ impl App {
         if let Some(rx) = self.0.render_queue.lock().ok().and_then(|mut q| q.take()) {
             tasks.push(tokio::spawn(render::store_renderings(self.clone(), rx)));
         }
+    }
+
+    /// Periodic upkeep while serving: planner statistics, and removing
+    /// audit entries past their retention, old sign-in failures and expired
+    /// refresh tokens. Returns what it did, for the log.
+    pub async fn maintain(&self) -> AppResult<Vec<String>> {
+        let mut done: Vec<String> = self
+            .0
+            .store
+            .maintain()
+            .await?
+            .into_iter()
+            .map(|t| format!("analysed {t}"))
+            .collect();
+        let gone = self.purge_audit().await?;
+        if gone > 0 {
+            done.push(format!("removed {gone} audit entries past their retention"));
+        }
+        let now = vellum_core::Timestamp::now();
+        let mut tx = self.0.store.begin().await?;
+        vellum_store::throttle::purge_before(
+            &mut tx,
+            vellum_core::Timestamp::from_millis(now.as_millis() - 86_400_000),
+        )
+        .await?;
+        vellum_store::tokens::purge_refresh_before(&mut tx, now).await?;
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// Stops the background work and closes the database.

@@ -244,6 +244,7 @@ impl App {
                 seq: r.seq,
                 at: r.at,
                 user: r.actor_name,
+                user_name: r.actor_display,
                 event: r.event,
                 title: r.title,
                 revision: r.revision,
@@ -312,26 +313,5 @@ impl App {
             req.limit()?,
             |p: &PageSummary| p.path.to_string(),
         ))
-    }
-
-    /// Accounts, by name (administrators).
-    pub async fn users(&self, actor: &Actor, req: &PageRequest) -> AppResult<Paged<UserSummary>> {
-        self.need_admin(actor)?;
-        let mut conn = self.0.store.read().await?;
-        let rows = users::list(&mut conn, req.text_cursor()?, req.fetch()?).await?;
-        let items = rows
-            .into_iter()
-            .map(|u| UserSummary {
-                id: u.id,
-                username: u.username,
-                display_name: u.display_name,
-                role: u.role,
-                created_at: u.created_at,
-                disabled: u.disabled_at.is_some(),
-            })
-            .collect();
-        Ok(Paged::from_rows(items, req.limit()?, |u: &UserSummary| {
-            u.username.to_lowercase()
-        }))
     }
 }

@@ -26,7 +26,10 @@ pub struct Page {
     pub tags: Vec<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The user name of whoever made the current revision.
     pub updated_by: Option<String>,
+    /// Their display name.
+    pub updated_by_name: Option<String>,
 }
 
 /// A page's identity and title, without its text or rendering: what
@@ -66,7 +69,9 @@ pub struct RevisionInfo {
     /// 1, 2, 3 … within the page.
     pub number: i64,
     pub parent: Option<RevisionId>,
+    /// The author's user name and display name.
     pub author: Option<String>,
+    pub author_name: Option<String>,
     pub created_at: Timestamp,
     pub kind: RevisionKind,
     pub title: Title,
@@ -110,7 +115,9 @@ pub struct Folder {
 pub struct Change {
     pub seq: i64,
     pub at: Timestamp,
+    /// Who: user name and display name.
     pub user: Option<String>,
+    pub user_name: Option<String>,
     pub event: Event,
     /// The title, summary and size change of the revision the change made.
     pub title: Option<String>,

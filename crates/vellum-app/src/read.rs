@@ -60,6 +60,7 @@ pub(crate) fn revision_info(r: &RevisionRecord) -> RevisionInfo {
         number: r.number,
         parent: r.parent,
         author: r.author_name.clone(),
+        author_name: r.author_display.clone(),
         created_at: r.created_at,
         kind: r.kind,
         title: r.title.clone(),
@@ -189,6 +190,7 @@ impl App {
             created_at: page.created_at,
             updated_at: page.updated_at,
             updated_by: f.view.author_name,
+            updated_by_name: f.view.author_display,
         })
     }
 

@@ -57,11 +57,36 @@ impl UnitOfWork {
         self.actor = Some(actor);
     }
 
-    /// Appends an event to the log, inside the transaction.
+    /// Appends an event to the log, inside the transaction, and an audit
+    /// entry when the event is a security-relevant one (`audit.rs`).
     pub(crate) async fn record(&mut self, event: Event) -> AppResult<i64> {
         let seq = events::append(&mut self.tx, &event, self.actor, self.now).await?;
+        if let Some((action, target)) = crate::audit::audited(&event) {
+            let details = serde_json::to_value(&event).unwrap_or_default();
+            crate::audit::append(
+                &mut self.tx,
+                self.actor,
+                None,
+                action,
+                Some(&target),
+                &details,
+                self.now,
+            )
+            .await?;
+        }
         self.events.push(event);
         Ok(seq)
+    }
+
+    /// Appends an audit entry for an action that is not an event (a
+    /// sign-in, an export), inside the transaction.
+    pub(crate) async fn audit(
+        &mut self,
+        action: &str,
+        target: Option<&str>,
+        details: serde_json::Value,
+    ) -> AppResult<()> {
+        crate::audit::append(&mut self.tx, self.actor, None, action, target, &details, self.now).await
     }
 
     /// Commits, then applies the events' effects here and rings the feed.

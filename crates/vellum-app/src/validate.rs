@@ -70,7 +70,14 @@ pub(crate) fn display_name(raw: &str) -> AppResult<String> {
     Ok(name)
 }
 
-pub(crate) fn password(raw: &str) -> AppResult<()> {
+/// The 10,000 most common passwords of 8 characters or more (see
+/// `data/common-passwords.LICENSE`).
+static COMMON_PASSWORDS: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| include_str!("../data/common-passwords.txt").lines().collect());
+
+/// A new password: 8 to 1,024 characters, not one of the most common
+/// passwords, not the user name.
+pub(crate) fn password(raw: &str, username: &str) -> AppResult<()> {
     let n = raw.chars().count();
     if !(8..=1024).contains(&n) {
         return Err(AppError::invalid(
@@ -82,7 +89,43 @@ pub(crate) fn password(raw: &str) -> AppResult<()> {
     if raw.contains('\0') {
         return Err(control_char_error("password", '\0'));
     }
+    let folded = raw.to_lowercase();
+    if COMMON_PASSWORDS.contains(folded.as_str()) {
+        return Err(AppError::invalid(
+            Code::InvalidPassword,
+            "password",
+            "That password is one of the most common ones, which attackers try first. Choose another: a few \
+             unrelated words make a strong one.",
+        ));
+    }
+    if !username.is_empty() && folded == username.to_lowercase() {
+        return Err(AppError::invalid(
+            Code::InvalidPassword,
+            "password",
+            "The password is the user name. Choose another.",
+        ));
+    }
     Ok(())
+}
+
+/// An e-mail address: one `@` with something on each side, no spaces.
+pub(crate) fn email(raw: &str) -> AppResult<Option<String>> {
+    let e = single_line(raw, "email")?.trim();
+    if e.is_empty() {
+        return Ok(None);
+    }
+    let ok = e.len() <= 254
+        && !e.contains(char::is_whitespace)
+        && e.split_once('@')
+            .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.contains('@'));
+    if !ok {
+        return Err(AppError::invalid(
+            Code::InvalidEmail,
+            "email",
+            format!("The e-mail address “{e}” is not valid."),
+        ));
+    }
+    Ok(Some(e.to_owned()))
 }
 
 /// Normalises one tag: trimmed, lower-cased, spaces to `-`.
@@ -152,6 +195,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn passwords_are_long_and_not_common() {
+        assert!(password("correct horse battery", "ada").is_ok());
+        assert!(password("short", "ada").is_err());
+        for common in ["password", "Password", "12345678", "trustno1", "baseball"] {
+            assert_eq!(
+                password(common, "ada").unwrap_err().code,
+                Code::InvalidPassword,
+                "{common}"
+            );
+        }
+        assert!(password("adalovelace", "AdaLovelace").is_err());
+        assert!(COMMON_PASSWORDS.len() >= 9_000);
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(email(" a@b.io ").unwrap().as_deref(), Some("a@b.io"));
+        assert_eq!(email("").unwrap(), None);
+        for bad in ["a", "a@b", "@b.io", "a b@c.io", "a@b@c.io"] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn tag_normalisation() {
         let t = tags(&["Ops".into(), " run books ".into(), "ops".into(), "".into()]).unwrap();
         assert_eq!(t, ["ops", "run-books"]);
@@ -164,9 +231,9 @@ mod tests {
         assert_eq!(username(" Ada ").unwrap(), "Ada");
         assert!(username("a b").is_err());
         assert!(username("").is_err());
-        assert!(password("short").is_err());
-        assert!(password("long enough").is_ok());
-        assert!(password("long\0enough").is_err());
+        assert!(password("short", "").is_err());
+        assert!(password("long enough", "").is_ok());
+        assert!(password("long\0enough", "").is_err());
     }
 
     #[test]

@@ -51,6 +51,7 @@ fn subject() -> Subject {
         id: UserId(7),
         name: "ed".into(),
         role: Role::Editor,
+        scopes: vellum_core::Scopes::ALL,
     };
     Subject::of(&actor, [GroupId(3), GroupId(42)].into_iter().collect())
 }

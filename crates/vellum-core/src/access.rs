@@ -91,10 +91,84 @@ impl<'de> serde::Deserialize<'de> for Role {
     }
 }
 
+/// What a credential may be used for. A browser session and an access
+/// token from `POST /api/v1/auth/token` may do all the user may; a personal
+/// API token only what its scopes say: `read` (look), `write` (also create,
+/// edit, move, delete, comment), `admin` (also administer and manage
+/// access, when the user is allowed to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Scopes {
+    pub read: bool,
+    pub write: bool,
+    pub admin: bool,
+}
+
+impl Scopes {
+    pub const ALL: Scopes = Scopes {
+        read: true,
+        write: true,
+        admin: true,
+    };
+
+    /// Parses scope names (`read`, `write`, `admin`); `write` implies
+    /// `read`, `admin` implies both.
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Scopes, String> {
+        let mut s = Scopes {
+            read: false,
+            write: false,
+            admin: false,
+        };
+        for n in names {
+            match n.trim() {
+                "read" => s.read = true,
+                "write" => {
+                    s.read = true;
+                    s.write = true;
+                }
+                "admin" => s = Scopes::ALL,
+                other => return Err(other.to_owned()),
+            }
+        }
+        Ok(s)
+    }
+
+    /// The names, smallest first: `read`, `read,write`, `read,write,admin`.
+    pub fn names(self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.read {
+            out.push("read");
+        }
+        if self.write {
+            out.push("write");
+        }
+        if self.admin {
+            out.push("admin");
+        }
+        out
+    }
+
+    /// The highest level the credential may use anywhere.
+    pub fn cap(self) -> crate::acl::Level {
+        use crate::acl::Level;
+        match (self.read, self.write, self.admin) {
+            (_, _, true) => Level::Manage,
+            (_, true, false) => Level::Edit,
+            (true, false, false) => Level::Read,
+            _ => Level::None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     Anonymous,
-    User { id: UserId, name: String, role: Role },
+    User {
+        id: UserId,
+        name: String,
+        role: Role,
+        /// What the credential behind this request may be used for.
+        scopes: Scopes,
+    },
 }
 
 impl Actor {
@@ -120,8 +194,18 @@ impl Actor {
         }
     }
 
+    /// An administrator acting with a credential that may administer.
     pub fn is_admin(&self) -> bool {
-        self.role() == Some(&Role::Admin)
+        matches!(self, Actor::User { role: Role::Admin, scopes, .. } if scopes.admin)
+    }
+
+    /// What the request's credential may be used for (everything, for an
+    /// anonymous visitor: their rules already say what they may do).
+    pub fn scopes(&self) -> Scopes {
+        match self {
+            Actor::Anonymous => Scopes::ALL,
+            Actor::User { scopes, .. } => *scopes,
+        }
     }
 }
 
@@ -145,5 +229,15 @@ mod tests {
         let back: Role = serde_json::from_str("\"qa\"").unwrap();
         assert_eq!(back.as_str(), "qa");
         assert!(serde_json::from_str::<Role>("\"Q A\"").is_err());
+    }
+
+    #[test]
+    fn scopes_imply_the_smaller_ones() {
+        let w = Scopes::from_names(["write"]).unwrap();
+        assert_eq!(w.names(), ["read", "write"]);
+        assert_eq!(w.cap(), crate::acl::Level::Edit);
+        assert_eq!(Scopes::from_names(["admin"]).unwrap(), Scopes::ALL);
+        assert_eq!(Scopes::from_names(["read"]).unwrap().cap(), crate::acl::Level::Read);
+        assert_eq!(Scopes::from_names(["delete"]), Err("delete".to_owned()));
     }
 }

@@ -199,7 +199,9 @@ impl Subject {
             user: actor.user_id(),
             groups,
             role: actor.role().cloned(),
-            is_admin: actor.is_admin(),
+            // The role decides; what the credential may do is a cap the
+            // caller applies (`Permissions::capped`).
+            is_admin: actor.role() == Some(&Role::Admin),
             named_only: false,
         }
     }
@@ -382,6 +384,21 @@ impl Permissions {
         }
     }
 
+    /// The same permissions with every level at most `max` (a credential
+    /// limited to some scopes).
+    pub fn capped(self, max: Level) -> Permissions {
+        if max == Level::Manage {
+            return self;
+        }
+        let admin = self.is_admin;
+        let levels = self
+            .levels
+            .into_iter()
+            .map(|(s, l)| (s, if admin { max } else { l.min(max) }))
+            .collect();
+        Permissions::new(levels, false)
+    }
+
     /// The scopes the subject may read (sorted): list queries keep the
     /// pages whose scope is one of these.
     pub fn readable_scopes(&self) -> &[String] {
@@ -546,6 +563,26 @@ mod tests {
             ..Subject::anonymous()
         };
         assert_eq!(r.level(&admin, "hr/salaries"), Level::Manage);
+    }
+
+    #[test]
+    fn a_limited_credential_caps_every_level() {
+        let r = site();
+        let bob = user(2, &[], "editor");
+        let p = r.permissions(&bob).capped(Level::Read);
+        assert_eq!(p.level("eng/deploy"), Level::Read);
+        assert_eq!(p.level("hr/salaries"), Level::None);
+        let admin = Subject {
+            is_admin: true,
+            ..Subject::anonymous()
+        };
+        let p = r.permissions(&admin).capped(Level::Read);
+        assert_eq!(
+            p.level("hr/salaries"),
+            Level::Read,
+            "an administrator's read token reads everything"
+        );
+        assert!(!p.is_admin() && p.reads_everything());
     }
 
     #[test]

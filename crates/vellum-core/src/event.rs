@@ -22,6 +22,7 @@ pub enum TargetType {
     Role,
     /// The access rules of a folder or page (the target path is the node).
     Access,
+    Token,
 }
 
 impl TargetType {
@@ -34,6 +35,7 @@ impl TargetType {
             Self::Group => "group",
             Self::Role => "role",
             Self::Access => "access",
+            Self::Token => "token",
         }
     }
 }
@@ -141,6 +143,23 @@ pub enum Event {
         user: UserId,
         username: String,
     },
+    /// An account was deleted; what it wrote is credited to the
+    /// placeholder account `placeholder`.
+    #[serde(rename = "user.deleted")]
+    UserDeleted {
+        user: UserId,
+        username: String,
+        placeholder: UserId,
+    },
+    #[serde(rename = "token.created")]
+    TokenCreated {
+        token: i64,
+        user: UserId,
+        name: String,
+        scopes: Vec<String>,
+    },
+    #[serde(rename = "token.revoked")]
+    TokenRevoked { token: i64, user: UserId, name: String },
     #[serde(rename = "role.created")]
     RoleCreated { role: Role },
     #[serde(rename = "role.deleted")]
@@ -167,6 +186,9 @@ impl Event {
             Self::GroupDeleted { .. } => "group.deleted",
             Self::GroupMemberAdded { .. } => "group.member_added",
             Self::GroupMemberRemoved { .. } => "group.member_removed",
+            Self::UserDeleted { .. } => "user.deleted",
+            Self::TokenCreated { .. } => "token.created",
+            Self::TokenRevoked { .. } => "token.revoked",
             Self::RoleCreated { .. } => "role.created",
             Self::RoleDeleted { .. } => "role.deleted",
         }
@@ -181,7 +203,8 @@ impl Event {
             | Self::PageMoved { .. }
             | Self::PageDeleted { .. }
             | Self::PageRestored { .. } => TargetType::Page,
-            Self::UserCreated { .. } | Self::UserUpdated { .. } => TargetType::User,
+            Self::UserCreated { .. } | Self::UserUpdated { .. } | Self::UserDeleted { .. } => TargetType::User,
+            Self::TokenCreated { .. } | Self::TokenRevoked { .. } => TargetType::Token,
             Self::SessionEnded { .. } => TargetType::Session,
             Self::SettingsChanged { .. } => TargetType::Site,
             Self::AccessChanged { .. } => TargetType::Access,

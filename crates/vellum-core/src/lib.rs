@@ -12,7 +12,7 @@ pub mod revision;
 pub mod time;
 pub mod title;
 
-pub use access::{Actor, Role, RoleName};
+pub use access::{Actor, Role, RoleName, Scopes};
 pub use acl::{GroupId, Level, Permissions, Principal};
 pub use event::{Event, TargetType};
 pub use ids::{PageId, RevisionId, SessionId, UserId};

@@ -13,7 +13,10 @@ use crate::{Result, StoreError};
 pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, now: Timestamp) -> Result<i64> {
     let details = serde_json::to_value(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let target_id = match event {
-        Event::UserCreated { user, .. } | Event::UserUpdated { user, .. } => Some(user.0),
+        Event::UserCreated { user, .. } | Event::UserUpdated { user, .. } | Event::UserDeleted { user, .. } => {
+            Some(user.0)
+        }
+        Event::TokenCreated { token, .. } | Event::TokenRevoked { token, .. } => Some(*token),
         Event::SessionEnded { session, .. } => Some(session.0),
         Event::GroupCreated { group, .. }
         | Event::GroupDeleted { group, .. }
@@ -51,6 +54,8 @@ pub struct ChangeRecord {
     pub at: Timestamp,
     pub actor: Option<UserId>,
     pub actor_name: Option<String>,
+    /// The actor's display name.
+    pub actor_display: Option<String>,
     pub event: Event,
     pub revision: Option<RevisionId>,
     /// The revision's title, summary and size change, when it made one.
@@ -69,6 +74,7 @@ impl ChangeRecord {
             at: r.time("created_at")?,
             actor: r.opt_id("actor_id")?,
             actor_name: r.opt_text("actor_name")?,
+            actor_display: r.opt_text("actor_display")?,
             event,
             revision: r.opt_id("revision_id")?,
             title: r.opt_text("title")?,
@@ -95,7 +101,7 @@ pub async fn page_changes(
     macro_rules! changes_sql {
         ($filter:literal) => {
             concat!(
-                "SELECT e.seq, e.created_at, e.actor_id, u.username AS actor_name, e.revision_id, e.details, \
+                "SELECT e.seq, e.created_at, e.actor_id, u.username AS actor_name, u.display_name AS actor_display, e.revision_id, e.details, \
                  r.title, r.summary, r.size_delta \
                  FROM events e JOIN pages p ON p.id = e.target_id \
                  LEFT JOIN users u ON u.id = e.actor_id LEFT JOIN revisions r ON r.id = e.revision_id \

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod audit;
 pub mod db;
 mod error;
 pub mod events;
@@ -27,6 +28,8 @@ pub mod revisions;
 pub mod sessions;
 pub mod settings;
 pub mod setup;
+pub mod throttle;
+pub mod tokens;
 pub mod users;
 mod visible;
 

@@ -31,6 +31,11 @@ const SQLITE: &[Migration] = &[
         name: "access",
         sql: include_str!("../migrations/sqlite/0002_access.sql"),
     },
+    Migration {
+        version: 3,
+        name: "accounts",
+        sql: include_str!("../migrations/sqlite/0003_accounts.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -43,6 +48,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         name: "access",
         sql: include_str!("../migrations/postgres/0002_access.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "accounts",
+        sql: include_str!("../migrations/postgres/0003_accounts.sql"),
     },
 ];
 

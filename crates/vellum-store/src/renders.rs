@@ -46,6 +46,8 @@ pub async fn store(
 pub struct CurrentView {
     pub page: crate::pages::PageRecord,
     pub author_name: Option<String>,
+    /// The author's display name.
+    pub author_display: Option<String>,
     pub render: Option<StoredRender>,
     /// `None` unless asked for: showing a page needs only its rendering,
     /// and the text is the largest value in the row (on PostgreSQL an
@@ -75,9 +77,11 @@ pub async fn current_view(
         };
     }
     const WITH_TEXT: &str =
-        view_sql!(", r.id AS rev_id, r.number AS rev_number, r.markdown, u.username AS author_name, rd.html, rd.toc");
+        view_sql!(", r.id AS rev_id, r.number AS rev_number, r.markdown, u.username AS author_name, u.display_name AS author_display, \
+         rd.html, rd.toc");
     const WITHOUT_TEXT: &str = view_sql!(
-        ", r.id AS rev_id, r.number AS rev_number, NULL AS markdown, u.username AS author_name, rd.html, rd.toc"
+        ", r.id AS rev_id, r.number AS rev_number, NULL AS markdown, u.username AS author_name, \
+         u.display_name AS author_display, rd.html, rd.toc"
     );
     let sql = if with_text { WITH_TEXT } else { WITHOUT_TEXT };
     with_db!(h, |c| {
@@ -100,6 +104,7 @@ pub async fn current_view(
         Ok(Some(CurrentView {
             page: crate::pages::PageRecord::decode(&r)?,
             author_name: r.opt_text("author_name")?,
+            author_display: r.opt_text("author_display")?,
             render,
             markdown: r.opt_text("markdown")?,
             revision_number: r.opt_int("rev_number")?,

@@ -16,6 +16,8 @@ pub struct RevisionRecord {
     pub parent: Option<RevisionId>,
     pub author: Option<UserId>,
     pub author_name: Option<String>,
+    /// The author's display name.
+    pub author_display: Option<String>,
     pub created_at: Timestamp,
     pub kind: RevisionKind,
     pub title: Title,
@@ -37,7 +39,7 @@ macro_rules! revision_sql {
     (@ $text:literal, $($rest:literal),+) => {
         concat!(
             "SELECT r.id, r.page_id, r.number, r.parent_id, r.author_id, u.username AS author_name, \
-             r.created_at, r.kind, r.title, r.summary, r.size, r.size_delta",
+             u.display_name AS author_display, r.created_at, r.kind, r.title, r.summary, r.size, r.size_delta",
             $text,
             " FROM revisions r LEFT JOIN users u ON u.id = r.author_id ",
             $($rest),+
@@ -54,6 +56,7 @@ impl RevisionRecord {
             parent: r.opt_id("parent_id")?,
             author: r.opt_id("author_id")?,
             author_name: r.opt_text("author_name")?,
+            author_display: r.opt_text("author_display")?,
             created_at: r.time("created_at")?,
             kind: r.parsed("kind", |k| {
                 RevisionKind::parse(k).ok_or_else(|| StoreError::Corrupt(format!("unknown revision kind `{k}`")))

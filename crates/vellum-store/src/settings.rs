@@ -23,3 +23,17 @@ pub async fn set(h: &mut impl Handle, key: &str, value: &str) -> Result<()> {
     .map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// Sets `key` unless it is set already (several nodes racing to create a
+/// shared secret keep the first one).
+pub async fn set_if_absent(h: &mut impl Handle, key: &str, value: &str) -> Result<()> {
+    with_db!(h, |c| sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING"
+    )
+    .bind(key)
+    .bind(value)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}

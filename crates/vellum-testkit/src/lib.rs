@@ -109,6 +109,37 @@ impl TestDb {
         }
     }
 
+    /// Runs SQL and says whether the database accepted it.
+    pub async fn try_execute(&self, sql: &str) -> Result<u64, String> {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                sqlx::query(sql)
+                    .execute(&mut c)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(|e| e.to_string())
+            }
+            Backend::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                sqlx::query(sql)
+                    .execute(&mut c)
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// A time `ms` milliseconds after the Unix epoch, as an SQL literal of
+    /// this backend's time columns.
+    pub fn time_literal_ms(&self, ms: i64) -> String {
+        match self.backend {
+            Backend::Sqlite => ms.to_string(),
+            Backend::Postgres => format!("to_timestamp({ms} / 1000.0)"),
+        }
+    }
+
     /// The one integer a query selects.
     pub async fn scalar(&self, sql: &str) -> i64 {
         match self.backend {
@@ -256,6 +287,7 @@ impl TestApp {
             display_name: None,
             password: &password,
             role,
+            email: None,
         };
         self.app
             .create_user(None, account)
@@ -271,6 +303,14 @@ impl TestApp {
             .await
             .expect("login request");
         assert_eq!(res.status(), StatusCode::OK, "login as {name}");
+    }
+
+    /// A new client signed in as an existing user (password
+    /// `password-{name}`).
+    pub async fn client_as_existing(&self, name: &str) -> Client {
+        let c = client();
+        self.login(&c, name).await;
+        c
     }
 
     /// A new client signed in as a new user with `role`.

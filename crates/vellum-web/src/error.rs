@@ -22,13 +22,11 @@ pub(crate) fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
-
-/// Seconds a client should wait before retrying a 503.
-pub(crate) const RETRY_AFTER_SECS: &str = "1";
 
 pub(crate) fn log_internal(err: &AppError) {
     match err.kind() {
@@ -70,10 +68,14 @@ pub(crate) fn error_code_schema() -> utoipa::openapi::schema::Object {
         .build()
 }
 
-fn with_retry_after(mut res: Response, kind: ErrorKind) -> Response {
-    if kind == ErrorKind::Unavailable {
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+/// `Retry-After` for busy answers (1 s) and throttled ones (as long as
+/// the lock lasts).
+fn with_retry_after(mut res: Response, err: &AppError) -> Response {
+    let secs = err.retry_after.or((err.kind() == ErrorKind::Unavailable).then_some(1));
+    if let Some(secs) = secs {
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
     }
     res
 }
@@ -98,6 +100,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         log_internal(&self.0);
         let kind = self.0.kind();
+        let res = with_retry_after(status_of(kind).into_response(), &self.0);
         let body = ErrorBody {
             error: ErrorInfo {
                 code: self.0.code.as_str(),
@@ -105,7 +108,8 @@ impl IntoResponse for ApiError {
                 details: self.0.details,
             },
         };
-        with_retry_after((status_of(kind), Json(body)).into_response(), kind)
+        let (parts, _) = res.into_parts();
+        (parts, Json(body)).into_response()
     }
 }
 
@@ -133,12 +137,13 @@ impl IntoResponse for HtmlError {
     fn into_response(self) -> Response {
         log_internal(&self.0);
         let kind = self.0.kind();
-        let mut res = status_of(kind).into_response();
+        let res = with_retry_after(status_of(kind).into_response(), &self.0);
+        let mut res = res;
         res.extensions_mut().insert(ErrorPage {
             code: self.0.code,
             message: self.0.message,
         });
-        with_retry_after(res, kind)
+        res
     }
 }
 

@@ -13,17 +13,26 @@ use crate::cookies::SESSION_COOKIE;
 use crate::error::ApiError;
 use crate::AppState;
 
-/// The visitor behind a request: signed in through the session cookie, or
-/// anonymous.
+/// The visitor behind a request: signed in through the session cookie or
+/// an `Authorization: Bearer` token, or anonymous.
 #[derive(Debug, Clone)]
 pub struct Visitor {
     pub actor: Actor,
     /// The session's token for the `X-CSRF-Token` header of scripts.
     pub csrf: String,
     pub session_token: Option<String>,
+    pub session_id: Option<vellum_core::SessionId>,
     /// What the chrome may offer (from the service's permissions; each
     /// action is still authorized when taken).
     pub site: SiteCapabilities,
+    /// The session may only set up two-factor sign-in (the wiki requires
+    /// it).
+    pub must_enroll_totp: bool,
+    /// What rate limits count against for a signed-in client (`pat:ID`,
+    /// `jwt:…`, `session:ID`); `None`: the address.
+    pub rate_key: Option<String>,
+    /// Came with a bearer token (no cookie, so no CSRF question).
+    pub bearer: bool,
 }
 
 impl Visitor {
@@ -34,7 +43,11 @@ impl Visitor {
             actor: Actor::Anonymous,
             csrf: String::new(),
             session_token: None,
+            session_id: None,
             site: SiteCapabilities::default(),
+            must_enroll_totp: false,
+            rate_key: None,
+            bearer: false,
         }
     }
 
@@ -47,6 +60,31 @@ pub(crate) async fn visitor_from_parts(parts: &Parts, state: &AppState) -> Resul
     if let Some(v) = parts.extensions.get::<Visitor>() {
         return Ok(v.clone());
     }
+    if let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let token = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| {
+                AppError::new(
+                    Code::InvalidToken,
+                    "The Authorization header is not “Bearer TOKEN”. Send a personal API token or an access token.",
+                )
+            })?;
+        let bearer = state.app.bearer(token).await?;
+        let site = state.app.site_capabilities(&bearer.actor).await?;
+        return Ok(Visitor {
+            actor: bearer.actor,
+            csrf: String::new(),
+            session_token: None,
+            session_id: None,
+            site,
+            must_enroll_totp: false,
+            rate_key: Some(bearer.key),
+            bearer: true,
+        });
+    }
     let jar = CookieJar::from_headers(&parts.headers);
     if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) {
         if let Some(session) = state.app.session(&token).await? {
@@ -55,16 +93,18 @@ pub(crate) async fn visitor_from_parts(parts: &Parts, state: &AppState) -> Resul
                 actor: session.actor,
                 csrf: session.csrf_token,
                 session_token: Some(token),
+                session_id: Some(session.id),
                 site,
+                must_enroll_totp: session.must_enroll_totp,
+                rate_key: Some(format!("session:{}", session.id)),
+                bearer: false,
             });
         }
     }
     let site = state.app.site_capabilities(&Actor::Anonymous).await?;
     Ok(Visitor {
-        actor: Actor::Anonymous,
-        csrf: String::new(),
-        session_token: None,
         site,
+        ..Visitor::anonymous()
     })
 }
 

@@ -16,6 +16,7 @@ mod extract;
 mod fmt;
 mod html;
 mod limits;
+mod request;
 mod routes;
 mod subroutes;
 mod urls;
@@ -39,6 +40,7 @@ pub use api::openapi;
 pub use error::{ErrorBody, ErrorInfo};
 pub use extract::Visitor;
 pub use limits::ServerLimits;
+pub use request::{IpNet, RateLimits};
 
 /// How the web layer is exposed.
 #[derive(Debug, Clone, Default)]
@@ -51,6 +53,13 @@ pub struct WebOptions {
     /// `img-src` of the content security policy). Empty by default, so a
     /// page cannot make readers' browsers fetch from elsewhere.
     pub image_hosts: Vec<String>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    /// Empty by default: the header is ignored and the peer address is the
+    /// client's.
+    pub trusted_proxies: Vec<request::IpNet>,
+    /// Requests per minute per client (`None`: no limits; `vellum serve`
+    /// sets [`RateLimits::DEFAULT`] unless configured otherwise).
+    pub rate_limits: Option<RateLimits>,
 }
 
 impl WebOptions {
@@ -84,6 +93,7 @@ impl WebOptions {
 pub(crate) struct AppState {
     pub app: App,
     pub opts: Arc<WebOptions>,
+    pub limiters: Option<Arc<request::Limiters>>,
 }
 
 /// The whole site as one service: HTML, API, assets and health checks,
@@ -99,9 +109,14 @@ pub fn service(app: App, opts: WebOptions) -> Router {
 fn router(app: App, opts: WebOptions) -> Router {
     let csp = opts.content_security_policy();
     let hsts = opts.secure();
+    let limiters = opts.rate_limits.map(|l| Arc::new(request::Limiters::new(l)));
+    if let Some(l) = &limiters {
+        tokio::spawn(request::tidy_limiters(l.clone()));
+    }
     let state = AppState {
         app,
         opts: Arc::new(opts),
+        limiters,
     };
     let mut headers: Vec<(HeaderName, HeaderValue)> = vec![
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
@@ -119,7 +134,10 @@ fn router(app: App, opts: WebOptions) -> Router {
         ));
     }
     let (routes, _) = site_routes(html::router(state.clone())).into_parts();
-    let mut router = routes.fallback(html::not_found).with_state(state);
+    let mut router = routes
+        .fallback(html::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), request::context))
+        .with_state(state);
     for (name, value) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }

@@ -109,7 +109,7 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -125,7 +125,9 @@ pub(crate) async fn serve(
         let router = router.clone();
         let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
             let mut router = router.clone();
-            async move { router.call(req.map(Body::new)).await }
+            let mut req = req.map(Body::new);
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            async move { router.call(req).await }
         });
         let http = http.clone();
         let mut stopping = stopping.clone();

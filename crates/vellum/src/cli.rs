@@ -108,6 +108,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let opts = vellum_web::WebOptions {
         public_url: config.public_url.clone(),
         image_hosts: config.image_hosts.clone(),
+        trusted_proxies: config.trusted_proxies.clone(),
+        rate_limits: config.rate_limits,
     };
     app.start();
     let service = vellum_web::service(app.clone(), opts);
@@ -129,15 +131,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Keeps the database's planner statistics current while serving.
+/// Keeps the database's planner statistics current and old audit
+/// entries, sign-in failures and refresh tokens pruned while serving.
 async fn maintain(app: App) {
     let mut tick = tokio::time::interval(vellum_store::MAINTENANCE_INTERVAL);
     loop {
         tick.tick().await;
-        match app.store().maintain().await {
-            Ok(tables) if !tables.is_empty() => tracing::info!(?tables, "refreshed planner statistics"),
+        match app.maintain().await {
+            Ok(done) if !done.is_empty() => tracing::info!(?done, "maintenance"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "database maintenance failed"),
+            Err(e) => tracing::warn!(error = %e.message, "database maintenance failed"),
         }
     }
 }
@@ -196,6 +199,7 @@ async fn create_user(config: Config, name: &str, role: &str, display_name: Optio
         display_name,
         password,
         role: role.clone(),
+        email: None,
     };
     let id = app
         .create_user(None, account)

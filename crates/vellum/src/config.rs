@@ -29,7 +29,22 @@ pub struct FileConfig {
     #[serde(default)]
     pub http: HttpConfig,
     #[serde(default)]
+    pub rate_limit: RateLimitConfig,
+    #[serde(default)]
     pub log: LogConfig,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// On by default.
+    pub enabled: Option<bool>,
+    /// Sign-in, token and refresh requests per minute per address.
+    pub sign_in_per_minute: Option<u32>,
+    /// Requests that change something, per minute per client.
+    pub write_per_minute: Option<u32>,
+    /// Other requests, per minute per client.
+    pub read_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -54,6 +69,9 @@ pub struct HttpConfig {
     pub header_read_timeout_secs: Option<u64>,
     /// Connections open at once.
     pub max_connections: Option<usize>,
+    /// Reverse proxies (addresses or networks) whose `X-Forwarded-For`
+    /// names the client. Empty: the header is ignored.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -96,6 +114,9 @@ pub struct Overrides {
     /// SQLite durability: `full` (default) or `normal`; see `vellum config example`.
     #[arg(long, global = true, env = "VELLUM_SQLITE_SYNCHRONOUS", value_name = "MODE")]
     pub sqlite_synchronous: Option<String>,
+    /// Rate limits: `on` (default) or `off` (for load tests).
+    #[arg(long, global = true, env = "VELLUM_RATE_LIMIT", value_name = "ON|OFF")]
+    pub rate_limit: Option<String>,
 }
 
 /// The resolved configuration.
@@ -110,6 +131,8 @@ pub struct Config {
     pub image_hosts: Vec<String>,
     pub store: vellum_app::StoreOptions,
     pub http: vellum_web::ServerLimits,
+    pub trusted_proxies: Vec<vellum_web::IpNet>,
+    pub rate_limits: Option<vellum_web::RateLimits>,
     pub log: LogConfig,
 }
 
@@ -125,6 +148,8 @@ impl std::fmt::Debug for Config {
             .field("image_hosts", &self.image_hosts)
             .field("store", &self.store)
             .field("http", &self.http)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }
@@ -212,7 +237,43 @@ impl Config {
             }
             http.max_connections = n;
         }
+        let trusted_proxies = file
+            .http
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|p| vellum_web::IpNet::parse(p).map_err(|e| anyhow::anyhow!("`http.trusted_proxies`: {e}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let enabled = match o.rate_limit.as_deref() {
+            None => file.rate_limit.enabled.unwrap_or(true),
+            Some("on") => true,
+            Some("off") => false,
+            Some(other) => bail!("`--rate-limit` / VELLUM_RATE_LIMIT is `on` or `off` (got `{other}`)"),
+        };
+        let d = vellum_web::RateLimits::DEFAULT;
+        let per_minute = |v: Option<u32>, default: u32, key: &str| -> anyhow::Result<u32> {
+            match v {
+                Some(0) => bail!("`rate_limit.{key}` must be at least 1 (turn limits off with enabled = false)"),
+                Some(n) => Ok(n),
+                None => Ok(default),
+            }
+        };
+        let rate_limits = if enabled {
+            Some(vellum_web::RateLimits {
+                sign_in_per_minute: per_minute(
+                    file.rate_limit.sign_in_per_minute,
+                    d.sign_in_per_minute,
+                    "sign_in_per_minute",
+                )?,
+                write_per_minute: per_minute(file.rate_limit.write_per_minute, d.write_per_minute, "write_per_minute")?,
+                read_per_minute: per_minute(file.rate_limit.read_per_minute, d.read_per_minute, "read_per_minute")?,
+            })
+        } else {
+            None
+        };
         Ok(Config {
+            trusted_proxies,
+            rate_limits,
             listen,
             data_dir,
             database_url,
@@ -265,7 +326,8 @@ pub const EXAMPLE: &str = r#"# Vellum configuration. Every key is optional; the 
 # defaults. Environment variables and command-line flags override this file:
 # VELLUM_LISTEN / --listen, VELLUM_DATA_DIR / --data-dir,
 # VELLUM_DATABASE_URL / --database-url, VELLUM_PUBLIC_URL / --public-url,
-# VELLUM_LOG_FORMAT / --log-format, VELLUM_SQLITE_SYNCHRONOUS / --sqlite-synchronous.
+# VELLUM_LOG_FORMAT / --log-format, VELLUM_SQLITE_SYNCHRONOUS / --sqlite-synchronous,
+# VELLUM_RATE_LIMIT / --rate-limit (on or off).
 
 # Address and port to listen on.
 listen = "127.0.0.1:3000"
@@ -308,6 +370,22 @@ sqlite_synchronous = "full"
 header_read_timeout_secs = 10
 # Connections open at once; more wait to be accepted.
 max_connections = 1024
+# Reverse proxies whose X-Forwarded-For header names the client (for the
+# audit log and rate limits). Empty: the header is ignored, and the address
+# connecting to Vellum is the client's. Behind nginx on the same host:
+# trusted_proxies = ["127.0.0.1", "::1"]
+trusted_proxies = []
+
+[rate_limit]
+# Requests per minute per client (an address, or a signed-in session or
+# token); over it, requests are answered 429 with Retry-After.
+enabled = true
+# Sign-in, token and refresh requests, per address.
+sign_in_per_minute = 30
+# Requests that change something.
+write_per_minute = 600
+# Everything else.
+read_per_minute = 6000
 
 [log]
 # "text" for people, "json" for log collectors.

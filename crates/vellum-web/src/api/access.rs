@@ -347,7 +347,8 @@ pub(crate) async fn put_access(
 /// Why a user has their level on the whole wiki.
 #[utoipa::path(get, path = "/api/v1/access/-/explain", tag = "access", params(ExplainParams),
     responses((status = 200, body = ExplainJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody, description = "`user_not_found`"), (status = 400, body = ErrorBody)))]
+              (status = 404, body = ErrorBody, description = "`user_not_found`"), (status = 400, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "`invalid_text`")))]
 pub(crate) async fn explain_root(
     State(s): State<AppState>,
     v: Visitor,
@@ -406,6 +407,12 @@ pub(crate) async fn report(
             .into_response())
         }
         Some("csv") => {
+            // Fails early for those who may not see reports, and is itself
+            // recorded: an export is a security event.
+            s.app.access_report(&v.actor, &subject).await?;
+            s.app
+                .audit_export(&v.actor, &format!("access report {subject}"))
+                .await?;
             let mut out = String::from("path,title,level\r\n");
             let mut req = PageRequest {
                 cursor: None,

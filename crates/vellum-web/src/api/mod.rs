@@ -30,16 +30,21 @@ use crate::routes::Routes;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vellum API", description = "Pages, revisions, folders, tags and changes of a Vellum wiki. \
-        Authenticate with `POST /api/v1/auth/login`; the session cookie it sets authorizes later calls. \
+        Authenticate with `POST /api/v1/auth/login` (a session cookie), `POST /api/v1/auth/token` (an access \
+        token and a refresh token) or a personal API token (`POST /api/v1/tokens`); send tokens as \
+        `Authorization: Bearer …`. \
         Errors are `{\"error\":{\"code\",\"message\",\"details\"}}` with `code` one of `ErrorCode`. \
         Lists are `{\"items\",\"next_cursor\"}`."),
     paths(
-        auth::login, auth::logout, auth::me,
+        auth::login, auth::logout, auth::me, auth::update_me, auth::token, auth::refresh, auth::change_password,
+        auth::sessions, auth::end_session, auth::totp_status, auth::begin_totp, auth::confirm_totp,
+        auth::disable_totp, auth::create_token, auth::list_tokens, auth::revoke_token,
         pages::get_page, pages::put_page, pages::delete_page, pages::list_pages,
         pages::revisions, pages::diff, pages::backlinks, pages::move_page, pages::revert,
         site::revision, site::folder_root, site::folder, site::recent_changes, site::tags, site::tag,
         site::render, site::trash, site::restore, site::wanted, site::orphans,
-        admin::list_users, admin::create_user, admin::get_settings, admin::put_settings,
+        admin::list_users, admin::create_user, admin::get_user, admin::update_user, admin::delete_user,
+        admin::reset_password, admin::reset_totp, admin::audit, admin::get_settings, admin::put_settings,
         access::get_root_access, access::put_root_access, access::get_access, access::put_access,
         access::explain_root, access::explain, access::report,
         access::list_groups, access::create_group, access::get_group, access::delete_group,

@@ -30,7 +30,10 @@ pub struct PageJson {
     /// RFC 3339.
     pub created_at: String,
     pub updated_at: String,
+    /// The user name of whoever made the current revision.
     pub updated_by: Option<String>,
+    /// Their display name.
+    pub updated_by_name: Option<String>,
     /// Set when the requested path is an old path the page moved from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirected_from: Option<String>,
@@ -81,6 +84,7 @@ impl PageJson {
             created_at: rfc3339(p.created_at),
             updated_at: rfc3339(p.updated_at),
             updated_by: p.updated_by,
+            updated_by_name: p.updated_by_name,
             redirected_from: None,
             merged: None,
             can: can.into(),
@@ -137,7 +141,9 @@ pub struct RevisionInfoJson {
     /// 1, 2, 3 … within the page.
     pub number: i64,
     pub parent_id: Option<i64>,
+    /// The author's user name and display name.
     pub author: Option<String>,
+    pub author_name: Option<String>,
     pub created_at: String,
     /// `create`, `edit`, `merge` or `revert`.
     pub kind: String,
@@ -155,6 +161,7 @@ impl From<app::RevisionInfo> for RevisionInfoJson {
             number: r.number,
             parent_id: r.parent.map(|p| p.0),
             author: r.author,
+            author_name: r.author_name,
             created_at: rfc3339(r.created_at),
             kind: r.kind.as_str().to_owned(),
             title: r.title.into_string(),
@@ -236,7 +243,9 @@ impl From<app::Folder> for FolderJson {
 pub struct ChangeJson {
     pub seq: i64,
     pub at: String,
+    /// Who: user name and display name.
     pub user: Option<String>,
+    pub user_name: Option<String>,
     /// `page.created`, `page.edited`, `page.reverted`, `page.moved`,
     /// `page.deleted`, `page.restored` or `page.tags_changed`.
     pub action: String,
@@ -270,6 +279,7 @@ impl From<app::Change> for ChangeJson {
             seq: c.seq,
             at: rfc3339(c.at),
             user: c.user,
+            user_name: c.user_name,
             action: c.event.action().to_owned(),
             path: c.event.path().map(|p| p.as_str().to_owned()),
             from: from_path(&c.event).map(|p| p.as_str().to_owned()),
@@ -455,16 +465,30 @@ pub struct RenderResponse {
 pub struct CreateUser {
     pub username: String,
     pub password: String,
-    /// `admin`, `editor` or `viewer`.
+    /// `admin`, `editor`, `commenter`, `viewer` or a custom role.
     pub role: String,
     pub display_name: Option<String>,
+    pub email: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Settings {
-    /// Whether visitors who are not signed in may read pages.
+    /// Whether visitors who are not signed in may read pages (the rule
+    /// `anyone → read` on the whole wiki).
     pub anonymous_read: bool,
+    /// Every account with a password must set up two-factor sign-in.
+    pub require_totp: bool,
+    /// Audit entries older than this are removed (1 to 36,500 days).
+    pub audit_retention_days: i64,
+}
+
+/// Settings to change; absent ones stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    pub anonymous_read: Option<bool>,
+    pub require_totp: Option<bool>,
+    pub audit_retention_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -472,13 +496,24 @@ pub struct Settings {
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// A code from the authenticator app (or a recovery code), for accounts
+    /// with two-factor sign-in.
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
     pub username: String,
-    /// `admin`, `editor` or `viewer`.
+    pub display_name: String,
+    /// `admin`, `editor`, `commenter`, `viewer` or a custom role.
     pub role: String,
+    pub email: Option<String>,
+    /// The groups you are in.
+    pub groups: Vec<String>,
+    pub totp_enabled: bool,
+    /// What the credential of this request may do: `read`, `write`,
+    /// `admin`.
+    pub scopes: Vec<String>,
     /// Send as the `X-CSRF-Token` header on form-encoded or multipart
     /// requests made with the session cookie.
     pub csrf_token: String,

@@ -273,7 +273,7 @@ async fn save_rules(
         Some(l) => Err(AppError::invalid(
             Code::InvalidLevel,
             "level",
-            format!("“{l}” is not a level. Choose one from the list."),
+            format!("The level “{l}” is unknown. Choose one from the list."),
         )),
         None => s.app.set_access(&v.actor, &raw, inherit, &rules).await,
     };

@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use vellum_app::{AppError, Code, ErrorKind, NewAccount, NewSession, Role};
+use vellum_app::{AppError, Code, ErrorKind, LoginStep, NewAccount, NewSession, Role, SettingsChange};
 
 use super::{render, render_status, Chrome};
 use crate::cookies::{cleared, session_cookie};
@@ -19,6 +19,7 @@ use crate::AppState;
 pub(crate) fn router() -> Routes {
     Routes::new()
         .route("/login", class(RouteClass::Small, get(login_form).post(login)))
+        .route("/login/code", class(RouteClass::Small, post(login_code)))
         .route("/logout", class(RouteClass::Small, post(logout)))
         .route("/setup", class(RouteClass::Small, get(setup_form).post(setup)))
         .route("/admin", class(RouteClass::Small, get(admin).post(admin_post)))
@@ -67,17 +68,82 @@ fn signed_in(s: &AppState, new: &NewSession, to: &str) -> Response {
 
 async fn login(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::Form<LoginForm>) -> HtmlResult {
     let next = safe_next(Some(&f.next));
-    match s.app.login(&f.username, &f.password).await {
+    match s.app.login_step(&f.username, &f.password).await {
+        Ok(LoginStep::Done(new)) => Ok(signed_in(&s, &new, &next)),
+        Ok(LoginStep::SecondFactor { ticket }) => Ok(render(&LoginCodeTemplate {
+            chrome: Chrome::new(&v, "Sign in"),
+            next,
+            ticket,
+            error: None,
+        })),
+        Err(e) if matches!(e.kind(), ErrorKind::Unauthenticated | ErrorKind::TooManyRequests) => {
+            let status = crate::error::status_of(e.kind());
+            let mut res = render_status(
+                &LoginTemplate {
+                    chrome: Chrome::new(&v, "Sign in"),
+                    next,
+                    username: f.username,
+                    error: Some(e.message),
+                },
+                status,
+            );
+            if let Some(secs) = e.retry_after {
+                if let Ok(h) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, h);
+                }
+            }
+            Ok(res)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct LoginCodeTemplate {
+    chrome: Chrome,
+    next: String,
+    ticket: String,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct CodeForm {
+    #[serde(default)]
+    ticket: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// The second step of signing in: the code from the app.
+async fn login_code(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::Form<CodeForm>) -> HtmlResult {
+    let next = safe_next(Some(&f.next));
+    match s.app.login_second_factor(&f.ticket, &f.code).await {
         Ok(new) => Ok(signed_in(&s, &new, &next)),
-        Err(e) if e.kind() == ErrorKind::Unauthenticated => Ok(render_status(
+        // The ticket is no good: start over.
+        Err(e) if e.code == Code::InvalidCredentials => Ok(render_status(
             &LoginTemplate {
                 chrome: Chrome::new(&v, "Sign in"),
                 next,
-                username: f.username,
+                username: String::new(),
                 error: Some(e.message),
             },
             StatusCode::UNAUTHORIZED,
         )),
+        Err(e) if matches!(e.kind(), ErrorKind::Unauthenticated | ErrorKind::TooManyRequests) => {
+            let status = crate::error::status_of(e.kind());
+            Ok(render_status(
+                &LoginCodeTemplate {
+                    chrome: Chrome::new(&v, "Sign in"),
+                    next,
+                    ticket: f.ticket,
+                    error: Some(e.message),
+                },
+                status,
+            ))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -168,6 +234,7 @@ async fn setup(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::Form<
         display_name: Some(&f.display_name),
         password: &f.password,
         role: Role::Admin,
+        email: None,
     };
     match s.app.complete_setup(&f.token, account).await {
         Ok(new) => Ok(signed_in(&s, &new, "/wiki/home")),
@@ -180,7 +247,7 @@ async fn setup(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::Form<
 #[template(path = "admin.html")]
 struct AdminTemplate {
     chrome: Chrome,
-    anonymous_read: bool,
+    settings: vellum_app::SiteSettings,
     message: Option<String>,
     error: Option<String>,
 }
@@ -191,10 +258,10 @@ pub(crate) struct DoneQuery {
 }
 
 async fn admin(State(s): State<AppState>, v: Visitor, Query(q): Query<DoneQuery>) -> HtmlResult {
-    let policy = s.app.site_settings(&v.actor).await?;
+    let settings = s.app.site_settings(&v.actor).await?;
     Ok(render(&AdminTemplate {
         chrome: Chrome::new(&v, "Administration"),
-        anonymous_read: policy.anonymous_read,
+        settings,
         message: q.done,
         error: None,
     }))
@@ -207,6 +274,12 @@ pub(crate) struct AdminForm {
     #[serde(default)]
     anonymous_read: Option<String>,
     #[serde(default)]
+    require_totp: Option<String>,
+    #[serde(default)]
+    audit_retention_days: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
     username: String,
     #[serde(default)]
     password: String,
@@ -216,11 +289,25 @@ pub(crate) struct AdminForm {
 
 async fn admin_post(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::Form<AdminForm>) -> HtmlResult {
     let result: Result<String, AppError> = match f.action.as_str() {
-        "settings" => s
-            .app
-            .set_anonymous_read(&v.actor, f.anonymous_read.is_some())
-            .await
-            .map(|_| "Settings saved.".to_owned()),
+        "settings" => match f.audit_retention_days.trim().parse::<i64>() {
+            Err(_) => Err(AppError::invalid(
+                Code::InvalidRequest,
+                "audit_retention_days",
+                "Give the days to keep audit entries as a whole number.",
+            )),
+            Ok(days) => s
+                .app
+                .update_settings(
+                    &v.actor,
+                    SettingsChange {
+                        anonymous_read: Some(f.anonymous_read.is_some()),
+                        require_totp: Some(f.require_totp.is_some()),
+                        audit_retention_days: Some(days),
+                    },
+                )
+                .await
+                .map(|_| "Settings saved.".to_owned()),
+        },
         "create_user" => match Role::parse(f.role.trim()) {
             Err(_) => Err(AppError::invalid(
                 Code::InvalidRole,
@@ -236,6 +323,7 @@ async fn admin_post(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::
                         display_name: None,
                         password: &f.password,
                         role: role.clone(),
+                        email: Some(&f.email),
                     },
                 )
                 .await
@@ -254,11 +342,11 @@ async fn admin_post(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::
                 ErrorKind::Invalid | ErrorKind::Conflict | ErrorKind::BadRequest
             ) =>
         {
-            let policy = s.app.site_settings(&v.actor).await?;
+            let settings = s.app.site_settings(&v.actor).await?;
             Ok(render_status(
                 &AdminTemplate {
                     chrome: Chrome::new(&v, "Administration"),
-                    anonymous_read: policy.anonymous_read,
+                    settings,
                     message: None,
                     error: Some(e.message),
                 },

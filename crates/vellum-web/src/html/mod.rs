@@ -12,7 +12,9 @@ mod csrf;
 mod history;
 mod lists;
 mod manage;
+mod me;
 mod pages;
+mod users;
 
 use askama::Template;
 use axum::extract::{OriginalUri, Query, Request, State};
@@ -172,6 +174,7 @@ fn heading_of(code: Code) -> &'static str {
         ErrorKind::TooLarge => "Too large",
         ErrorKind::MethodNotAllowed => "Not possible here",
         ErrorKind::Invalid | ErrorKind::BadRequest => "That did not work",
+        ErrorKind::TooManyRequests => "Too many attempts",
         ErrorKind::Unavailable => "Busy, try again",
         ErrorKind::Internal => "Something went wrong",
     }
@@ -327,6 +330,8 @@ pub(crate) fn routes() -> Routes {
         .merge(lists::router())
         .merge(account::router())
         .merge(access::router())
+        .merge(me::router())
+        .merge(users::router())
 }
 
 pub(crate) fn router(state: AppState) -> Routes {

@@ -31,6 +31,9 @@ struct Tree {
     secret_revision: i64,
     /// The trash id of `hr/trashed-secret`.
     secret_trash: i64,
+    /// One of hana's sessions and one of her API tokens.
+    hana_session: i64,
+    hana_token: i64,
 }
 
 async fn put(t: &TestApp, c: &Client, path: &str, body: Value) -> (StatusCode, Value) {
@@ -108,7 +111,18 @@ async fn tree() -> Tree {
         .post_json("/api/v1/pages/hr/moved-away/-/move", json!({"to": "hr/moved-away-2"}))
         .await;
     assert_eq!(res.status(), 200);
+    let (_, sessions) = get(&t, &hana, "/api/v1/auth/sessions").await;
+    let res = hana
+        .post(t.url("/api/v1/tokens"))
+        .json(&json!({"name": "hana's", "scopes": ["read"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let token: Value = res.json().await.unwrap();
     Tree {
+        hana_session: sessions["items"][0]["id"].as_i64().unwrap(),
+        hana_token: token["id"].as_i64().unwrap(),
         ann,
         bob,
         cara,
@@ -380,10 +394,20 @@ async fn every_route_answers_the_same_for_a_restricted_thing_and_a_missing_one()
                 }
                 // The same request for something restricted that exists,
                 // and for something that does not: the same answer.
-                let real = fill(route, "hr/salaries", tr.secret_revision, "payroll", "HR");
+                // Something of that kind the walker may not see: a
+                // revision of a restricted page, someone else's session
+                // or token, a restricted page in the trash.
+                let id = if route.contains("/sessions/") {
+                    tr.hana_session
+                } else if route.contains("/tokens/") {
+                    tr.hana_token
+                } else {
+                    tr.secret_revision
+                };
+                let real = fill(route, "hr/salaries", id, "payroll", "HR");
                 let real_trash = fill(route, "hr/salaries", tr.secret_trash, "payroll", "HR");
                 let none = fill(route, "hr/no-such-page", 987_654_321, "no-such-tag", "no-such-group");
-                let (rev, trash) = (tr.secret_revision.to_string(), tr.secret_trash.to_string());
+                let (rev, trash) = (id.to_string(), tr.secret_trash.to_string());
                 let replace = [
                     ("hr/no-such-page", "X"),
                     ("hr/salaries", "X"),

@@ -271,6 +271,7 @@ fn vellum_web_status(c: Code) -> u16 {
         Conflict => 409,
         TooLarge => 413,
         Invalid => 422,
+        TooManyRequests => 429,
         Unavailable => 503,
         Internal => 500,
     }

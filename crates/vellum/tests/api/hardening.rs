@@ -515,6 +515,7 @@ async fn security_headers_follow_the_configuration() {
     let web = vellum_web::WebOptions {
         public_url: Some("https://wiki.example.com".into()),
         image_hosts: vec!["https://images.example.com".into()],
+        ..Default::default()
     };
     let t = TestApp::spawn_full(db, |_| {}, web, vellum_web::ServerLimits::default()).await;
     let res = t.get("/login").await;

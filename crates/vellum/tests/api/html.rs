@@ -386,7 +386,7 @@ async fn error_pages_keep_the_visitors_chrome() {
         assert!(res.status().is_client_error(), "{path}: {}", res.status());
         let body = res.text().await.unwrap();
         assert!(
-            body.contains("href=\"/recent?user=admin\""),
+            body.contains("<a href=\"/account\" title=\"Your account\">admin</a>"),
             "{path} lost the user's name"
         );
         assert!(body.contains("href=\"/admin\""), "{path} lost the admin link");

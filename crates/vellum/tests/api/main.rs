@@ -4,6 +4,7 @@
 //! on PostgreSQL).
 
 mod access;
+mod accounts;
 mod auth;
 mod errors;
 mod feed;

@@ -194,6 +194,7 @@ async fn parallel_setups_make_exactly_one_administrator() {
                     display_name: None,
                     password: "a long password",
                     role: Role::Admin,
+                    email: None,
                 },
             )
             .await
