@@ -283,7 +283,7 @@ impl App {
             None => None,
         };
         let password = c.password.to_owned();
-        let user = match user.filter(|u| u.disabled_at.is_none() && u.password_hash != users::PLACEHOLDER_HASH) {
+        let user = match user.filter(|u| u.disabled_at.is_none() && !u.password_hash.starts_with('!')) {
             None => {
                 self.cpu(move || hash_password(&password)).await??;
                 None

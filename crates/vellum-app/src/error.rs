@@ -63,10 +63,12 @@ codes! {
     TotpRequired = "totp_required", Unauthenticated;
     InvalidTotp = "invalid_totp", Unauthenticated;
     InvalidToken = "invalid_token", Unauthenticated;
+    SsoFailed = "sso_failed", Unauthenticated;
     Forbidden = "forbidden", Forbidden;
     CsrfRejected = "csrf_rejected", Forbidden;
     InvalidSetupToken = "invalid_setup_token", Forbidden;
     TotpEnrollmentRequired = "totp_enrollment_required", Forbidden;
+    SsoNoAccount = "sso_no_account", Forbidden;
     NotFound = "not_found", NotFound;
     PageNotFound = "page_not_found", NotFound;
     RevisionNotFound = "revision_not_found", NotFound;
@@ -118,6 +120,7 @@ codes! {
     InvalidSetting = "invalid_setting", Invalid;
     RateLimited = "rate_limited", TooManyRequests;
     Busy = "busy", Unavailable;
+    SsoUnavailable = "sso_unavailable", Unavailable;
     Internal = "internal", Internal;
 }
 

@@ -22,6 +22,7 @@ pub mod ports;
 mod read;
 mod relocate;
 mod render;
+mod sso;
 mod tokens;
 mod totp;
 mod uow;
@@ -43,6 +44,7 @@ pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
 pub use lists::NavLevel;
 pub use model::*;
 pub use read::{DiffView, Lookup, PageView};
+pub use sso::{OidcConfig, SsoDone, SsoStart};
 pub use tokens::{ApiToken, Bearer, NewToken, TokenPair, ACCESS_TOKEN_SECONDS};
 pub use totp::{current_code, TotpSetup, TotpStatus};
 pub use validate::split_tags;
@@ -64,6 +66,8 @@ pub struct AppConfig {
     /// The largest page body accepted, in bytes.
     pub max_page_bytes: usize,
     pub store: StoreOptions,
+    /// Single sign-on with an OpenID provider, when set up.
+    pub oidc: Option<sso::OidcConfig>,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -74,6 +78,7 @@ impl std::fmt::Debug for AppConfig {
             .field("session_ttl", &self.session_ttl)
             .field("max_page_bytes", &self.max_page_bytes)
             .field("store", &self.store)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -89,6 +94,7 @@ impl AppConfig {
             session_ttl: Self::DEFAULT_SESSION_TTL,
             max_page_bytes: Self::DEFAULT_MAX_PAGE_BYTES,
             store: StoreOptions::default(),
+            oidc: None,
         }
     }
 }
@@ -133,6 +139,8 @@ struct Inner {
     sessions: MemoryCache<String, (u64, Option<Session>)>,
     access: access::AccessCache,
     tokens: tokens::TokenCache,
+    /// The OpenID provider's endpoints and keys, when SSO is set up.
+    sso: Option<sso::SsoRuntime>,
     bus: Arc<dyn EventBus>,
     /// Bounds the CPU-heavy work running at once (see `render.rs`).
     cpu: tokio::sync::Semaphore,
@@ -159,6 +167,7 @@ impl App {
     pub fn with_store(store: Store, config: AppConfig) -> App {
         let (renders, render_queue) = render::Renders::new();
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let sso = config.oidc.is_some().then(sso::SsoRuntime::new);
         App(Arc::new(Inner {
             store,
             config,
@@ -168,6 +177,7 @@ impl App {
             sessions: MemoryCache::new(100_000, Some(CACHE_TTL)),
             access: access::AccessCache::new(),
             tokens: tokens::TokenCache::new(),
+            sso,
             bus: Arc::new(LocalBus::new(4096)),
             cpu: tokio::sync::Semaphore::new(cores.max(2)),
             tasks: Mutex::new(Vec::new()),

@@ -148,7 +148,7 @@ fn parse_expiry(raw: Option<&str>, now: Timestamp) -> AppResult<Option<Timestamp
 
 impl App {
     /// The secret access tokens are signed with, shared by every node.
-    async fn jwt_secret(&self) -> AppResult<Vec<u8>> {
+    pub(crate) async fn jwt_secret(&self) -> AppResult<Vec<u8>> {
         if let Some(s) = self.0.tokens.jwt_secret.get() {
             return Ok(s.clone());
         }

@@ -180,6 +180,10 @@ pub async fn list(h: &mut impl Handle, f: &UserFilter<'_>, after: Option<&str>, 
 /// The password hash of placeholder accounts: no password matches it.
 pub const PLACEHOLDER_HASH: &str = "!placeholder";
 
+/// The password hash of an account that signs in only through single
+/// sign-on: no password matches it.
+pub const NO_PASSWORD_HASH: &str = "!no-password";
+
 /// What an administrator changes on an account (`None`: unchanged).
 #[derive(Debug, Clone, Default)]
 pub struct UserChange<'a> {
@@ -267,6 +271,23 @@ pub async fn set_totp(
 
 pub async fn by_sso_subject(h: &mut impl Handle, subject: &str) -> Result<Option<UserRecord>> {
     fetch_user!(h, user_sql!(" FROM users u WHERE u.sso_subject = $1"), subject)
+}
+
+/// The account with this e-mail address (compared without case), if
+/// exactly one has it.
+pub async fn by_email(h: &mut impl Handle, email: &str) -> Result<Option<UserRecord>> {
+    let found: Vec<UserRecord> = with_db!(h, |c| {
+        let rows = sqlx::query(user_sql!(" FROM users u WHERE lower(u.email) = lower($1) LIMIT 2"))
+            .bind(email)
+            .fetch_all(&mut *c)
+            .await?;
+        rows.iter().map(UserRecord::decode).collect::<Result<Vec<_>>>()
+    })?;
+    Ok(if found.len() == 1 {
+        found.into_iter().next()
+    } else {
+        None
+    })
 }
 
 pub async fn set_sso_subject(h: &mut impl Handle, id: UserId, subject: &str) -> Result<()> {

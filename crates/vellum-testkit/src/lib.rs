@@ -237,6 +237,21 @@ impl TestApp {
         web: vellum_web::WebOptions,
         limits: vellum_web::ServerLimits,
     ) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a free port");
+        Self::spawn_listening(listener, db, tune, web, limits).await
+    }
+
+    /// Like `spawn_full` on a listener the caller bound (to know the
+    /// server's address before configuring it).
+    pub async fn spawn_listening(
+        listener: tokio::net::TcpListener,
+        db: Arc<TestDb>,
+        tune: impl FnOnce(&mut AppConfig),
+        web: vellum_web::WebOptions,
+        limits: vellum_web::ServerLimits,
+    ) -> TestApp {
         init_logging();
         let mut config = AppConfig::new(db.url.clone(), db.dir.clone());
         tune(&mut config);
@@ -244,9 +259,6 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("open the app: {} {:?}", e.message, e.source));
         app.start();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a free port");
         let addr = listener.local_addr().expect("local address");
         let service = vellum_web::service(app.clone(), web);
         let server = tokio::spawn(async move {

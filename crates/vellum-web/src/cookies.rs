@@ -19,3 +19,16 @@ pub(crate) fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> Op
 pub(crate) fn cleared(secure: bool) -> Option<HeaderValue> {
     session_cookie("", 0, secure)
 }
+
+/// Holds a single sign-on in progress (signed by the server; 10 minutes).
+/// `SameSite=Lax` so that it comes back with the provider's top-level
+/// redirect to the callback, and scoped to that path.
+pub(crate) const SSO_COOKIE: &str = "vellum_sso";
+
+pub(crate) fn sso_cookie(flow: &str, max_age_secs: u64, secure: bool) -> Option<HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SSO_COOKIE}={flow}; Path=/login/sso; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    ))
+    .ok()
+}

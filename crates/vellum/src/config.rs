@@ -32,6 +32,34 @@ pub struct FileConfig {
     pub rate_limit: RateLimitConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// Single sign-on with an OpenID Connect provider.
+    pub oidc: Option<OidcFileConfig>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct OidcFileConfig {
+    pub issuer: String,
+    pub client_id: String,
+    /// Better given as VELLUM_OIDC_CLIENT_SECRET.
+    pub client_secret: Option<String>,
+    /// The button says "Sign in with {label}".
+    pub label: Option<String>,
+    /// Scopes besides `openid` (default: profile, email).
+    pub scopes: Option<Vec<String>>,
+    /// Make an account on first sign-in (default true).
+    pub create_users: Option<bool>,
+    /// Role of new accounts no `roles` entry matches (default viewer).
+    pub default_role: Option<String>,
+    pub username_claim: Option<String>,
+    pub groups_claim: Option<String>,
+    /// Keep SSO accounts' group memberships equal to the claim's groups.
+    pub sync_groups: Option<bool>,
+    /// Group claim value → role, e.g. `{ "wiki-admins" = "admin" }`.
+    pub roles: Option<toml::Table>,
+    /// The order `roles` entries are tried in (default: admin, editor,
+    /// commenter, viewer, then custom roles by name).
+    pub role_order: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -117,6 +145,10 @@ pub struct Overrides {
     /// Rate limits: `on` (default) or `off` (for load tests).
     #[arg(long, global = true, env = "VELLUM_RATE_LIMIT", value_name = "ON|OFF")]
     pub rate_limit: Option<String>,
+    /// The OpenID client secret (environment only, so that it stays out of
+    /// process listings).
+    #[arg(skip = std::env::var("VELLUM_OIDC_CLIENT_SECRET").ok())]
+    pub oidc_client_secret: Option<String>,
 }
 
 /// The resolved configuration.
@@ -133,6 +165,7 @@ pub struct Config {
     pub http: vellum_web::ServerLimits,
     pub trusted_proxies: Vec<vellum_web::IpNet>,
     pub rate_limits: Option<vellum_web::RateLimits>,
+    pub oidc: Option<vellum_app::OidcConfig>,
     pub log: LogConfig,
 }
 
@@ -150,6 +183,7 @@ impl std::fmt::Debug for Config {
             .field("http", &self.http)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limits", &self.rate_limits)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -271,17 +305,23 @@ impl Config {
         } else {
             None
         };
+        let public_url = o
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .map(|u| u.trim_end_matches('/').to_owned());
+        let oidc = match file.oidc {
+            None => None,
+            Some(f) => Some(oidc_config(f, public_url.as_deref(), o.oidc_client_secret.clone())?),
+        };
         Ok(Config {
             trusted_proxies,
             rate_limits,
+            oidc,
             listen,
             data_dir,
             database_url,
-            public_url: o
-                .public_url
-                .clone()
-                .or(file.public_url)
-                .map(|u| u.trim_end_matches('/').to_owned()),
+            public_url,
             max_page_bytes,
             session_days: file.session_days.unwrap_or(30).clamp(1, 3650),
             image_hosts: file.image_hosts.unwrap_or_default(),
@@ -296,6 +336,7 @@ impl Config {
         c.max_page_bytes = self.max_page_bytes;
         c.session_ttl = std::time::Duration::from_secs(self.session_days * 24 * 3600);
         c.store = self.store.clone();
+        c.oidc = self.oidc.clone();
         c
     }
 
@@ -309,6 +350,73 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
     }
+}
+
+fn oidc_config(
+    f: OidcFileConfig,
+    public_url: Option<&str>,
+    secret: Option<String>,
+) -> anyhow::Result<vellum_app::OidcConfig> {
+    use vellum_app::Role;
+    let issuer = url::Url::parse(&f.issuer).map_err(|e| anyhow::anyhow!("`oidc.issuer` is not a URL: {e}"))?;
+    if !matches!(issuer.scheme(), "https" | "http") {
+        bail!("`oidc.issuer` is an https:// address");
+    }
+    if issuer.scheme() == "http" && !matches!(issuer.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) {
+        bail!("`oidc.issuer` must use https:// (plain http is accepted only for a provider on this machine)");
+    }
+    if f.client_id.trim().is_empty() {
+        bail!("`oidc.client_id` is empty: give the client id the provider assigned to Vellum");
+    }
+    let Some(public_url) = public_url else {
+        bail!("single sign-on needs `public_url`, the address the provider sends people back to");
+    };
+    let mut c = vellum_app::OidcConfig::new(
+        &f.issuer,
+        f.client_id.trim(),
+        &format!("{public_url}/login/sso/callback"),
+    );
+    c.client_secret = secret.or(f.client_secret).filter(|s| !s.is_empty());
+    if let Some(l) = f.label.filter(|l| !l.trim().is_empty()) {
+        c.label = l.trim().to_owned();
+    }
+    if let Some(s) = f.scopes {
+        c.scopes = s;
+    }
+    c.create_users = f.create_users.unwrap_or(true);
+    let role = |r: &str, key: &str| Role::parse(r).map_err(|e| anyhow::anyhow!("`oidc.{key}`: {e}"));
+    if let Some(r) = &f.default_role {
+        c.default_role = role(r, "default_role")?;
+    }
+    if let Some(u) = f.username_claim {
+        c.username_claim = u;
+    }
+    if let Some(g) = f.groups_claim {
+        c.groups_claim = g;
+    }
+    c.sync_groups = f.sync_groups.unwrap_or(false);
+    let mut roles = Vec::new();
+    for (group, r) in f.roles.unwrap_or_default() {
+        let Some(r) = r.as_str() else {
+            bail!("`oidc.roles.{group}` is a role name in quotes, e.g. \"editor\"");
+        };
+        let r = role(r, &format!("roles.{group}"))?;
+        roles.push((group, r));
+    }
+    let order = f.role_order.unwrap_or_default();
+    let rank = |r: &Role| -> (usize, String) {
+        let named = order.iter().position(|o| o == r.as_str());
+        let builtin = [Role::Admin, Role::Editor, Role::Commenter, Role::Viewer]
+            .iter()
+            .position(|b| b == r);
+        (
+            named.unwrap_or(order.len() + builtin.unwrap_or(4)),
+            r.as_str().to_owned(),
+        )
+    };
+    roles.sort_by_key(|(_, r)| rank(r));
+    c.roles = roles;
+    Ok(c)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
@@ -386,6 +494,30 @@ sign_in_per_minute = 30
 write_per_minute = 600
 # Everything else.
 read_per_minute = 6000
+
+# Single sign-on with an OpenID Connect provider (Keycloak, Authentik,
+# Okta, Entra ID, Google, ...): uncomment to add a "Sign in with ..."
+# button beside the password form. Register Vellum at the provider as a
+# confidential client with the redirect URI {public_url}/login/sso/callback
+# (public_url above is required). Give the secret in the environment as
+# VELLUM_OIDC_CLIENT_SECRET rather than here.
+# [oidc]
+# issuer = "https://id.example.com/realms/main"
+# client_id = "vellum"
+# label = "Example ID"
+# scopes = ["profile", "email", "groups"]
+# # Make an account on first sign-in; otherwise only accounts an
+# # administrator made (linked by verified e-mail address) can sign in.
+# create_users = true
+# default_role = "viewer"
+# username_claim = "preferred_username"
+# groups_claim = "groups"
+# # Keep SSO accounts' memberships of Vellum groups equal to the claim.
+# sync_groups = false
+# # Provider groups that decide the role at each sign-in (highest wins).
+# [oidc.roles]
+# wiki-admins = "admin"
+# writers = "editor"
 
 [log]
 # "text" for people, "json" for log collectors.

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use vellum_app::{AppError, Code, ErrorKind, LoginStep, NewAccount, NewSession, Role, SettingsChange};
 
 use super::{render, render_status, Chrome};
-use crate::cookies::{cleared, session_cookie};
+use crate::cookies::{cleared, session_cookie, sso_cookie, SSO_COOKIE};
 use crate::error::HtmlResult;
 use crate::extract::Visitor;
 use crate::limits::{class, RouteClass};
@@ -20,6 +20,8 @@ pub(crate) fn router() -> Routes {
     Routes::new()
         .route("/login", class(RouteClass::Small, get(login_form).post(login)))
         .route("/login/code", class(RouteClass::Small, post(login_code)))
+        .route("/login/sso", class(RouteClass::Small, get(sso_start)))
+        .route("/login/sso/callback", class(RouteClass::Small, get(sso_callback)))
         .route("/logout", class(RouteClass::Small, post(logout)))
         .route("/setup", class(RouteClass::Small, get(setup_form).post(setup)))
         .route("/admin", class(RouteClass::Small, get(admin).post(admin_post)))
@@ -32,6 +34,8 @@ struct LoginTemplate {
     next: String,
     username: String,
     error: Option<String>,
+    /// "Sign in with …", when single sign-on is set up.
+    sso: Option<String>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -39,13 +43,107 @@ pub(crate) struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_form(v: Visitor, Query(q): Query<NextQuery>) -> HtmlResult {
+async fn login_form(State(s): State<AppState>, v: Visitor, Query(q): Query<NextQuery>) -> HtmlResult {
     Ok(render(&LoginTemplate {
         chrome: Chrome::new(&v, "Sign in"),
         next: safe_next(q.next.as_deref()),
         username: String::new(),
         error: None,
+        sso: s.app.sso_label().map(str::to_owned),
     }))
+}
+
+/// Sends the browser to the OpenID provider, keeping the flow's secrets in
+/// a signed cookie.
+async fn sso_start(State(s): State<AppState>, v: Visitor, Query(q): Query<NextQuery>) -> HtmlResult {
+    let next = safe_next(q.next.as_deref());
+    match s.app.sso_start(&next).await {
+        Ok(start) => {
+            let mut res = see_other(&start.url);
+            if let Some(c) = sso_cookie(&start.flow, 600, s.opts.secure()) {
+                res.headers_mut().append(header::SET_COOKIE, c);
+            }
+            Ok(res)
+        }
+        Err(e) if e.code == Code::NotFound => Err(e.into()),
+        Err(e) => Ok(login_refused(&s, &v, next, e)),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    /// RFC 9207: which provider answered, when it says.
+    iss: Option<String>,
+}
+
+/// Where the provider sends the browser back.
+async fn sso_callback(
+    State(s): State<AppState>,
+    v: Visitor,
+    jar: axum_extra::extract::cookie::CookieJar,
+    Query(q): Query<CallbackQuery>,
+) -> HtmlResult {
+    let flow = jar.get(SSO_COOKIE).map(|c| c.value().to_owned());
+    let result = match (&q.error, &q.code) {
+        _ if q.iss.as_deref().is_some_and(|i| !s.app.sso_issuer_is(i)) => Err(AppError::new(
+            Code::SsoFailed,
+            "The answer came from a different sign-in provider than the one this wiki uses. Start again.",
+        )),
+        (Some(err), _) => {
+            tracing::info!(error = %err, description = ?q.error_description, "single sign-on: the provider sent an error");
+            Err(AppError::new(
+                Code::SsoFailed,
+                if err == "access_denied" {
+                    "The sign-in was cancelled at the provider. Try again, or sign in with a password.".to_owned()
+                } else {
+                    format!(
+                        "The provider could not sign you in ({}). Try again.",
+                        err.chars()
+                            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .take(60)
+                            .collect::<String>()
+                    )
+                },
+            ))
+        }
+        (None, code) => {
+            s.app
+                .sso_finish(
+                    flow.as_deref(),
+                    code.as_deref().unwrap_or_default(),
+                    q.state.as_deref().unwrap_or_default(),
+                )
+                .await
+        }
+    };
+    let mut res = match result {
+        Ok(done) => signed_in(&s, &done.session, &safe_next(Some(&done.next))),
+        Err(e) if e.code == Code::NotFound => return Err(e.into()),
+        Err(e) => login_refused(&s, &v, "/".into(), e),
+    };
+    if let Some(c) = sso_cookie("", 0, s.opts.secure()) {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    Ok(res)
+}
+
+/// The sign-in page again, with what went wrong.
+fn login_refused(s: &AppState, v: &Visitor, next: String, e: AppError) -> Response {
+    let status = crate::error::status_of(e.kind());
+    render_status(
+        &LoginTemplate {
+            chrome: Chrome::new(v, "Sign in"),
+            next,
+            username: String::new(),
+            error: Some(e.message),
+            sso: s.app.sso_label().map(str::to_owned),
+        },
+        status,
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -84,6 +182,7 @@ async fn login(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::Form<
                     next,
                     username: f.username,
                     error: Some(e.message),
+                    sso: s.app.sso_label().map(str::to_owned),
                 },
                 status,
             );
@@ -129,6 +228,7 @@ async fn login_code(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::
                 next,
                 username: String::new(),
                 error: Some(e.message),
+                sso: s.app.sso_label().map(str::to_owned),
             },
             StatusCode::UNAUTHORIZED,
         )),

@@ -16,3 +16,4 @@ mod pages;
 mod reads;
 mod revisions;
 mod schema;
+mod sso;
