@@ -6,7 +6,8 @@
 //
 // With SCREENSHOTS=1 it also saves PNGs of each screen in e2e/screenshots/.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -67,8 +68,35 @@ if (backend === "postgres") {
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ["serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--database-url", databaseUrl], {
+
+// A real OpenID provider beside the wiki, for the single sign-on step.
+const oidcPort = await freePort();
+const oidcAccounts = join(dataDir, "oidc-accounts.json");
+writeFileSync(oidcAccounts, JSON.stringify({ sam: { name: "Sam Okafor", email: "sam@example.test", groups: ["writers"] } }));
+const provider = spawn("node", [join(dirname(fileURLToPath(import.meta.url)), "oidc-provider.mjs"), String(oidcPort), `${base}/login/sso/callback`], {
+  stdio: ["ignore", "pipe", "ignore"],
+  env: { ...process.env, OIDC_ACCOUNTS_FILE: oidcAccounts },
+});
+await new Promise((resolve, reject) => {
+  provider.stdout.on("data", (d) => String(d).includes("ready") && resolve());
+  provider.once("exit", (code) => reject(new Error(`the OpenID provider exited (${code})`)));
+});
+const configFile = join(dataDir, "vellum.toml");
+writeFileSync(configFile, `public_url = "${base}"
+
+[oidc]
+issuer = "http://127.0.0.1:${oidcPort}"
+client_id = "vellum"
+label = "Example ID"
+scopes = ["profile", "email", "groups"]
+
+[oidc.roles]
+writers = "editor"
+`);
+
+const server = spawn(bin, ["serve", "--config", configFile, "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir, "--database-url", databaseUrl], {
   stdio: ["ignore", "pipe", "pipe"],
+  env: { ...process.env, VELLUM_OIDC_CLIENT_SECRET: "vellum-test-secret" },
 });
 let console_ = "";
 server.stderr.on("data", (d) => (console_ += d));
@@ -99,6 +127,20 @@ async function shot(name) {
     await page.screenshot({ path: join(shotDir, `${backend}-${name}.png`), fullPage: true });
   }
 }
+// The code an authenticator app would show now for a base32 secret
+// (RFC 6238: HMAC-SHA1, 30-second steps, 6 digits).
+function totpCode(secret) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of secret.replace(/[\s=]/g, "").toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000)));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const at = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
 async function save(title, markdown, summary = "", tags = null) {
   await page.fill("input[name=title]", title);
   await page.fill("textarea[name=markdown]", markdown);
@@ -303,6 +345,89 @@ try {
     await viewerContext.close();
   });
 
+  await step("accounts: your account, two-factor sign-in, users and the audit log", async () => {
+    await page.goto(`${base}/account`);
+    await page.fill("input[name=display_name]", "Ada Lovelace");
+    await Promise.all([page.waitForNavigation(), page.click("form:has(input[value=profile]) button")]);
+    check("the display name is saved", (await page.inputValue("input[name=display_name]")) === "Ada Lovelace");
+    await page.fill("input[name=name]", "backup script");
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Make token')")]);
+    const token = (await page.textContent(".v-secret code")).trim();
+    check("a new token is shown once", token.startsWith("vlm_"), token);
+    const api = await fetch(`${base}/api/v1/pages/engineering/overview`, { headers: { authorization: `Bearer ${token}` } });
+    check("the token reads through the API", api.status === 200, `status=${api.status}`);
+    await page.goto(`${base}/account`);
+    check("the token list never shows the token again", !(await page.content()).includes(token));
+    await shot("account");
+
+    await page.goto(`${base}/account/two-factor`);
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Set it up')")]);
+    check("setting up shows a QR code", (await page.locator(".v-qr svg").count()) === 1);
+    await shot("two-factor-setup");
+    const secret = (await page.textContent("code.v-token")).trim();
+    await page.fill("input[name=code]", totpCode(secret));
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Turn on')")]);
+    const codes = await page.locator(".v-codes code").allTextContents();
+    check("turning it on hands out ten recovery codes", codes.length === 10, `${codes.length}`);
+    await shot("two-factor-codes");
+
+    // Signing in now takes a code, in a fresh browser.
+    const fresh = await browser.newContext({ viewport: { width: 1280, height: 860 }, javaScriptEnabled: false });
+    const f = await fresh.newPage();
+    await f.goto(`${base}/login`);
+    await f.fill("input[name=username]", "admin");
+    await f.fill("input[name=password]", "correct horse battery");
+    await Promise.all([f.waitForNavigation(), f.click("button:has-text('Sign in')")]);
+    check("after the password, the code is asked for", (await f.locator("input[name=code]").count()) === 1);
+    if (shots) await f.screenshot({ path: join(shotDir, `${backend}-login-code.png`), fullPage: true });
+    await f.fill("input[name=code]", "000000");
+    await Promise.all([f.waitForNavigation(), f.click("button")]);
+    check("a wrong code is refused", (await f.textContent("main")).includes("not right"));
+    await f.goto(`${base}/login`);
+    await f.fill("input[name=username]", "admin");
+    await f.fill("input[name=password]", "correct horse battery");
+    await Promise.all([f.waitForNavigation(), f.click("button:has-text('Sign in')")]);
+    await f.fill("input[name=code]", codes[0]);
+    await Promise.all([f.waitForNavigation(), f.click("button")]);
+    check("a recovery code signs in", (await f.textContent("header .v-user")).includes("admin"), f.url());
+    await fresh.close();
+
+    await page.goto(`${base}/admin/users`);
+    check("the users page lists vera", (await page.textContent("table")).includes("vera"));
+    await shot("users");
+    await page.goto(`${base}/admin/users/vera`);
+    await Promise.all([page.waitForNavigation(), page.click("button:has-text('Disable the account')")]);
+    check("vera is disabled", (await page.textContent("main")).includes("Enable the account"));
+    await shot("user");
+    await page.goto(`${base}/admin/audit?action=auth.`);
+    const log = await page.textContent("table");
+    check("the audit log shows the sign-ins and the failed code", log.includes("auth.signed_in") && log.includes("auth.sign_in_failed"), log.slice(0, 300));
+    await page.goto(`${base}/admin/audit`);
+    check("the audit log shows vera's account change", (await page.textContent("table")).includes("user:vera"));
+    await shot("audit");
+  });
+
+  await step("single sign-on through an OpenID provider", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, javaScriptEnabled: false });
+    const p = await ctx.newPage();
+    await p.goto(`${base}/login`);
+    check("the sign-in page offers the provider", (await p.textContent("main")).includes("Sign in with Example ID"));
+    if (shots) await p.screenshot({ path: join(shotDir, `${backend}-login-sso.png`), fullPage: true });
+    await Promise.all([p.waitForNavigation(), p.click("a:has-text('Sign in with Example ID')")]);
+    check("the button leads to the provider", p.url().startsWith(`http://127.0.0.1:${oidcPort}/`), p.url());
+    await p.fill("input[name=login]", "sam");
+    await p.fill("input[name=password]", "anything");
+    await Promise.all([p.waitForNavigation(), p.click("button[type=submit]")]);
+    await Promise.all([p.waitForNavigation(), p.click("button[type=submit]")]);
+    check("back on the wiki, signed in as the provider's user", p.url().startsWith(base) && (await p.textContent("header .v-user")).includes("sam"), p.url());
+    await p.goto(`${base}/account`);
+    check("the provider's name became the display name", (await p.inputValue("input[name=display_name]")) === "Sam Okafor");
+    check("the account page says there is no password to change", !(await p.content()).includes("name=\"current_password\""));
+    await p.goto(`${base}/wiki/engineering/overview`);
+    check("the provider's group made sam an editor", (await p.textContent(".v-actions")).includes("Edit"));
+    await ctx.close();
+  });
+
   await step("sign out, and the wiki is closed to visitors", async () => {
     await Promise.all([page.waitForNavigation(), page.click("button:has-text('Sign out')")]);
     await page.goto(`${base}/wiki/operations/deploy`);
@@ -311,6 +436,7 @@ try {
   });
 } finally {
   await browser.close();
+  provider.kill("SIGTERM");
   server.kill("SIGTERM");
   await new Promise((r) => server.once("exit", r));
   check("server stops cleanly on SIGTERM", server.exitCode === 0, `exit=${server.exitCode}\n${console_.slice(-2000)}`);

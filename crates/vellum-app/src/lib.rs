@@ -46,7 +46,7 @@ pub use model::*;
 pub use read::{DiffView, Lookup, PageView};
 pub use sso::{OidcConfig, SsoDone, SsoStart};
 pub use tokens::{ApiToken, Bearer, NewToken, TokenPair, ACCESS_TOKEN_SECONDS};
-pub use totp::{current_code, TotpSetup, TotpStatus};
+pub use totp::{code_in_steps, current_code, TotpSetup, TotpStatus};
 pub use validate::split_tags;
 pub use vellum_core::acl::{Level, Permissions};
 pub use vellum_core::{Actor, Role};

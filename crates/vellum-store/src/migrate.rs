@@ -36,6 +36,11 @@ const SQLITE: &[Migration] = &[
         name: "accounts",
         sql: include_str!("../migrations/sqlite/0003_accounts.sql"),
     },
+    Migration {
+        version: 4,
+        name: "totp_replay",
+        sql: include_str!("../migrations/sqlite/0004_totp_replay.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -53,6 +58,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "accounts",
         sql: include_str!("../migrations/postgres/0003_accounts.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "totp_replay",
+        sql: include_str!("../migrations/postgres/0004_totp_replay.sql"),
     },
 ];
 

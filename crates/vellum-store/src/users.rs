@@ -388,6 +388,21 @@ pub async fn replace_recovery_codes(h: &mut impl Handle, id: UserId, hashes: &[S
     Ok(())
 }
 
+/// Records that a sign-in used TOTP time step `step`; false when that step
+/// or a later one was used already (the code is a replay). One statement,
+/// so two nodes cannot both accept the same code.
+pub async fn claim_totp_step(h: &mut impl Handle, id: UserId, step: i64) -> Result<bool> {
+    let n = with_db!(h, |c| sqlx::query(
+        "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)"
+    )
+    .bind(id.0)
+    .bind(step)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// Uses up a recovery code; false when it is not one of the user's unused
 /// codes.
 pub async fn use_recovery_code(h: &mut impl Handle, id: UserId, hash: &str, now: Timestamp) -> Result<bool> {

@@ -264,12 +264,13 @@ pub(crate) struct AuditFilter {
 
 pub(crate) struct AuditRow {
     pub at: String,
+    pub at_rfc3339: String,
     pub actor: String,
     pub action: String,
     pub target: String,
     pub ip: String,
     pub agent: String,
-    pub details: String,
+    pub details: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -309,17 +310,14 @@ async fn audit(State(s): State<AppState>, v: Visitor, Query(q): Query<AuditFilte
                 .items
                 .into_iter()
                 .map(|e| AuditRow {
-                    at: crate::fmt::rfc3339(e.at),
+                    at: crate::fmt::seconds(e.at),
+                    at_rfc3339: crate::fmt::rfc3339(e.at),
                     actor: e.actor.unwrap_or_else(|| "—".into()),
                     action: e.action,
                     target: e.target.unwrap_or_default(),
                     ip: e.ip.unwrap_or_default(),
                     agent: e.user_agent.unwrap_or_default(),
-                    details: if e.details.as_object().is_some_and(serde_json::Map::is_empty) {
-                        String::new()
-                    } else {
-                        e.details.to_string()
-                    },
+                    details: readable_details(&e.details),
                 })
                 .collect();
             (rows, next, None)
@@ -339,4 +337,34 @@ async fn audit(State(s): State<AppState>, v: Visitor, Query(q): Query<AuditFilte
         },
         StatusCode::OK,
     ))
+}
+
+/// An entry's details for people: `key: value` pairs, leaving out what the
+/// other columns already say (the action, ids) and empty values. The API
+/// has the details as recorded.
+fn readable_details(details: &serde_json::Value) -> Vec<(String, String)> {
+    const SHOWN_ELSEWHERE: &[&str] = &[
+        "action", "user", "group", "page", "session", "token", "username", "name",
+    ];
+    let Some(map) = details.as_object() else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter(|(k, v)| {
+            !SHOWN_ELSEWHERE.contains(&k.as_str()) && !v.is_null() && *v != &serde_json::Value::Bool(false)
+        })
+        .map(|(k, v)| {
+            let value = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Bool(true) => "yes".into(),
+                serde_json::Value::Array(items) if items.iter().all(serde_json::Value::is_string) => items
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            (k.replace('_', " "), value)
+        })
+        .collect()
 }

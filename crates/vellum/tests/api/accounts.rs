@@ -743,14 +743,25 @@ async fn two_factor_sign_in_with_codes_and_recovery_codes() {
     )
     .await;
     assert_eq!(error_code(res, StatusCode::UNAUTHORIZED).await.0, "invalid_totp");
+    let used = vellum_app::current_code(&secret).unwrap();
     let res = post(
         &t,
         &client(),
         "/api/v1/auth/login",
-        json!({"username": "ivy", "password": "password-ivy", "totp": vellum_app::current_code(&secret).unwrap()}),
+        json!({"username": "ivy", "password": "password-ivy", "totp": used}),
     )
     .await;
     assert_eq!(res.status(), 200);
+    // The same code does not sign in twice (RFC 6238 §5.2), on any node.
+    let other = t.another_node().await;
+    let res = post(
+        &other,
+        &client(),
+        "/api/v1/auth/login",
+        json!({"username": "ivy", "password": "password-ivy", "totp": used}),
+    )
+    .await;
+    assert_eq!(error_code(res, StatusCode::UNAUTHORIZED).await.0, "invalid_totp");
     // A recovery code works once, however it is typed.
     let spaced = codes[0].to_uppercase().replace('-', " ");
     let res = post(
@@ -797,7 +808,8 @@ async fn two_factor_sign_in_with_codes_and_recovery_codes() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    let code = vellum_app::current_code(&secret).unwrap();
+    // The next step's code (the current one was used above).
+    let code = vellum_app::code_in_steps(&secret, 1).unwrap();
     let res = t
         .browser_post(&browser, "/login/code")
         .form(&[
