@@ -10,6 +10,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod access;
 mod corpus;
 mod cpu;
 mod report;
@@ -69,6 +70,17 @@ pub struct Args {
     /// runs, as the reference), e.g. `--only edit`.
     #[arg(long)]
     only: Option<String>,
+    /// Measure with access rules in force: 100 groups and 1,000 users are
+    /// made first, the scenarios run once without rules, then this many
+    /// rules are spread over the corpus's folders and pages and the
+    /// scenarios run again. Reads run as a signed-in editor in five
+    /// groups. 0: no users, groups or rules (reads run as the admin).
+    #[arg(long, default_value_t = 0)]
+    rules: usize,
+    /// Keep the loaded database (and print where it is) instead of
+    /// dropping it, e.g. to look at query plans afterwards.
+    #[arg(long)]
+    keep: bool,
 }
 
 const PASSWORD: &str = "bench password";
@@ -108,7 +120,7 @@ fn main() -> anyhow::Result<()> {
     for backend in backends {
         eprintln!("== {backend}: {} pages", args.pages);
         let result = runtime.block_on(run_backend(&args, &bin, backend))?;
-        report.backends.push(result);
+        report.backends.extend(result);
         // Written after each backend, so an interrupted run keeps what it measured.
         std::fs::write(args.out.join("results.json"), serde_json::to_string_pretty(&report)?)?;
         std::fs::write(args.out.join("results.md"), report.markdown())?;
@@ -141,7 +153,7 @@ async fn pg_size(url: &str) -> anyhow::Result<u64> {
     Ok(u64::try_from(row.0).unwrap_or(0))
 }
 
-async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<BackendResult> {
+async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<Vec<BackendResult>> {
     let work = std::env::temp_dir().join(format!("vellum-bench-{backend}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
@@ -191,7 +203,7 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<B
     let escaped = serde_json::to_string(&body)?;
     std::fs::write(&body_file, &escaped[1..escaped.len() - 1])?;
 
-    let scenarios: [(&str, &str, &str, &Path, Option<&Path>); 7] = [
+    let scenarios: [ScenarioSpec<'_>; 7] = [
         (
             "ceiling (trivial handler)",
             "GET",
@@ -224,14 +236,87 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<B
             Some(body_file.as_path()),
         ),
     ];
+    let mut phases = Vec::new();
+    let mut reader_cookie = cookie.clone();
+    if args.rules > 0 {
+        eprintln!("   making 1,000 users and 100 groups…");
+        reader_cookie = access::people(&base, &cookie, PASSWORD).await?;
+    }
+    phases.push((
+        "",
+        measure(args, &work, &base, &reader_cookie, &scenarios, &server, backend)?,
+    ));
+    if args.rules > 0 {
+        eprintln!("   spreading {} access rules…", args.rules);
+        let made = access::rules(&base, &cookie, &folders, &paths, args.rules).await?;
+        eprintln!("   {made} rules on {} folders and pages", made / 2);
+        phases.push((
+            "rules",
+            measure(args, &work, &base, &reader_cookie, &scenarios, &server, backend)?,
+        ));
+    }
+    let peak_rss_mib = server.peak_rss_mib();
+    server.stop()?;
+
+    // Startup on the loaded database.
+    let (server, startup) = target.start().await?;
+    server.stop()?;
+    let disk_bytes = match backend {
+        "postgres" => pg_size(&database_url).await?,
+        _ => dir_size(&data_dir),
+    };
+    if args.keep {
+        eprintln!("   kept the database: {database_url} (the reader's password is {PASSWORD:?})");
+    } else {
+        if backend == "postgres" {
+            let mut conn = sqlx::PgConnection::connect(&args.pg_url).await?;
+            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await?;
+        }
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let name = match sqlite_synchronous.as_deref() {
+        Some(mode) if mode != "full" => format!("{backend} (synchronous={mode})"),
+        _ => backend.to_owned(),
+    };
+    Ok(phases
+        .into_iter()
+        .map(|(phase, results)| BackendResult {
+            backend: match (phase, args.rules) {
+                (_, 0) => name.clone(),
+                ("", _) => format!("{name}, no rules (editor in 5 groups)"),
+                _ => format!("{name}, {} rules (same editor)", args.rules),
+            },
+            load: load.clone(),
+            scenarios: results,
+            peak_rss_mib,
+            startup_ms: startup.as_secs_f64() * 1000.0,
+            disk_mib: disk_bytes as f64 / (1024.0 * 1024.0),
+        })
+        .collect())
+}
+
+type ScenarioSpec<'a> = (&'a str, &'a str, &'a str, &'a Path, Option<&'a Path>);
+
+/// Runs every selected scenario once, with a warm-up for reads.
+fn measure(
+    args: &Args,
+    work: &Path,
+    base: &str,
+    cookie: &str,
+    scenarios: &[ScenarioSpec<'_>],
+    server: &server::Server,
+    backend: &str,
+) -> anyhow::Result<Vec<Scenario>> {
     let mut results = Vec::new();
-    for (i, (name, method, prefix, targets, body)) in scenarios.into_iter().enumerate() {
+    for (i, &(name, method, prefix, targets, body)) in scenarios.iter().enumerate() {
         if i > 0 && args.only.as_deref().is_some_and(|only| !name.contains(only)) {
             continue;
         }
         let mut load = wrk::Load {
-            base: &base,
-            cookie: &cookie,
+            base,
+            cookie,
             method,
             prefix,
             targets,
@@ -241,11 +326,11 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<B
             seconds: (args.seconds / 2).clamp(1, 5),
         };
         if method == "GET" {
-            wrk::run(&work, &load)?; // warm-up, not recorded
+            wrk::run(work, &load)?; // warm-up, not recorded
         }
         load.seconds = args.seconds;
         let (server_before, db_before) = (cpu::process_seconds(server.child.id()), cpu::postgres_seconds());
-        let out = wrk::run(&work, &load)?;
+        let out = wrk::run(work, &load)?;
         let (server_after, db_after) = (cpu::process_seconds(server.child.id()), cpu::postgres_seconds());
         let per_request = |seconds: f64| seconds * 1e6 / (out.requests.max(1) as f64);
         let server_cpu = server_before.zip(server_after).map(|(a, b)| per_request(b - a));
@@ -258,40 +343,17 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<B
         );
         results.push(Scenario::new(name, out, server_cpu, db_cpu));
     }
-    let peak_rss_mib = server.peak_rss_mib();
-    server.stop()?;
-
-    // Startup on the loaded database.
-    let (server, startup) = target.start().await?;
-    server.stop()?;
-    let disk_bytes = match backend {
-        "postgres" => pg_size(&database_url).await?,
-        _ => dir_size(&data_dir),
-    };
-    if backend == "postgres" {
-        let mut conn = sqlx::PgConnection::connect(&args.pg_url).await?;
-        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await?;
-    }
-    let _ = std::fs::remove_dir_all(&work);
-    Ok(BackendResult {
-        backend: match sqlite_synchronous.as_deref() {
-            Some(mode) if mode != "full" => format!("{backend} (synchronous={mode})"),
-            _ => backend.to_owned(),
-        },
-        load,
-        scenarios: results,
-        peak_rss_mib,
-        startup_ms: startup.as_secs_f64() * 1000.0,
-        disk_mib: disk_bytes as f64 / (1024.0 * 1024.0),
-    })
+    Ok(results)
 }
 
 async fn login(base: &str) -> anyhow::Result<String> {
+    login_as(base, "bench", PASSWORD).await
+}
+
+pub(crate) async fn login_as(base: &str, username: &str, password: &str) -> anyhow::Result<String> {
     let res = reqwest::Client::new()
         .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "bench", "password": PASSWORD}))
+        .json(&serde_json::json!({"username": username, "password": password}))
         .send()
         .await?;
     if !res.status().is_success() {

@@ -16,7 +16,7 @@ pub struct Machine {
     pub kernel: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct LoadResult {
     pub pages: usize,
     pub markdown_mib: f64,

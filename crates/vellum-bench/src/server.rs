@@ -29,7 +29,10 @@ impl Target {
             .arg(&self.database_url)
             .arg("--listen")
             .arg(format!("127.0.0.1:{}", self.port))
-            .env("VELLUM_LOG", "warn");
+            .env("VELLUM_LOG", "warn")
+            // The load generator is one client sending thousands of
+            // requests a second: rate limits would answer most with 429.
+            .env("VELLUM_RATE_LIMIT", "off");
         if let Some(mode) = &self.sqlite_synchronous {
             c.env("VELLUM_SQLITE_SYNCHRONOUS", mode);
         }

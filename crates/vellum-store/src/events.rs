@@ -116,6 +116,7 @@ pub async fn page_changes(
     with_db!(h, |c, b| {
         let sql = if actor.is_some() { &BY_ACTOR } else { &ALL };
         let q = sqlx::query(sql.of(b, visible))
+            .persistent(visible.cache_plan(b))
             .bind(before_seq.unwrap_or(i64::MAX))
             .bind(limit);
         let q = match actor {

@@ -142,7 +142,10 @@ pub async fn tag_counts(
          WHERE p.deleted_at IS NULL AND t.tag > $1 AND {visible p.scope $3} GROUP BY t.tag ORDER BY t.tag LIMIT $2",
     );
     Ok(with_db!(h, |c, b| {
-        let q = sqlx::query_as(SQL.of(b, visible)).bind(after.unwrap_or("")).bind(limit);
+        let q = sqlx::query_as(SQL.of(b, visible))
+            .persistent(visible.cache_plan(b))
+            .bind(after.unwrap_or(""))
+            .bind(limit);
         let q = match visible.param() {
             Some(s) => q.bind(s),
             None => q,
