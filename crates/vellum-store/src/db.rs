@@ -128,6 +128,10 @@ impl Pool {
     }
 
     pub(crate) async fn connect(url: &str, opts: &StoreOptions) -> Result<Pool> {
+        /// SQLITE_BUSY and its extended codes (the low byte is 5).
+        fn is_sqlite_busy(code: Option<&str>) -> bool {
+            code.and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5)
+        }
         match Backend::from_url(url)? {
             Backend::Sqlite => {
                 let synchronous = match opts.sqlite_durability {
@@ -141,12 +145,26 @@ impl Pool {
                     .synchronous(synchronous)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(opts.max_connections.unwrap_or(8))
-                    .min_connections(1)
-                    .acquire_timeout(opts.acquire_timeout)
-                    .connect_with(connect)
-                    .await?;
+                // Several processes opening a new database at once race to
+                // switch it to WAL, which takes an exclusive lock and does not
+                // wait for it: the losers see "database is locked" (5) and
+                // try again shortly.
+                let mut tries = 0;
+                let pool = loop {
+                    let attempt = SqlitePoolOptions::new()
+                        .max_connections(opts.max_connections.unwrap_or(8))
+                        .min_connections(1)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .connect_with(connect.clone())
+                        .await;
+                    match attempt {
+                        Err(sqlx::Error::Database(e)) if tries < 50 && is_sqlite_busy(e.code().as_deref()) => {
+                            tries += 1;
+                            tokio::time::sleep(Duration::from_millis(20 + 10 * tries)).await;
+                        }
+                        other => break other?,
+                    }
+                };
                 Ok(Pool::Sqlite {
                     pool,
                     write_gate: Arc::new(Mutex::new(())),
