@@ -66,6 +66,11 @@ pub(crate) fn visible(p: &Permissions) -> Visible<'_> {
     }
 }
 
+/// The signed-in user behind `actor`, or the answer that asks to sign in.
+pub(crate) fn signed_in(actor: &Actor) -> AppResult<vellum_core::UserId> {
+    actor.user_id().ok_or_else(sign_in)
+}
+
 /// The answer for a path the actor may not read: the same whether or not
 /// anything lives there.
 pub(crate) fn cannot_read_page(actor: &Actor, path: &PagePath) -> AppError {

@@ -343,9 +343,7 @@ impl App {
 
     /// The actor's own account.
     pub async fn me(&self, actor: &Actor) -> AppResult<AccountDetail> {
-        let Some(id) = actor.user_id() else {
-            return Err(crate::access::sign_in());
-        };
+        let id = crate::access::signed_in(actor)?;
         let mut conn = self.0.store.read().await?;
         let u = users::by_id(&mut conn, id).await?.ok_or_else(crate::access::sign_in)?;
         let groups = access::group_names_of(&mut conn, u.id).await?;
@@ -367,9 +365,7 @@ impl App {
         display_name: Option<&str>,
         email: Option<&str>,
     ) -> AppResult<UserSummary> {
-        let Some(id) = actor.user_id() else {
-            return Err(crate::access::sign_in());
-        };
+        let id = crate::access::signed_in(actor)?;
         if actor.scopes().cap() < vellum_core::Level::Edit {
             return Err(AppError::new(
                 Code::Forbidden,
@@ -423,9 +419,7 @@ impl App {
         new: &str,
         keep: Option<SessionId>,
     ) -> AppResult<()> {
-        let Some(id) = actor.user_id() else {
-            return Err(crate::access::sign_in());
-        };
+        let id = crate::access::signed_in(actor)?;
         if actor.scopes() != vellum_core::Scopes::ALL {
             return Err(AppError::new(
                 Code::Forbidden,
@@ -480,9 +474,7 @@ impl App {
 
     /// The actor's live sessions.
     pub async fn my_sessions(&self, actor: &Actor, current: Option<SessionId>) -> AppResult<Vec<SessionView>> {
-        let Some(id) = actor.user_id() else {
-            return Err(crate::access::sign_in());
-        };
+        let id = crate::access::signed_in(actor)?;
         let mut conn = self.0.store.read().await?;
         Ok(sessions::of_user(&mut conn, id, Timestamp::now())
             .await?
@@ -500,9 +492,7 @@ impl App {
 
     /// Ends one of the actor's sessions, on every node.
     pub async fn end_session(&self, actor: &Actor, session: SessionId) -> AppResult<()> {
-        let Some(id) = actor.user_id() else {
-            return Err(crate::access::sign_in());
-        };
+        let id = crate::access::signed_in(actor)?;
         let mut uow = self.begin(Some(id)).await?;
         if !sessions::delete_of_user(&mut uow, id, session).await? {
             return Err(AppError::new(

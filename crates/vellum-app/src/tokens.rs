@@ -404,9 +404,7 @@ impl App {
         scopes: &[String],
         expires_at: Option<&str>,
     ) -> AppResult<NewToken> {
-        let Some(user) = actor.user_id() else {
-            return Err(crate::access::sign_in());
-        };
+        let user = crate::access::signed_in(actor)?;
         if actor.scopes() != Scopes::ALL {
             return Err(AppError::new(
                 Code::Forbidden,
@@ -475,9 +473,7 @@ impl App {
 
     /// The actor's personal API tokens, newest first.
     pub async fn api_tokens(&self, actor: &Actor) -> AppResult<Vec<ApiToken>> {
-        let Some(user) = actor.user_id() else {
-            return Err(crate::access::sign_in());
-        };
+        let user = crate::access::signed_in(actor)?;
         let mut conn = self.0.store.read().await?;
         Ok(tokens::api_tokens_of(&mut conn, user)
             .await?
@@ -488,9 +484,7 @@ impl App {
 
     /// Revokes one of the actor's tokens (administrators: anyone's).
     pub async fn revoke_api_token(&self, actor: &Actor, id: i64) -> AppResult<()> {
-        let Some(me) = actor.user_id() else {
-            return Err(crate::access::sign_in());
-        };
+        let me = crate::access::signed_in(actor)?;
         let not_found = || AppError::new(Code::TokenNotFound, format!("You have no token {id}."));
         let mut uow = self.begin(Some(me)).await?;
         let t = tokens::api_token(&mut uow, id).await?.ok_or_else(not_found)?;

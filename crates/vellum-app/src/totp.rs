@@ -11,6 +11,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 use vellum_core::{Actor, Timestamp};
 use vellum_store::users::{self, UserRecord};
 
+use crate::access::signed_in;
 use crate::auth::{token_hash, verify_password};
 use crate::{App, AppError, AppResult, Code};
 
@@ -69,10 +70,6 @@ fn recovery_code() -> AppResult<String> {
 
 fn normalise_recovery(code: &str) -> String {
     code.trim().to_lowercase().replace([' ', '-'], "")
-}
-
-fn signed_in(actor: &Actor) -> AppResult<vellum_core::UserId> {
-    actor.user_id().ok_or_else(crate::access::sign_in)
 }
 
 impl App {

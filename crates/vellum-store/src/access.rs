@@ -27,29 +27,20 @@ const RULES_LOCK: i64 = 0x7665_6c6c_7275;
 
 /// Taken by a transaction that changes rules (see the module notes).
 pub async fn lock_rules(h: &mut impl Handle) -> Result<()> {
-    with_db!(h, |c, b| {
-        if b == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(RULES_LOCK)
-                .execute(&mut *c)
-                .await
-                .map(drop)
-        } else {
-            Ok(())
-        }
-    })?;
-    Ok(())
+    advisory_xact_lock(h, "SELECT pg_advisory_xact_lock($1)").await
 }
 
 /// Taken by a transaction that gives pages or link targets their scope.
 pub async fn lock_rules_shared(h: &mut impl Handle) -> Result<()> {
+    advisory_xact_lock(h, "SELECT pg_advisory_xact_lock_shared($1)").await
+}
+
+/// The rules lock on PostgreSQL; nothing on SQLite, whose write
+/// transactions are serial already.
+async fn advisory_xact_lock(h: &mut impl Handle, sql: &'static str) -> Result<()> {
     with_db!(h, |c, b| {
         if b == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
-                .bind(RULES_LOCK)
-                .execute(&mut *c)
-                .await
-                .map(drop)
+            sqlx::query(sql).bind(RULES_LOCK).execute(&mut *c).await.map(drop)
         } else {
             Ok(())
         }

@@ -9,9 +9,10 @@ use axum::routing::{delete, get, post};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vellum_app::{Actor, ApiToken, AppError, Code, Credentials};
+use vellum_app::{Actor, ApiToken, Code, Credentials};
 
 use super::model::{ListJson, LoginRequest, Me};
+use super::site::parse_id;
 use crate::cookies::{cleared, session_cookie};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Visitor};
@@ -267,17 +268,15 @@ pub(crate) async fn sessions(State(s): State<AppState>, v: Visitor) -> ApiResult
 
 /// Ends one of your sessions, on every node.
 #[utoipa::path(delete, path = "/api/v1/auth/sessions/{id}", tag = "auth", params(("id" = i64, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "`session_not_found`"),
-              (status = 422, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody, description = "`invalid_id`"), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody, description = "`session_not_found`")))]
 pub(crate) async fn end_session(
     State(s): State<AppState>,
     v: Visitor,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     signed_in(&v)?;
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| AppError::invalid(Code::InvalidId, "id", "A session id is a whole number."))?;
+    let id = parse_id(&id, "session")?;
     s.app.end_session(&v.actor, vellum_core::SessionId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -457,17 +456,15 @@ pub(crate) async fn list_tokens(State(s): State<AppState>, v: Visitor) -> ApiRes
 
 /// Revokes one of your tokens (administrators: anyone's).
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody, description = "`token_not_found`"),
-              (status = 422, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody, description = "`invalid_id`"), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody, description = "`token_not_found`")))]
 pub(crate) async fn revoke_token(
     State(s): State<AppState>,
     v: Visitor,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     signed_in(&v)?;
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| AppError::invalid(Code::InvalidId, "id", "A token id is a whole number."))?;
+    let id = parse_id(&id, "token")?;
     s.app.revoke_api_token(&v.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
