@@ -59,10 +59,17 @@ impl AccessCache {
 
 /// The list filter for a reader.
 pub(crate) fn visible(p: &Permissions) -> Visible<'_> {
+    visible_among(p, p.readable_scopes())
+}
+
+/// The list filter for a reader, by the readable scopes a list can hold
+/// (from [`Permissions::readable_within`] for lists of one folder: a
+/// handful of scopes to test instead of every one the reader may read).
+pub(crate) fn visible_among<'a>(p: &Permissions, scopes: &'a [String]) -> Visible<'a> {
     if p.reads_everything() {
         Visible::All
     } else {
-        Visible::Scopes(p.readable_scopes())
+        Visible::Scopes(scopes)
     }
 }
 

@@ -3,11 +3,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use vellum_core::acl::Permissions;
+use vellum_core::acl::{Permissions, Within};
 use vellum_core::{Actor, FolderPath, PageId, PagePath};
 use vellum_store::{events, pages, refs, users, Handle};
 
-use crate::access::visible;
+use crate::access::{visible, visible_among};
 use crate::model::*;
 use crate::ports::Cache;
 use crate::read::summary;
@@ -68,9 +68,16 @@ impl App {
             .last()
             .map(|l| l.folders.clone())
             .unwrap_or_default();
-        let vis = visible(&perms);
+        let direct = perms.readable_within(&folder, Within::Direct);
         let mut conn = self.0.store.read().await?;
-        let rows = pages::in_folder(&mut conn, &folder, vis, req.text_cursor()?, req.fetch()?).await?;
+        let rows = pages::in_folder(
+            &mut conn,
+            &folder,
+            visible_among(&perms, &direct),
+            req.text_cursor()?,
+            req.fetch()?,
+        )
+        .await?;
         let listed = Paged::from_rows(rows.iter().map(summary).collect(), req.limit()?, |p: &PageSummary| {
             p.path.to_string()
         });
@@ -87,7 +94,12 @@ impl App {
             || page.is_some()
             || !listed.items.is_empty()
             || !folders.is_empty()
-            || pages::folder_has_visible(&mut conn, &folder, vis).await?;
+            || pages::folder_has_visible(
+                &mut conn,
+                &folder,
+                visible_among(&perms, &perms.readable_within(&folder, Within::Subtree)),
+            )
+            .await?;
         if !known {
             return Err(AppError::new(
                 Code::FolderNotFound,
@@ -115,8 +127,8 @@ impl App {
         if let Some(hit) = self.0.nav.get(folder).and_then(|v| v.get(key)) {
             return Ok(hit);
         }
-        let vis = visible(perms);
-        let folders = pages::child_folders(h, folder, vis)
+        let below = perms.readable_within(folder, Within::Subtree);
+        let folders = pages::child_folders(h, folder, visible_among(perms, &below))
             .await?
             .into_iter()
             .map(|f| FolderEntry {
@@ -125,7 +137,8 @@ impl App {
                 page_count: f.page_count,
             })
             .collect();
-        let pages = pages::in_folder(h, folder, vis, None, NAV_PAGES)
+        let direct = perms.readable_within(folder, Within::Direct);
+        let pages = pages::in_folder(h, folder, visible_among(perms, &direct), None, NAV_PAGES)
             .await?
             .iter()
             .map(summary)

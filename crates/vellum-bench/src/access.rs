@@ -87,14 +87,14 @@ pub async fn people(base: &str, admin: &str, password: &str) -> anyhow::Result<S
 }
 
 /// Spreads `count` rules (two per node) over folders first, then pages.
-/// Answers how many were made.
+/// Answers the nodes that got rules.
 pub async fn rules(
     base: &str,
     admin: &str,
     folders: &[String],
     pages: &[String],
     count: usize,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Vec<String>> {
     let client = reqwest::Client::new();
     let mut rng = Rng::new(2026);
     let nodes = count.div_ceil(2);
@@ -113,7 +113,6 @@ pub async fn rules(
     if let Some(step) = pages.len().checked_div(left) {
         targets.extend(pages.iter().step_by(step.max(1)).take(left).cloned());
     }
-    let mut made = 0;
     for (i, path) in targets.iter().enumerate() {
         let group = format!("group:team-{:03}", rng.below(GROUPS));
         let user = format!("user:user-{:04}", rng.below(USERS));
@@ -138,7 +137,53 @@ pub async fn rules(
             .header("cookie", admin)
             .json(&body);
         send(req, "setting rules").await?;
-        made += 2;
     }
-    Ok(made)
+    Ok(targets)
+}
+
+/// Takes the rules off every node again (the "rules removed" phase).
+pub async fn remove_rules(base: &str, admin: &str, nodes: &[String]) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    for path in nodes {
+        let req = client
+            .put(format!("{base}/api/v1/access/{path}"))
+            .header("cookie", admin)
+            .json(&json!({"inherit": true, "rules": []}));
+        send(req, "removing rules").await?;
+    }
+    Ok(())
+}
+
+/// The restricted reader: a viewer outside the groups that closed nodes
+/// open to, so every list they see carries a scope filter.
+pub const RESTRICTED: &str = "user-0000";
+
+/// The pages `cookie`'s user can read, through the API's page list.
+pub async fn readable_pages(base: &str, cookie: &str) -> anyhow::Result<Vec<String>> {
+    let client = reqwest::Client::new();
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut req = client
+            .get(format!("{base}/api/v1/pages"))
+            .header("cookie", cookie)
+            .query(&[("limit", "500")]);
+        if let Some(c) = &cursor {
+            req = req.query(&[("cursor", c.as_str())]);
+        }
+        let res = req.send().await?;
+        if !res.status().is_success() {
+            bail!("listing pages answered {}", res.status());
+        }
+        let body: Value = res.json().await?;
+        for item in body["items"].as_array().into_iter().flatten() {
+            if let Some(p) = item["path"].as_str() {
+                out.push(p.to_owned());
+            }
+        }
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return Ok(out),
+        }
+    }
 }

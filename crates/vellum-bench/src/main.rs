@@ -74,7 +74,9 @@ pub struct Args {
     /// made first, the scenarios run once without rules, then this many
     /// rules are spread over the corpus's folders and pages and the
     /// scenarios run again. Reads run as a signed-in editor in five
-    /// groups. 0: no users, groups or rules (reads run as the admin).
+    /// groups. Then the reads run as a restricted viewer on the pages they
+    /// may read, once with the rules and once after they are removed.
+    /// 0: no users, groups or rules (reads run as the admin).
     #[arg(long, default_value_t = 0)]
     rules: usize,
     /// Keep the loaded database (and print where it is) instead of
@@ -248,11 +250,52 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
     ));
     if args.rules > 0 {
         eprintln!("   spreading {} access rules…", args.rules);
-        let made = access::rules(&base, &cookie, &folders, &paths, args.rules).await?;
-        eprintln!("   {made} rules on {} folders and pages", made / 2);
+        let nodes = access::rules(&base, &cookie, &folders, &paths, args.rules).await?;
+        eprintln!("   {} rules on {} folders and pages", nodes.len() * 2, nodes.len());
         phases.push((
             "rules",
             measure(args, &work, &base, &reader_cookie, &scenarios, &server, backend)?,
+        ));
+        // The restricted reader, on the pages they may read, with the
+        // rules and then without them (same targets, same process).
+        let restricted = login_as(&base, access::RESTRICTED, PASSWORD).await?;
+        let readable = access::readable_pages(&base, &restricted).await?;
+        let mut readable_folders: Vec<String> = readable
+            .iter()
+            .filter_map(|p| p.rsplit_once('/').map(|(f, _)| f.to_owned()))
+            .collect();
+        readable_folders.sort();
+        readable_folders.dedup();
+        eprintln!(
+            "   {} may read {} pages in {} folders",
+            access::RESTRICTED,
+            readable.len(),
+            readable_folders.len()
+        );
+        let readable_file = write("pages-restricted.txt", &readable)?;
+        let readable_folders_file = write("folders-restricted.txt", &readable_folders)?;
+        let reads: Vec<ScenarioSpec<'_>> = scenarios
+            .iter()
+            .filter(|s| s.1 == "GET" && s.3 != single_file.as_path())
+            .map(|&(name, method, prefix, targets, body)| {
+                let targets = if targets == pages_file.as_path() {
+                    readable_file.as_path()
+                } else {
+                    readable_folders_file.as_path()
+                };
+                (name, method, prefix, targets, body)
+            })
+            .collect();
+        let reads: Vec<ScenarioSpec<'_>> = std::iter::once(scenarios[0]).chain(reads).collect();
+        phases.push((
+            "restricted",
+            measure(args, &work, &base, &restricted, &reads, &server, backend)?,
+        ));
+        eprintln!("   removing the rules…");
+        access::remove_rules(&base, &cookie, &nodes).await?;
+        phases.push((
+            "restricted, removed",
+            measure(args, &work, &base, &restricted, &reads, &server, backend)?,
         ));
     }
     let peak_rss_mib = server.peak_rss_mib();
@@ -286,7 +329,13 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
             backend: match (phase, args.rules) {
                 (_, 0) => name.clone(),
                 ("", _) => format!("{name}, no rules (editor in 5 groups)"),
-                _ => format!("{name}, {} rules (same editor)", args.rules),
+                ("rules", _) => format!("{name}, {} rules (same editor)", args.rules),
+                ("restricted", _) => format!(
+                    "{name}, {} rules (restricted viewer {})",
+                    args.rules,
+                    access::RESTRICTED
+                ),
+                _ => format!("{name}, rules removed (same viewer, same pages)"),
             },
             load: load.clone(),
             scenarios: results,

@@ -18,6 +18,10 @@ use std::sync::OnceLock;
 use crate::db::{Sql, TextList};
 use crate::Backend;
 
+/// Scope lists up to this long keep their statements prepared on
+/// PostgreSQL (see [`Visible::cache_plan`]).
+const SHORT_LIST: usize = 16;
+
 /// The pages a reader may see in lists.
 #[derive(Debug, Clone, Copy)]
 pub enum Visible<'a> {
@@ -36,8 +40,14 @@ impl Visible<'_> {
     /// scopes at 100,000 pages); planned with the list in hand (an unnamed
     /// statement), it hashes the list (28 ms). SQLite's `IN (SELECT …)` is
     /// hashed either way, so its statements stay cached.
+    ///
+    /// A short list (a folder's own scopes) is cheap either way and keeps
+    /// the statement prepared.
     pub(crate) fn cache_plan(&self, backend: Backend) -> bool {
-        matches!(self, Visible::All) || backend == Backend::Sqlite
+        match self {
+            Visible::All => true,
+            Visible::Scopes(s) => backend == Backend::Sqlite || s.len() <= SHORT_LIST,
+        }
     }
 
     /// The scope list to bind as the statement's last parameter, if any.
