@@ -118,9 +118,11 @@ codes! {
     InvalidCode = "invalid_code", Invalid;
     InvalidName = "invalid_name", Invalid;
     InvalidSetting = "invalid_setting", Invalid;
+    InvalidSearch = "invalid_search", Invalid;
     RateLimited = "rate_limited", TooManyRequests;
     Busy = "busy", Unavailable;
     SsoUnavailable = "sso_unavailable", Unavailable;
+    SearchUnavailable = "search_unavailable", Unavailable;
     Internal = "internal", Internal;
 }
 

@@ -22,6 +22,7 @@ pub mod ports;
 mod read;
 mod relocate;
 mod render;
+mod search;
 mod sso;
 mod tokens;
 mod totp;
@@ -44,6 +45,7 @@ pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
 pub use lists::NavLevel;
 pub use model::*;
 pub use read::{DiffView, Lookup, PageView};
+pub use search::{SearchConfig, SearchHit, SearchPage, SearchStatus};
 pub use sso::{OidcConfig, SsoDone, SsoStart};
 pub use tokens::{ApiToken, Bearer, NewToken, TokenPair, ACCESS_TOKEN_SECONDS};
 pub use totp::{code_in_steps, current_code, TotpSetup, TotpStatus};
@@ -51,6 +53,7 @@ pub use validate::split_tags;
 pub use vellum_core::acl::{Level, Permissions};
 pub use vellum_core::{Actor, Role};
 use vellum_markup::Renderer;
+pub use vellum_search::{Language as SearchLanguage, Sort as SearchSort};
 use vellum_store::Store;
 pub use vellum_store::{Backend, SqliteDurability, StoreOptions};
 
@@ -68,6 +71,7 @@ pub struct AppConfig {
     pub store: StoreOptions,
     /// Single sign-on with an OpenID provider, when set up.
     pub oidc: Option<sso::OidcConfig>,
+    pub search: SearchConfig,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -79,6 +83,7 @@ impl std::fmt::Debug for AppConfig {
             .field("max_page_bytes", &self.max_page_bytes)
             .field("store", &self.store)
             .field("oidc", &self.oidc)
+            .field("search", &self.search)
             .finish()
     }
 }
@@ -95,6 +100,7 @@ impl AppConfig {
             max_page_bytes: Self::DEFAULT_MAX_PAGE_BYTES,
             store: StoreOptions::default(),
             oidc: None,
+            search: SearchConfig::default(),
         }
     }
 }
@@ -146,6 +152,7 @@ struct Inner {
     cpu: tokio::sync::Semaphore,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     render_queue: Mutex<Option<tokio::sync::mpsc::Receiver<render::RenderJob>>>,
+    search: search::SearchState,
 }
 
 /// A safety net for caches that events keep current.
@@ -182,12 +189,13 @@ impl App {
             cpu: tokio::sync::Semaphore::new(cores.max(2)),
             tasks: Mutex::new(Vec::new()),
             render_queue: Mutex::new(Some(render_queue)),
+            search: search::SearchState::default(),
         }))
     }
 
     /// Starts this process's background work: the change-feed follower
-    /// (and, on PostgreSQL, its wake-ups between processes) and the writer
-    /// of refreshed renderings. Call once, from inside the runtime.
+    /// (and, on PostgreSQL, its wake-ups between processes), the writer
+    /// of refreshed renderings, and the search indexer. Call once, from inside the runtime.
     pub fn start(&self) {
         self.0.store.start_feed_signals();
         let mut tasks = match self.0.tasks.lock() {
@@ -198,6 +206,7 @@ impl App {
         if let Some(rx) = self.0.render_queue.lock().ok().and_then(|mut q| q.take()) {
             tasks.push(tokio::spawn(render::store_renderings(self.clone(), rx)));
         }
+        tasks.extend(self.start_search());
     }
 
     /// Periodic upkeep while serving: planner statistics, and removing
@@ -230,11 +239,17 @@ impl App {
 
     /// Stops the background work and closes the database.
     pub async fn shutdown(&self) {
-        if let Ok(mut tasks) = self.0.tasks.lock() {
-            for t in tasks.drain(..) {
-                t.abort();
-            }
+        let tasks: Vec<_> = match self.0.tasks.lock() {
+            Ok(mut t) => t.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        for t in &tasks {
+            t.abort();
         }
+        for t in tasks {
+            let _ = t.await;
+        }
+        self.close_search();
         self.0.store.close().await;
     }
 

@@ -56,6 +56,21 @@ impl FeedPosition {
     pub fn seq(self) -> i64 {
         self.seq
     }
+
+    /// The position as text, for followers that keep it outside the
+    /// database (the search index records it in its own commits).
+    pub fn encode(self) -> String {
+        format!("{}:{}", self.tx, self.seq)
+    }
+
+    /// Reads [`encode`](Self::encode)'s text.
+    pub fn decode(s: &str) -> Option<FeedPosition> {
+        let (tx, seq) = s.split_once(':')?;
+        Some(FeedPosition {
+            tx: tx.parse().ok()?,
+            seq: seq.parse().ok()?,
+        })
+    }
 }
 
 /// One event read from the feed.

@@ -25,6 +25,7 @@ pub mod pages;
 pub mod refs;
 pub mod renders;
 pub mod revisions;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod setup;

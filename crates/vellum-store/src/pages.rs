@@ -260,6 +260,23 @@ pub async fn existing_paths(h: &mut impl Handle, paths: &[&str]) -> Result<HashS
     Ok(found.into_iter().collect())
 }
 
+/// The current path of each live page among `ids`.
+pub async fn live_paths(h: &mut impl Handle, ids: &[PageId]) -> Result<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    const SQL: Sql = Sql {
+        sqlite: "SELECT id, path FROM pages WHERE deleted_at IS NULL \
+                 AND id IN (SELECT CAST(value AS INTEGER) FROM json_each($1))",
+        postgres: "SELECT id, path FROM pages WHERE deleted_at IS NULL AND id = ANY($1::text[]::bigint[])",
+    };
+    let list: Vec<String> = ids.iter().map(|i| i.0.to_string()).collect();
+    Ok(with_db!(h, |c, b| sqlx::query_as(SQL.of(b))
+        .bind(TextList(&list))
+        .fetch_all(&mut *c)
+        .await)?)
+}
+
 /// Records a page path's folder and every folder above it (no-op for
 /// existing ones), in one statement.
 pub async fn ensure_folders(h: &mut impl Handle, folder: &FolderPath, now: Timestamp) -> Result<()> {

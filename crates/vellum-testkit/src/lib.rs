@@ -254,6 +254,10 @@ impl TestApp {
     ) -> TestApp {
         init_logging();
         let mut config = AppConfig::new(db.url.clone(), db.dir.clone());
+        // Each node its own search index, as each process has its own.
+        static NODES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NODES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        config.search.dir = Some(db.dir.join(format!("search-{n}")));
         tune(&mut config);
         let app = App::open(config)
             .await
@@ -385,6 +389,34 @@ impl TestApp {
         let res = self.get(path).await;
         let status = res.status();
         (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+impl TestApp {
+    /// Stops this node as a process would stop (its server, background
+    /// work and search index closed); the database stays.
+    pub async fn stop(mut self) {
+        self.server.abort();
+        let _ = (&mut self.server).await;
+        self.app.shutdown().await;
+    }
+
+    /// Waits until `check` holds (polling), panicking after `seconds`:
+    /// for what arrives in the background (the search index follows the
+    /// change feed). Not a speed limit: a generous bound on "never".
+    pub async fn eventually<F, Fut>(&self, seconds: u64, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            if check().await {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "never happened: {what}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 const STYLE: &str = include_str!("../assets/style.css");
+const SUGGEST: &str = include_str!("../assets/suggest.js");
 
 fn highlight() -> &'static str {
     static CSS: OnceLock<String> = OnceLock::new();
@@ -21,6 +22,7 @@ pub(crate) async fn serve(Path(name): Path<String>) -> Response {
     let (body, kind): (&'static str, &str) = match name.as_str() {
         "style.css" => (STYLE, "text/css; charset=utf-8"),
         "highlight.css" => (highlight(), "text/css; charset=utf-8"),
+        "suggest.js" => (SUGGEST, "text/javascript; charset=utf-8"),
         _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
     };
     (

@@ -1,4 +1,4 @@
-//! Subcommands: `serve`, `migrate`, `user create`, `config example`.
+//! Subcommands: `serve`, `migrate`, `reindex`, `user create`, `config example`.
 
 use std::io::BufRead;
 
@@ -23,6 +23,10 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Rebuild this process's search index from the database (stop
+    /// `vellum serve` on this data directory first; a running server
+    /// rebuilds its own index by itself when it is missing or damaged).
+    Reindex,
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -66,6 +70,7 @@ pub fn run() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(config).await,
+            Command::Reindex => reindex(config).await,
             Command::User(UserCommand::Create {
                 name,
                 role,
@@ -127,6 +132,32 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     vellum_web::serve(listener, service, config.server_limits(), shutdown_signal()).await?;
     maintenance.abort();
     tracing::info!("shutting down: requests finished, closing the database");
+    app.shutdown().await;
+    Ok(())
+}
+
+/// Rebuilds the search index with a progress line on standard error.
+async fn reindex(config: Config) -> anyhow::Result<()> {
+    use std::io::Write;
+    let app = open(&config).await?;
+    let started = std::time::Instant::now();
+    let last = std::sync::Mutex::new(std::time::Instant::now());
+    let progress = |done: u64, total: u64| {
+        let Ok(mut l) = last.lock() else { return };
+        if l.elapsed() < std::time::Duration::from_millis(200) && done < total {
+            return;
+        }
+        *l = std::time::Instant::now();
+        let width = 30u64;
+        let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
+        let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+        let bar: String = (0..width).map(|i| if i < filled { '#' } else { '.' }).collect();
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r  [{bar}] {done}/{total} pages ({rate:.0}/s)   ");
+        let _ = err.flush();
+    };
+    let n = app.reindex(&progress).await.map_err(|e| anyhow::anyhow!(e.message))?;
+    eprintln!("\n  indexed {n} pages in {:.1} s", started.elapsed().as_secs_f64());
     app.shutdown().await;
     Ok(())
 }

@@ -34,6 +34,19 @@ pub struct FileConfig {
     pub log: LogConfig,
     /// Single sign-on with an OpenID Connect provider.
     pub oidc: Option<OidcFileConfig>,
+    #[serde(default)]
+    pub search: SearchFileConfig,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SearchFileConfig {
+    /// The wiki's language, for stemming (`english`, `de`, …; `none`).
+    pub language: Option<String>,
+    /// Where the index lives (default: `search` in the data directory).
+    pub dir: Option<PathBuf>,
+    /// Indexing buffer in MiB (default 32).
+    pub writer_memory_mib: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -166,6 +179,7 @@ pub struct Config {
     pub trusted_proxies: Vec<vellum_web::IpNet>,
     pub rate_limits: Option<vellum_web::RateLimits>,
     pub oidc: Option<vellum_app::OidcConfig>,
+    pub search: vellum_app::SearchConfig,
     pub log: LogConfig,
 }
 
@@ -184,6 +198,7 @@ impl std::fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_limits", &self.rate_limits)
             .field("oidc", &self.oidc)
+            .field("search", &self.search)
             .finish()
     }
 }
@@ -314,7 +329,22 @@ impl Config {
             None => None,
             Some(f) => Some(oidc_config(f, public_url.as_deref(), o.oidc_client_secret.clone())?),
         };
+        let mut search = vellum_app::SearchConfig::default();
+        if let Some(l) = &file.search.language {
+            search.language = vellum_app::SearchLanguage::parse(l).with_context(|| {
+                let known: Vec<&str> = vellum_app::SearchLanguage::ALL.iter().map(|l| l.as_str()).collect();
+                format!("`search.language` is `{l}`; use one of {}", known.join(", "))
+            })?;
+        }
+        search.dir = file.search.dir.clone();
+        if let Some(m) = file.search.writer_memory_mib {
+            if !(15..=4096).contains(&m) {
+                bail!("`search.writer_memory_mib` must be between 15 and 4096 (got {m})");
+            }
+            search.writer_memory = m * 1024 * 1024;
+        }
         Ok(Config {
+            search,
             trusted_proxies,
             rate_limits,
             oidc,
@@ -337,6 +367,7 @@ impl Config {
         c.session_ttl = std::time::Duration::from_secs(self.session_days * 24 * 3600);
         c.store = self.store.clone();
         c.oidc = self.oidc.clone();
+        c.search = self.search.clone();
         c
     }
 
@@ -518,6 +549,16 @@ read_per_minute = 6000
 # [oidc.roles]
 # wiki-admins = "admin"
 # writers = "editor"
+
+[search]
+# The wiki's language: search finds other forms of a word in it
+# ("deploying" finds "deployed"). english, german, french, spanish,
+# portuguese, italian, dutch, swedish, norwegian, danish, finnish, russian,
+# or none. Words of every language (Chinese and Japanese too) are found
+# either way. Changing it rebuilds the index at the next start.
+language = "english"
+# dir = "/var/lib/vellum/search"   # default: search/ in the data directory
+# writer_memory_mib = 32
 
 [log]
 # "text" for people, "json" for log collectors.

@@ -11,6 +11,7 @@ mod admin;
 mod auth;
 mod model;
 mod pages;
+mod search;
 mod site;
 
 use axum::body::Body;
@@ -49,8 +50,9 @@ use crate::routes::Routes;
         access::explain_root, access::explain, access::report,
         access::list_groups, access::create_group, access::get_group, access::delete_group,
         access::add_member, access::remove_member, access::list_roles, access::create_role, access::delete_role,
+        search::search, search::titles, search::status,
     ),
-    tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"))
+    tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"), (name = "search"))
 )]
 struct ApiDoc;
 
@@ -130,6 +132,7 @@ pub(crate) fn router() -> Routes {
         .merge(auth::router())
         .merge(pages::router())
         .merge(site::router())
+        .merge(search::router())
         .merge(admin::router())
         .merge(access::router())
         .map(|r| {

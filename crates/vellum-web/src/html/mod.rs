@@ -14,6 +14,7 @@ mod lists;
 mod manage;
 mod me;
 mod pages;
+mod search;
 mod users;
 
 use askama::Template;
@@ -332,6 +333,7 @@ pub(crate) fn routes() -> Routes {
         .merge(access::router())
         .merge(me::router())
         .merge(users::router())
+        .merge(search::router())
 }
 
 pub(crate) fn router(state: AppState) -> Routes {

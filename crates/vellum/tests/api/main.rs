@@ -16,4 +16,5 @@ mod pages;
 mod reads;
 mod revisions;
 mod schema;
+mod search;
 mod sso;

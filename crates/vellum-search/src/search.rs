@@ -1,0 +1,505 @@
+//! Running a parsed query: each node becomes a tantivy query (words
+//! expanded by typos and prefixes against the index's own terms), the
+//! visibility filter joins as one more required clause, and one pass
+//! collects the page of hits, the total and the facets.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DateTime, DocAddress, DocId, Order, Score, Searcher, SegmentReader, TantivyDocument, Term};
+
+use crate::analyzer::terms;
+use crate::expand::{near, starting_with, typos_for};
+use crate::facets::FacetCollector;
+use crate::query::{Item, Node, Parsed, Scope};
+use crate::{Fields, Result, SearchIndex, Visibility, PREFIX, TEXT};
+
+/// Relative weight of a match in each field.
+const TITLE: f32 = 4.0;
+const HEADINGS: f32 = 2.0;
+const PATH: f32 = 2.0;
+const BODY: f32 = 1.0;
+/// A word matched through a typo counts this much of an exact match.
+const TYPO_WEIGHT: f32 = 0.3;
+/// Extra weight of a query's words found together, in order.
+const PHRASE_BONUS: f32 = 1.5;
+/// Typo corrections kept per word and field.
+const TYPO_TERMS: usize = 3;
+/// Completions kept per prefix and field.
+const PREFIX_TERMS: usize = 24;
+/// Characters of body text in a snippet.
+const SNIPPET_CHARS: usize = 200;
+/// Facet values returned per facet.
+const FACET_VALUES: usize = 20;
+
+/// Order of results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[default]
+    Relevance,
+    /// Most recently updated first.
+    Updated,
+}
+
+/// One result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub id: i64,
+    pub path: String,
+    pub title: String,
+    /// Plain text around the best match in the body.
+    pub snippet: String,
+    /// Byte ranges of `snippet` that matched.
+    pub highlights: Vec<(usize, usize)>,
+    pub tags: Vec<String>,
+    pub author: String,
+    pub updated: i64,
+    pub score: f32,
+}
+
+/// Counts over every result, not only the page shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    /// Tags, most frequent first.
+    pub tags: Vec<(String, u64)>,
+    /// Top-level folders (`""` for pages at the top), most frequent first.
+    pub folders: Vec<(String, u64)>,
+}
+
+/// A query that would find something, when this one found nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion(pub String);
+
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    pub hits: Vec<Hit>,
+    pub total: usize,
+    pub facets: Facets,
+    pub did_you_mean: Option<Suggestion>,
+}
+
+struct Compiler<'a> {
+    searcher: &'a Searcher,
+    f: Fields,
+    text: TextAnalyzer,
+    prefix: TextAnalyzer,
+}
+
+fn boxed(q: impl Query) -> Box<dyn Query> {
+    Box::new(q)
+}
+
+fn should(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    if clauses.is_empty() {
+        return boxed(EmptyQuery);
+    }
+    boxed(BooleanQuery::new(
+        clauses.into_iter().map(|q| (Occur::Should, q)).collect(),
+    ))
+}
+
+fn term_query(field: Field, text: &str, weight: f32) -> Box<dyn Query> {
+    let q = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs);
+    boxed(BoostQuery::new(boxed(q), weight))
+}
+
+/// The first term at each position (a word with inner capitals also
+/// gives its parts at the same positions; a query needs the word only).
+fn one_per_position(mut t: Vec<(usize, String)>) -> Vec<(usize, String)> {
+    t.dedup_by(|b, a| a.0 == b.0);
+    let mut last = None;
+    t.retain(|(p, _)| {
+        let keep = last.is_none_or(|l| *p > l);
+        last = Some(*p);
+        keep
+    });
+    t
+}
+
+impl Compiler<'_> {
+    fn fields(&self, scope: Scope) -> Vec<(Field, f32)> {
+        match scope {
+            Scope::Title => vec![(self.f.title, TITLE)],
+            Scope::Everywhere => vec![
+                (self.f.title, TITLE),
+                (self.f.headings, HEADINGS),
+                (self.f.path_text, PATH),
+                (self.f.body, BODY),
+            ],
+        }
+    }
+
+    fn items(&mut self, items: &[Item]) -> Box<dyn Query> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut positive = 0;
+        for item in items {
+            // A term with nothing to look for (only punctuation or
+            // emoji) is left out.
+            let Some(q) = self.node(&item.node) else { continue };
+            if !item.negated {
+                positive += 1;
+            }
+            clauses.push((if item.negated { Occur::MustNot } else { Occur::Must }, q));
+        }
+        if positive == 0 {
+            // Only exclusions: everything else. Only terms without words:
+            // nothing.
+            let only_exclusions = items.iter().all(|i| i.negated);
+            clauses.push((
+                Occur::Must,
+                if only_exclusions {
+                    boxed(AllQuery)
+                } else {
+                    boxed(EmptyQuery)
+                },
+            ));
+        }
+        // Words that also stand in this order rank above the same words
+        // scattered over the page.
+        let words: Vec<&str> = items
+            .iter()
+            .filter_map(|i| match &i.node {
+                Node::Word {
+                    text,
+                    scope: Scope::Everywhere,
+                    prefix: false,
+                } if !i.negated => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        if words.len() > 1 {
+            let together = one_per_position(terms(&mut self.text, &words.join(" ")));
+            if together.len() > 1 {
+                let q = self.phrase_of(together, Scope::Everywhere);
+                clauses.push((Occur::Should, boxed(BoostQuery::new(q, PHRASE_BONUS))));
+            }
+        }
+        boxed(BooleanQuery::new(clauses))
+    }
+
+    fn node(&mut self, node: &Node) -> Option<Box<dyn Query>> {
+        let f = self.f;
+        Some(match node {
+            Node::Word {
+                text,
+                scope,
+                prefix: false,
+            } => self.word(text, *scope)?,
+            Node::Word {
+                text,
+                scope,
+                prefix: true,
+            } => self.prefix(text, *scope)?,
+            Node::Phrase { text, scope } => self.phrase(text, *scope)?,
+            Node::Tag(t) => term_query(f.tags, t, 1.0),
+            Node::Path(p) => term_query(f.node, &crate::filter::node_term(p), 1.0),
+            Node::Author(a) => term_query(f.author, &a.to_lowercase(), 1.0),
+            Node::Updated { from, to } => {
+                let bound = |s: &Option<i64>, inclusive: bool| match s {
+                    None => std::ops::Bound::Unbounded,
+                    Some(s) => {
+                        let t = Term::from_field_date_for_search(f.updated, DateTime::from_timestamp_secs(*s));
+                        if inclusive {
+                            std::ops::Bound::Included(t)
+                        } else {
+                            std::ops::Bound::Excluded(t)
+                        }
+                    }
+                };
+                boxed(RangeQuery::new(bound(from, true), bound(to, false)))
+            }
+            Node::Or(alternatives) => {
+                let alts: Vec<Box<dyn Query>> = alternatives.iter().filter_map(|n| self.node(n)).collect();
+                if alts.is_empty() {
+                    return None;
+                }
+                should(alts)
+            }
+            Node::Group(items) => self.items(items),
+        })
+    }
+
+    /// A word: exact in each field, or within a few typos.
+    fn word(&mut self, text: &str, scope: Scope) -> Option<Box<dyn Query>> {
+        let t = one_per_position(terms(&mut self.text, text));
+        Some(match t.as_slice() {
+            [] => return None,
+            // One CJK character: the start of the character pairs it is
+            // indexed in.
+            [(_, term)] if term.chars().count() == 1 && term.chars().all(crate::analyzer::is_cjk) => {
+                return self.prefix(text, scope);
+            }
+            [(_, term)] => {
+                let mut clauses = Vec::new();
+                let typos = typos_for(text);
+                for (field, weight) in self.fields(scope) {
+                    clauses.push(term_query(field, term, weight));
+                    if typos > 0 && field != self.f.path_text {
+                        for (near, _) in near(self.searcher, field, term, typos, TYPO_TERMS) {
+                            clauses.push(term_query(field, &near, weight * TYPO_WEIGHT));
+                        }
+                    }
+                }
+                should(clauses)
+            }
+            // An identifier, a path or CJK text: its parts in a row.
+            _ => self.phrase_of(t, scope),
+        })
+    }
+
+    fn phrase(&mut self, text: &str, scope: Scope) -> Option<Box<dyn Query>> {
+        let t = one_per_position(terms(&mut self.text, text));
+        Some(match t.as_slice() {
+            [] => return None,
+            [(_, term)] => should(
+                self.fields(scope)
+                    .into_iter()
+                    .map(|(field, weight)| term_query(field, term, weight))
+                    .collect(),
+            ),
+            _ => self.phrase_of(t, scope),
+        })
+    }
+
+    fn phrase_of(&self, t: Vec<(usize, String)>, scope: Scope) -> Box<dyn Query> {
+        let first = t[0].0;
+        should(
+            self.fields(scope)
+                .into_iter()
+                .map(|(field, weight)| {
+                    let terms = t
+                        .iter()
+                        .map(|(p, s)| (p - first, Term::from_field_text(field, s)))
+                        .collect();
+                    boxed(BoostQuery::new(boxed(PhraseQuery::new_with_offset(terms)), weight))
+                })
+                .collect(),
+        )
+    }
+
+    /// Words starting with what was typed (the last part of it, the
+    /// earlier parts as words).
+    fn prefix(&mut self, text: &str, scope: Scope) -> Option<Box<dyn Query>> {
+        let mut parts: Vec<String> = terms(&mut self.prefix, text).into_iter().map(|(_, t)| t).collect();
+        parts.dedup();
+        let last = parts.pop()?;
+        let stemmed = terms(&mut self.text, &last).into_iter().next().map(|(_, t)| t);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for p in &parts {
+            if let Some(q) = self.word(p, scope) {
+                clauses.push((Occur::Must, q));
+            }
+        }
+        let mut completions = Vec::new();
+        for (field, weight) in self.fields(scope) {
+            let mut seen: HashMap<String, u64> = HashMap::new();
+            for p in std::iter::once(&last).chain(stemmed.as_ref()) {
+                for (t, n) in starting_with(self.searcher, field, p, PREFIX_TERMS) {
+                    seen.insert(t, n);
+                }
+            }
+            completions.extend(seen.keys().map(|t| term_query(field, t, weight)));
+        }
+        clauses.push((Occur::Must, should(completions)));
+        Some(boxed(BooleanQuery::new(clauses)))
+    }
+}
+
+impl SearchIndex {
+    fn compiler<'a>(&self, searcher: &'a Searcher) -> Compiler<'a> {
+        let get = |name: &str| {
+            self.index
+                .tokenizers()
+                .get(name)
+                .unwrap_or_else(crate::analyzer::prefix_analyzer)
+        };
+        Compiler {
+            searcher,
+            f: self.fields,
+            text: get(TEXT),
+            prefix: get(PREFIX),
+        }
+    }
+
+    /// Runs `parsed` (from `raw`, kept for suggestions) for a reader who
+    /// sees `visible`, and returns `limit` hits from `offset`.
+    pub fn search(
+        &self,
+        raw: &str,
+        parsed: &Parsed,
+        visible: &Visibility,
+        sort: Sort,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Results> {
+        let searcher = self.reader.searcher();
+        let mut c = self.compiler(&searcher);
+        let matched = c.items(&parsed.items);
+        let mut clauses = vec![(Occur::Must, matched)];
+        if let Some(filter) = visible.query(self.fields.node) {
+            clauses.push((Occur::Must, filter));
+        }
+        let query = BooleanQuery::new(clauses);
+        let limit = limit.max(1);
+        let (addresses, total, counts): (Vec<(f32, DocAddress)>, usize, _) = match sort {
+            Sort::Relevance => {
+                // Equal scores in page id order, so the order does not
+                // depend on how documents fell into segments (a rebuilt
+                // index answers as the incremental one).
+                let top = TopDocs::with_limit(limit)
+                    .and_offset(offset)
+                    .tweak_score(|segment: &SegmentReader| {
+                        let ids = segment.fast_fields().u64("id").ok();
+                        move |doc: DocId, score: Score| {
+                            let id = ids.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+                            (score, Reverse(id))
+                        }
+                    });
+                let (hits, total, counts) = searcher.search(&query, &(top, Count, FacetCollector))?;
+                (hits.into_iter().map(|((s, _), a)| (s, a)).collect(), total, counts)
+            }
+            Sort::Updated => {
+                let top = TopDocs::with_limit(limit)
+                    .and_offset(offset)
+                    .order_by_fast_field::<DateTime>("updated", Order::Desc);
+                let (hits, total, counts) = searcher.search(&query, &(top, Count, FacetCollector))?;
+                (hits.into_iter().map(|(_, a)| (0.0, a)).collect(), total, counts)
+            }
+        };
+        let mut snippets = SnippetGenerator::create(&searcher, &query, self.fields.body)?;
+        snippets.set_max_num_chars(SNIPPET_CHARS);
+        let mut hits = Vec::with_capacity(addresses.len());
+        for (score, address) in addresses {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            hits.push(self.hit(&doc, &snippets, score));
+        }
+        let facets = Facets {
+            tags: top_counts(counts.tags),
+            folders: top_counts(counts.tops),
+        };
+        let did_you_mean = if total == 0 {
+            self.suggest(&searcher, raw, parsed)
+        } else {
+            None
+        };
+        Ok(Results {
+            hits,
+            total,
+            facets,
+            did_you_mean,
+        })
+    }
+
+    fn hit(&self, doc: &TantivyDocument, snippets: &SnippetGenerator, score: f32) -> Hit {
+        let f = self.fields;
+        let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+        let body = text(f.body);
+        let snippet = snippets.snippet(&body);
+        let (snippet, highlights) = if snippet.fragment().is_empty() {
+            let cut = body.char_indices().nth(SNIPPET_CHARS).map_or(body.len(), |(i, _)| i);
+            (body[..cut].to_owned(), Vec::new())
+        } else {
+            (
+                snippet.fragment().to_owned(),
+                snippet.highlighted().iter().map(|r| (r.start, r.end)).collect(),
+            )
+        };
+        Hit {
+            id: doc
+                .get_first(f.id)
+                .and_then(|v| v.as_u64())
+                .and_then(|v| i64::try_from(v).ok())
+                .unwrap_or(0),
+            path: text(f.path),
+            title: text(f.title),
+            snippet,
+            highlights,
+            tags: doc
+                .get_all(f.tags)
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            author: text(f.author),
+            updated: doc
+                .get_first(f.updated)
+                .and_then(|v| v.as_datetime())
+                .map_or(0, |d| d.into_timestamp_secs()),
+            score,
+        }
+    }
+
+    /// For a query that found nothing: each word the index does not know
+    /// replaced by the most common known word within two typos.
+    fn suggest(&self, searcher: &Searcher, raw: &str, parsed: &Parsed) -> Option<Suggestion> {
+        let mut prefix = self.compiler(searcher).prefix;
+        let mut out = raw.to_owned();
+        let mut changed = false;
+        for word in parsed.words() {
+            let t = terms(&mut prefix, word);
+            let [(_, lower)] = t.as_slice() else {
+                continue;
+            };
+            let known = searcher
+                .doc_freq(&Term::from_field_text(self.fields.words, lower))
+                .unwrap_or(0)
+                > 0;
+            if known || lower.chars().count() < 3 {
+                continue;
+            }
+            let typos = if lower.chars().count() >= 5 { 2 } else { 1 };
+            if let Some((better, _)) = near(searcher, self.fields.words, lower, typos, 1).into_iter().next() {
+                out = out.replacen(word, &better, 1);
+                changed = true;
+            }
+        }
+        changed.then_some(Suggestion(out))
+    }
+
+    /// Pages whose title (or path) words start with what was typed, for a
+    /// reader who sees `visible`: `(path, title)`, best first.
+    pub fn titles(&self, typed: &str, visible: &Visibility, limit: usize) -> Result<Vec<(String, String)>> {
+        let searcher = self.reader.searcher();
+        let mut c = self.compiler(&searcher);
+        let mut parts: Vec<String> = terms(&mut c.prefix, typed).into_iter().map(|(_, t)| t).collect();
+        let Some(last) = parts.pop() else {
+            return Ok(Vec::new());
+        };
+        let words = self.fields.words;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            parts.iter().map(|p| (Occur::Must, term_query(words, p, 1.0))).collect();
+        let completions = starting_with(&searcher, words, &last, PREFIX_TERMS)
+            .into_iter()
+            .map(|(t, _)| {
+                // The word itself ranks above longer words it starts.
+                let weight = if t == last { 2.0 } else { 1.0 };
+                term_query(words, &t, weight)
+            })
+            .collect();
+        clauses.push((Occur::Must, should(completions)));
+        if let Some(filter) = visible.query(self.fields.node) {
+            clauses.push((Occur::Must, filter));
+        }
+        let query = BooleanQuery::new(clauses);
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut out = Vec::with_capacity(top.len());
+        for (_, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+            out.push((text(self.fields.path), text(self.fields.title)));
+        }
+        Ok(out)
+    }
+}
+
+fn top_counts(counts: HashMap<String, u64>) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = counts.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(FACET_VALUES);
+    v
+}
