@@ -228,6 +228,35 @@ try {
     await shot("folder");
   });
 
+  await step("search: the header box, results with highlights, an exact path, suggestions", async () => {
+    // The index follows the change feed: give it a moment on a slow machine.
+    let hits = 0;
+    for (let i = 0; i < 40 && hits === 0; i++) {
+      await page.goto(`${base}/wiki/engineering/overview`);
+      await page.fill("header input[name=q]", "deploy runbook");
+      await Promise.all([page.waitForNavigation(), page.press("header input[name=q]", "Enter")]);
+      hits = await page.locator("ol.v-hits li").count();
+      if (hits === 0) await page.waitForTimeout(250);
+    }
+    check("the header box searches", page.url().startsWith(`${base}/search?q=deploy`), page.url());
+    check("the search finds the pages", hits >= 2, `hits=${hits}`);
+    check("matches are highlighted", (await page.locator(".v-snippet mark").count()) > 0);
+    check("facets list the folders", (await page.locator(".v-facets a:has-text('engineering')").count()) >= 1);
+    await shot("search");
+    await page.goto(`${base}/search?q=deplyo`);
+    check("a typo still finds the page", (await page.locator("ol.v-hits a:has-text('Deploy')").count()) >= 1);
+    await page.fill("header input[name=q]", "operations/deploy");
+    await Promise.all([page.waitForNavigation(), page.press("header input[name=q]", "Enter")]);
+    check("an exact path opens the page", page.url() === `${base}/wiki/operations/deploy`, page.url());
+    const withJs = await browser.newContext({ viewport: { width: 1280, height: 860 }, storageState: await page.context().storageState() });
+    const j = await withJs.newPage();
+    await j.goto(`${base}/wiki/engineering/overview`);
+    await j.fill("header input[name=q]", "Depl");
+    await j.waitForSelector("#v-suggest option[value='operations/deploy']", { state: "attached", timeout: 10000 });
+    check("typing suggests titles", (await j.locator("#v-suggest option").count()) >= 1);
+    await withJs.close();
+  });
+
   await step("two people edit the same line: the conflict screen", async () => {
     await page.goto(`${base}/wiki/operations/deploy/-/edit`);
     // Someone else saves the same lines in another tab meanwhile.
@@ -291,7 +320,7 @@ try {
     });
     check("dark-mode code is readable (contrast at least 3:1)", contrast.spans > 0 && contrast.min >= 3, JSON.stringify(contrast));
     if (shots) await p.screenshot({ path: join(shotDir, `${backend}-phone-dark-page.png`), fullPage: true });
-    for (const [name, path] of [["history", "/wiki/operations/deploy/-/history"], ["recent", "/recent"]]) {
+    for (const [name, path] of [["history", "/wiki/operations/deploy/-/history"], ["recent", "/recent"], ["search", "/search?q=deploy"]]) {
       await p.goto(`${base}${path}`);
       const overflow = await p.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       check(`the ${name} page does not scroll sideways on a phone`, overflow <= 1, `overflow=${overflow}px`);
@@ -342,6 +371,8 @@ try {
     await v.goto(`${base}/wiki/engineering/overview`);
     const actions = await v.textContent(".v-actions");
     check("a viewer is offered neither Edit, Move, Delete nor Access", !/Edit|Move|Delete|Access/.test(actions), actions);
+    await v.goto(`${base}/search?q=deploy`);
+    check("vera's search does not find the closed folder's pages", !(await v.textContent("main")).includes("operations/deploy"));
     await viewerContext.close();
   });
 

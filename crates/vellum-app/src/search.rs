@@ -48,6 +48,8 @@ const BATCH: i64 = 500;
 /// A rebuild commits after this many pages (its position stays unset
 /// until the end, so an interrupted rebuild starts again).
 const REBUILD_COMMIT: usize = 10_000;
+/// How long the indexer waits after a wake-up for more events to come.
+const GATHER: Duration = Duration::from_millis(200);
 /// Deepest page of results served (offset + limit).
 const MAX_DEPTH: usize = 10_000;
 
@@ -426,8 +428,11 @@ async fn follow(app: App, index: Arc<SearchIndex>, opened: Opened) {
             }
         }
         // Woken by any event this process's follower published, or after
-        // a while anyway.
+        // a while anyway; then a short pause gathers the events of a burst
+        // into one commit (a commit per save would cost more than the
+        // indexing itself), well within the second an edit may take.
         let _ = tokio::time::timeout(Duration::from_millis(500), wake.recv()).await;
+        tokio::time::sleep(GATHER).await;
         while wake.try_recv().is_ok() {}
     }
 }

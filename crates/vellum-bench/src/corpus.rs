@@ -29,7 +29,7 @@ impl Rng {
     }
 }
 
-const WORDS: &[&str] = &[
+pub const WORDS: &[&str] = &[
     "deploy",
     "service",
     "cluster",

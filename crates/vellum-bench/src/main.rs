@@ -14,6 +14,7 @@ mod access;
 mod corpus;
 mod cpu;
 mod report;
+mod search;
 mod server;
 mod stats;
 mod wrk;
@@ -182,6 +183,12 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
     eprintln!("   loading the corpus…");
     let load = load_corpus(args, &base, &cookie).await?;
     eprintln!("   {:.0} pages/s", load.pages_per_second);
+    let (catch_up, index_pages, index_bytes) = search::wait_indexed(&base, &cookie).await?;
+    eprintln!(
+        "   search index caught up {:.1} s after the load: {index_pages} pages, {:.0} MiB",
+        catch_up.as_secs_f64(),
+        index_bytes as f64 / 1048576.0
+    );
 
     // Targets for the load generator.
     let n = args.pages;
@@ -200,12 +207,14 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
     let pages_file = write("pages.txt", &paths)?;
     let folders_file = write("folders.txt", &folders)?;
     let single_file = write("single.txt", &[String::new()])?;
+    let queries_file = write("queries.txt", &search::queries(args.seed, 600))?;
+    let prefixes_file = write("prefixes.txt", &search::prefixes(args.seed, 600))?;
     let body_file = work.join("body.json-fragment");
     let body = corpus::page(args.seed, 0, n).markdown;
     let escaped = serde_json::to_string(&body)?;
     std::fs::write(&body_file, &escaped[1..escaped.len() - 1])?;
 
-    let scenarios: [ScenarioSpec<'_>; 7] = [
+    let scenarios: [ScenarioSpec<'_>; 9] = [
         (
             "ceiling (trivial handler)",
             "GET",
@@ -228,6 +237,20 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
             "GET",
             "/api/v1/recent-changes",
             single_file.as_path(),
+            None,
+        ),
+        (
+            "search, JSON API",
+            "GET",
+            "/api/v1/search?limit=20&q=",
+            queries_file.as_path(),
+            None,
+        ),
+        (
+            "title suggestions, JSON API",
+            "GET",
+            "/api/v1/search/titles?q=",
+            prefixes_file.as_path(),
             None,
         ),
         (
@@ -280,8 +303,10 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
             .map(|&(name, method, prefix, targets, body)| {
                 let targets = if targets == pages_file.as_path() {
                     readable_file.as_path()
-                } else {
+                } else if targets == folders_file.as_path() {
                     readable_folders_file.as_path()
+                } else {
+                    targets
                 };
                 (name, method, prefix, targets, body)
             })
@@ -304,6 +329,15 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
     // Startup on the loaded database.
     let (server, startup) = target.start().await?;
     server.stop()?;
+    eprintln!("   vellum reindex…");
+    let reindex = search::reindex_rate(&target.reindex()?)?;
+    eprintln!("   {reindex:.0} pages/s");
+    let search_stats = search::SearchStats {
+        catch_up_seconds: catch_up.as_secs_f64(),
+        index_pages,
+        index_mib: index_bytes as f64 / 1048576.0,
+        reindex_pages_per_second: Some(reindex),
+    };
     let disk_bytes = match backend {
         "postgres" => pg_size(&database_url).await?,
         _ => dir_size(&data_dir),
@@ -341,6 +375,7 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
             scenarios: results,
             peak_rss_mib,
             startup_ms: startup.as_secs_f64() * 1000.0,
+            search: Some(search_stats.clone()),
             disk_mib: disk_bytes as f64 / (1024.0 * 1024.0),
         })
         .collect())

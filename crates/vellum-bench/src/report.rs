@@ -67,6 +67,7 @@ pub struct BackendResult {
     pub peak_rss_mib: Option<f64>,
     pub startup_ms: f64,
     pub disk_mib: f64,
+    pub search: Option<crate::search::SearchStats>,
 }
 
 #[derive(Debug, Serialize)]
@@ -188,6 +189,16 @@ impl Report {
                 b.startup_ms,
                 b.disk_mib
             ));
+            if let Some(x) = &b.search {
+                s.push_str(&format!(
+                    "Search index: {} pages, {:.0} MiB, caught up {:.1} s after the load · `vellum reindex` {}.\n\n",
+                    x.index_pages,
+                    x.index_mib,
+                    x.catch_up_seconds,
+                    x.reindex_pages_per_second
+                        .map_or("not run".to_owned(), |r| format!("{r:.0} pages/s"))
+                ));
+            }
         }
         s
     }

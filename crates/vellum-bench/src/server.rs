@@ -59,6 +59,22 @@ impl Target {
         Ok(())
     }
 
+    /// Runs `vellum reindex` (the server stopped); answers its standard
+    /// error, which ends with "indexed N pages in S s".
+    pub fn reindex(&self) -> anyhow::Result<String> {
+        let out = self
+            .command()
+            .arg("reindex")
+            .stdout(Stdio::null())
+            .output()
+            .context("run vellum reindex")?;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        if !out.status.success() {
+            bail!("vellum reindex failed: {stderr}");
+        }
+        Ok(stderr)
+    }
+
     /// Starts the server and waits for `/readyz`; returns it with the time
     /// from spawn to the first successful answer.
     pub async fn start(&self) -> anyhow::Result<(Server, Duration)> {

@@ -145,4 +145,3 @@ mod tests {
         assert_eq!(vellum_core::TargetType::Page.as_str(), "page");
     }
 }
-

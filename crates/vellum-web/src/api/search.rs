@@ -107,7 +107,7 @@ pub(crate) async fn search(
         cursor: q.cursor.clone(),
         limit: Some(q.limit.unwrap_or(20)),
     };
-    if req.limit.is_some_and(|l| l > 100) {
+    if req.limit.is_some_and(|l| !(1..=100).contains(&l)) {
         return Err(ApiError::new(
             Code::InvalidLimit,
             "Ask for 1 to 100 results per page (the default is 20).",
@@ -161,15 +161,23 @@ pub struct TitlesJson {
 /// Pages whose title or path words start with what was typed (for autocomplete), best first.
 #[utoipa::path(get, path = "/api/v1/search/titles", tag = "search", params(TitleParams),
     responses((status = 200, body = TitlesJson), (status = 401, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "`invalid_limit`"),
               (status = 503, body = ErrorBody, description = "`search_unavailable`")))]
 pub(crate) async fn titles(
     State(s): State<AppState>,
     v: Visitor,
     ApiQuery(q): ApiQuery<TitleParams>,
 ) -> ApiResult<Json<TitlesJson>> {
+    let limit = q.limit.unwrap_or(8);
+    if !(1..=20).contains(&limit) {
+        return Err(ApiError::new(
+            Code::InvalidLimit,
+            "Ask for 1 to 20 suggestions (the default is 8).",
+        ));
+    }
     let found = s
         .app
-        .complete_titles(&v.actor, q.q.as_deref().unwrap_or(""), q.limit.unwrap_or(8))
+        .complete_titles(&v.actor, q.q.as_deref().unwrap_or(""), limit)
         .await?;
     Ok(Json(TitlesJson {
         items: found
