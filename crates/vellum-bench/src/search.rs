@@ -122,7 +122,8 @@ mod tests {
         assert!(q.iter().all(|q| !q.contains(' ') && !q.contains('"')));
         assert!(q.iter().any(|q| q.contains("%22")), "{q:?}");
         assert!(q.iter().any(|q| q.contains("%2A")), "{q:?}");
-        assert_eq!(typo("deploy"), "deplyo");
+        assert_eq!(typo("deploy"), "delpoy");
+        assert_eq!(typo("team"), "team");
         assert_eq!(
             reindex_rate("\r  [###] 10/10\n  indexed 1000 pages in 2.0 s").unwrap(),
             500.0
