@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn snippets_are_escaped_and_marked() {
         assert_eq!(
-            snippet_html("a <b> rollback & more", &[(8, 16)]),
+            snippet_html("a <b> rollback & more", &[(6, 14)]),
             "a &lt;b&gt; <mark>rollback</mark> &amp; more"
         );
         // Ranges off a character boundary are skipped, never a panic.
