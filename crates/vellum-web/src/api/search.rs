@@ -93,7 +93,8 @@ fn facets(v: Vec<(String, u64)>) -> Vec<FacetJson> {
 
 /// Full-text search over the pages the caller may read: ranked, typo-tolerant, with snippets and facets.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchParams),
-    responses((status = 200, body = SearchJson), (status = 400, body = ErrorBody, description = "`invalid_cursor`"),
+    responses((status = 200, body = SearchJson),
+              (status = 400, body = ErrorBody, description = "`invalid_cursor`, `invalid_query`"),
               (status = 401, body = ErrorBody),
               (status = 422, body = ErrorBody, description = "`invalid_search` (empty or unreadable query), `invalid_limit`"),
               (status = 503, body = ErrorBody, description = "`search_unavailable`")))]
@@ -160,7 +161,8 @@ pub struct TitlesJson {
 
 /// Pages whose title or path words start with what was typed (for autocomplete), best first.
 #[utoipa::path(get, path = "/api/v1/search/titles", tag = "search", params(TitleParams),
-    responses((status = 200, body = TitlesJson), (status = 401, body = ErrorBody),
+    responses((status = 200, body = TitlesJson), (status = 400, body = ErrorBody, description = "`invalid_query`"),
+              (status = 401, body = ErrorBody),
               (status = 422, body = ErrorBody, description = "`invalid_limit`"),
               (status = 503, body = ErrorBody, description = "`search_unavailable`")))]
 pub(crate) async fn titles(
