@@ -10,7 +10,7 @@ use vellum_core::RevisionId;
 use vellum_markup::diff::LineKind;
 
 use super::pages::canonical;
-use super::{render, Chrome};
+use super::{escape, render, Chrome};
 use crate::error::HtmlResult;
 use crate::extract::Visitor;
 use crate::limits::{class, RouteClass};
@@ -109,21 +109,6 @@ struct DiffTemplate {
     view: DiffView,
     hunks: Vec<Vec<DiffRow>>,
     can_revert: bool,
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn diff_rows(view: &DiffView) -> Vec<Vec<DiffRow>> {

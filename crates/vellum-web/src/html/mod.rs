@@ -320,6 +320,23 @@ async fn home(State(s): State<AppState>, v: Visitor) -> HtmlResult {
     Ok(see_other("/wiki/home"))
 }
 
+/// Text escaped for HTML (for markup built outside a template, such as
+/// diff rows and search snippets).
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Every HTML route (without the middleware; see [`router`]).
 pub(crate) fn routes() -> Routes {
     Routes::new()

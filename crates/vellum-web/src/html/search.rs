@@ -10,7 +10,7 @@ use axum::routing::get;
 use vellum_app::{Lookup, PageRequest, SearchPage, SearchSort};
 use vellum_core::PagePath;
 
-use super::{render, render_status, status_for, Chrome};
+use super::{escape, render, render_status, status_for, Chrome};
 use crate::error::HtmlResult;
 use crate::extract::Visitor;
 use crate::fmt::{rfc3339, short};
@@ -62,21 +62,6 @@ struct SearchTemplate {
     did_you_mean: Option<(String, String)>,
     next: Option<String>,
     sort_href: String,
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// The snippet escaped, with each highlighted range in `<mark>`.

@@ -44,6 +44,27 @@ async fn put(t: &TestApp, path: &str, body: Value) {
     assert!(res.status().is_success(), "saving {path}: {}", res.status());
 }
 
+/// Replaces the rules on `path` as the administrator.
+async fn set_access(t: &TestApp, path: &str, body: Value) {
+    let res = t
+        .client
+        .put(t.url(&format!("/api/v1/access/{path}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "rules on {path}");
+}
+
+/// Another node on `t`'s database with its search index in `dir`,
+/// signed in as the administrator.
+async fn node_with_index(t: &TestApp, dir: &std::path::Path) -> TestApp {
+    let dir = dir.to_owned();
+    let b = TestApp::spawn_with(t.db.clone(), move |c| c.search.dir = Some(dir)).await;
+    b.login(&b.client, "admin").await;
+    b
+}
+
 /// Waits until the index has every page saved so far.
 async fn indexed(t: &TestApp, c: &Client, q: &str, expect: usize) {
     t.eventually(WAIT, &format!("{q:?} finds {expect}"), || async {
@@ -319,25 +340,18 @@ async fn a_reader_never_finds_what_they_cannot_read_and_rule_changes_apply_at_on
         json!({"title": "Handbook", "markdown": "Public payroll questions.", "tags": ["hr"]}),
     )
     .await;
-    let (s, _) = {
-        let res = t
-            .client
-            .put(t.url("/api/v1/access/hr"))
-            .json(&json!({"inherit": false, "rules": [{"principal": "role:editor", "level": "edit"}]}))
-            .send()
-            .await
-            .unwrap();
-        (res.status(), ())
-    };
-    assert_eq!(s, StatusCode::OK);
-    let res = t
-        .client
-        .put(t.url("/api/v1/access/hr/open"))
-        .json(&json!({"inherit": false, "rules": [{"principal": "authenticated", "level": "read"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    set_access(
+        &t,
+        "hr",
+        json!({"inherit": false, "rules": [{"principal": "role:editor", "level": "edit"}]}),
+    )
+    .await;
+    set_access(
+        &t,
+        "hr/open",
+        json!({"inherit": false, "rules": [{"principal": "authenticated", "level": "read"}]}),
+    )
+    .await;
     indexed(&t, &t.client, "payroll", 2).await;
 
     // The viewer: no hit, count, facet or suggestion from hr/salaries.
@@ -376,27 +390,18 @@ async fn a_reader_never_finds_what_they_cannot_read_and_rule_changes_apply_at_on
     assert_eq!(error_code(res, StatusCode::UNAUTHORIZED).await.0, "unauthenticated");
 
     // Opening hr to viewers applies to the next search, without re-indexing.
-    let res = t
-        .client
-        .put(t.url("/api/v1/access/hr"))
-        .json(&json!({"inherit": true, "rules": []}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    set_access(&t, "hr", json!({"inherit": true, "rules": []})).await;
     t.eventually(WAIT, "the rule change reaches the viewer", || async {
         search_as(&t, &viewer, "payroll").await["total"] == 2
     })
     .await;
     // And closing it again.
-    let res = t
-        .client
-        .put(t.url("/api/v1/access/hr"))
-        .json(&json!({"inherit": false, "rules": [{"principal": "role:editor", "level": "edit"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    set_access(
+        &t,
+        "hr",
+        json!({"inherit": false, "rules": [{"principal": "role:editor", "level": "edit"}]}),
+    )
+    .await;
     t.eventually(WAIT, "the closed folder is hidden again", || async {
         search_as(&t, &viewer, "payroll").await["total"] == 1
     })
@@ -408,14 +413,12 @@ async fn a_reader_never_finds_what_they_cannot_read_and_rule_changes_apply_at_on
         json!({"title": "Private ops", "markdown": "kubectl secrets here."}),
     )
     .await;
-    let res = t
-        .client
-        .put(t.url("/api/v1/access/ops/private"))
-        .json(&json!({"inherit": false, "rules": [{"principal": "user:admin", "level": "manage"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    set_access(
+        &t,
+        "ops/private",
+        json!({"inherit": false, "rules": [{"principal": "user:admin", "level": "manage"}]}),
+    )
+    .await;
     indexed(&t, &t.client, "kubectl", 2).await;
     assert_eq!(paths(&search_as(&t, &viewer, "kubectl").await), ["ops/rollback"]);
 }
@@ -494,9 +497,7 @@ async fn a_rebuilt_index_answers_as_the_incremental_one() {
 async fn a_stopped_node_catches_up_and_a_damaged_index_is_rebuilt() {
     let t = TestApp::with_admin().await;
     let dir = t.db.dir.join("search-kept");
-    let tuned = dir.clone();
-    let b = TestApp::spawn_with(t.db.clone(), move |c| c.search.dir = Some(tuned)).await;
-    b.login(&b.client, "admin").await;
+    let b = node_with_index(&t, &dir).await;
     t.save("a/one", "marmalade").await;
     indexed(&b, &b.client, "marmalade", 1).await;
     b.stop().await;
@@ -504,9 +505,7 @@ async fn a_stopped_node_catches_up_and_a_damaged_index_is_rebuilt() {
     // Edits while it is down, made on the other node.
     t.save("a/two", "marmalade toast").await;
     t.save("a/one", "jam").await;
-    let tuned = dir.clone();
-    let b = TestApp::spawn_with(t.db.clone(), move |c| c.search.dir = Some(tuned)).await;
-    b.login(&b.client, "admin").await;
+    let b = node_with_index(&t, &dir).await;
     indexed(&b, &b.client, "marmalade", 1).await;
     indexed(&b, &b.client, "jam", 1).await;
     b.stop().await;
@@ -518,16 +517,12 @@ async fn a_stopped_node_catches_up_and_a_damaged_index_is_rebuilt() {
             std::fs::write(&p, b"not an index").unwrap();
         }
     }
-    let tuned = dir.clone();
-    let b = TestApp::spawn_with(t.db.clone(), move |c| c.search.dir = Some(tuned)).await;
-    b.login(&b.client, "admin").await;
+    let b = node_with_index(&t, &dir).await;
     indexed(&b, &b.client, "marmalade OR jam", 2).await;
     // A missing index too.
     b.stop().await;
     std::fs::remove_dir_all(&dir).unwrap();
-    let tuned = dir.clone();
-    let b = TestApp::spawn_with(t.db.clone(), move |c| c.search.dir = Some(tuned)).await;
-    b.login(&b.client, "admin").await;
+    let b = node_with_index(&t, &dir).await;
     indexed(&b, &b.client, "marmalade OR jam", 2).await;
 }
 
