@@ -13,6 +13,7 @@
 mod access;
 mod corpus;
 mod cpu;
+mod relevance;
 mod report;
 mod search;
 mod server;
@@ -84,40 +85,28 @@ pub struct Args {
     /// dropping it, e.g. to look at query plans afterwards.
     #[arg(long)]
     keep: bool,
+    /// Judge relevance instead of speed: load the HTML manual in this
+    /// directory (repeatable; e.g. /usr/share/doc/postgresql-doc-15/html
+    /// and /usr/share/doc/python3.11/html/library) as wiki pages and run a
+    /// known-item query for every page with a one-line description, clean
+    /// and with one typo. Writes relevance.json and relevance.md.
+    #[arg(long)]
+    relevance: Vec<PathBuf>,
 }
 
 const PASSWORD: &str = "bench password";
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if !args.relevance.is_empty() {
+        return relevance_main(&args);
+    }
     if !wrk::available() {
         bail!("wrk is not installed; run `apt-get install wrk`");
     }
-    let bin = match &args.vellum_bin {
-        Some(b) => b.clone(),
-        None => {
-            eprintln!("building vellum (release)…");
-            let ok = std::process::Command::new("cargo")
-                .args(["build", "--release", "-p", "vellum"])
-                .status()?
-                .success();
-            if !ok {
-                bail!("cargo build --release -p vellum failed");
-            }
-            let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-            PathBuf::from(target).join("release/vellum")
-        }
-    };
-    let backends: Vec<&str> = match args.backend.as_str() {
-        "both" => vec!["sqlite", "postgres"],
-        "sqlite" => vec!["sqlite"],
-        "postgres" => vec!["postgres"],
-        other => bail!("--backend is sqlite, postgres or both (got {other})"),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let bin = vellum_bin(&args)?;
+    let backends = backends(&args)?;
+    let runtime = runtime()?;
     let mut report = Report::new(&args, &bin);
     std::fs::create_dir_all(&args.out)?;
     for backend in backends {
@@ -132,6 +121,177 @@ fn main() -> anyhow::Result<()> {
     println!("{md}");
     eprintln!("results written to {}", args.out.display());
     Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+fn backends(args: &Args) -> anyhow::Result<Vec<&'static str>> {
+    Ok(match args.backend.as_str() {
+        "both" => vec!["sqlite", "postgres"],
+        "sqlite" => vec!["sqlite"],
+        "postgres" => vec!["postgres"],
+        other => bail!("--backend is sqlite, postgres or both (got {other})"),
+    })
+}
+
+fn vellum_bin(args: &Args) -> anyhow::Result<PathBuf> {
+    Ok(match &args.vellum_bin {
+        Some(b) => b.clone(),
+        None => {
+            eprintln!("building vellum (release)…");
+            let ok = std::process::Command::new("cargo")
+                .args(["build", "--release", "-p", "vellum"])
+                .status()?
+                .success();
+            if !ok {
+                bail!("cargo build --release -p vellum failed");
+            }
+            let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+            PathBuf::from(target).join("release/vellum")
+        }
+    })
+}
+
+/// The relevance evaluation on every selected backend.
+fn relevance_main(args: &Args) -> anyhow::Result<()> {
+    let bin = vellum_bin(args)?;
+    let mut docs = Vec::new();
+    for dir in &args.relevance {
+        docs.extend(relevance::read_dir(dir)?);
+    }
+    let queries = relevance::queries(&docs, args.seed);
+    eprintln!(
+        "{} pages, {} known-item queries ({} with a typo variant)",
+        docs.len(),
+        queries.len(),
+        queries.iter().filter(|q| q.typo.is_some()).count()
+    );
+    let runtime = runtime()?;
+    std::fs::create_dir_all(&args.out)?;
+    let mut results = Vec::new();
+    for backend in backends(args)? {
+        eprintln!("== {backend}");
+        results.push(runtime.block_on(run_relevance(args, &bin, backend, &docs, &queries))?);
+        std::fs::write(args.out.join("relevance.json"), serde_json::to_string_pretty(&results)?)?;
+    }
+    let md = relevance::markdown(&results);
+    std::fs::write(args.out.join("relevance.md"), &md)?;
+    println!("{md}");
+    eprintln!("results written to {}", args.out.display());
+    Ok(())
+}
+
+/// A fresh data directory and database for one backend's run.
+struct Setup {
+    work: PathBuf,
+    data_dir: PathBuf,
+    pg_name: String,
+    database_url: String,
+    target: Target,
+}
+
+async fn setup(args: &Args, bin: &Path, backend: &str, label: &str) -> anyhow::Result<Setup> {
+    let work = std::env::temp_dir().join(format!("vellum-{label}-{backend}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let data_dir = work.join("data");
+    let pg_name = format!("vellum_{label}_{}", std::process::id());
+    let database_url = match backend {
+        "postgres" => fresh_pg(&args.pg_url, &pg_name).await?,
+        _ => format!("sqlite://{}", data_dir.join("vellum.db").display()),
+    };
+    std::fs::create_dir_all(&data_dir)?;
+    let target = Target {
+        bin: bin.to_owned(),
+        data_dir: data_dir.clone(),
+        database_url: database_url.clone(),
+        port: free_port()?,
+        sqlite_synchronous: (backend == "sqlite").then(|| args.sqlite_synchronous.clone()),
+    };
+    target.create_admin("bench", PASSWORD)?;
+    Ok(Setup {
+        work,
+        data_dir,
+        pg_name,
+        database_url,
+        target,
+    })
+}
+
+impl Setup {
+    /// Drops the database and the work directory, unless `--keep`.
+    async fn finish(&self, args: &Args, backend: &str) -> anyhow::Result<()> {
+        if args.keep {
+            eprintln!(
+                "   kept the database: {} (the reader's password is {PASSWORD:?})",
+                self.database_url
+            );
+            return Ok(());
+        }
+        if backend == "postgres" {
+            let mut conn = sqlx::PgConnection::connect(&args.pg_url).await?;
+            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.pg_name))
+                .execute(&mut conn)
+                .await?;
+        }
+        let _ = std::fs::remove_dir_all(&self.work);
+        Ok(())
+    }
+}
+
+async fn run_relevance(
+    args: &Args,
+    bin: &Path,
+    backend: &str,
+    docs: &[relevance::Doc],
+    queries: &[relevance::Query],
+) -> anyhow::Result<relevance::RelevanceResult> {
+    let run = setup(args, bin, backend, "relevance").await?;
+    let (server, _) = run.target.start().await?;
+    let base = server.base.clone();
+    let cookie = login(&base).await?;
+    eprintln!("   loading {} pages…", docs.len());
+    let shared: Arc<Vec<relevance::Doc>> = Arc::new(docs.to_vec());
+    let pages = shared.clone();
+    let (_, _, refused) = put_pages(&base, &cookie, docs.len(), args.load_concurrency, move |i| {
+        let d = &pages[i];
+        let body = serde_json::json!({"title": d.title, "markdown": d.markdown, "summary": "import"});
+        (d.path.clone(), body)
+    })
+    .await?;
+    let mut skipped = Vec::new();
+    for (i, status, body) in &refused {
+        if *status != 413 && *status != 422 {
+            bail!("creating {} answered {status}: {body}", shared[*i].path);
+        }
+        skipped.push(shared[*i].path.clone());
+    }
+    let queries: Vec<relevance::Query> = queries.iter().filter(|q| !skipped.contains(&q.target)).cloned().collect();
+    search::wait_indexed(&base, &cookie).await?;
+    eprintln!("   {} queries…", queries.len());
+    let (clean, typo_clean, typo, mut times, misses, typo_misses) = relevance::evaluate(&base, &cookie, &queries).await?;
+    server.stop()?;
+    run.finish(args, backend).await?;
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times.get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1))).copied().unwrap_or(0.0);
+    Ok(relevance::RelevanceResult {
+        backend: backend.to_owned(),
+        sources: args.relevance.iter().map(|d| d.display().to_string()).collect(),
+        pages: docs.len() - skipped.len(),
+        skipped,
+        clean,
+        typo_clean,
+        typo,
+        query_ms_p50: at(0.5),
+        query_ms_p95: at(0.95),
+        misses,
+        typo_misses,
+    })
 }
 
 async fn fresh_pg(admin: &str, name: &str) -> anyhow::Result<String> {
@@ -157,25 +317,9 @@ async fn pg_size(url: &str) -> anyhow::Result<u64> {
 }
 
 async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<Vec<BackendResult>> {
-    let work = std::env::temp_dir().join(format!("vellum-bench-{backend}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work)?;
-    let data_dir = work.join("data");
-    let pg_name = format!("vellum_bench_{}", std::process::id());
-    let database_url = match backend {
-        "postgres" => fresh_pg(&args.pg_url, &pg_name).await?,
-        _ => format!("sqlite://{}", data_dir.join("vellum.db").display()),
-    };
-    std::fs::create_dir_all(&data_dir)?;
-    let sqlite_synchronous = (backend == "sqlite").then(|| args.sqlite_synchronous.clone());
-    let target = Target {
-        bin: bin.to_owned(),
-        data_dir: data_dir.clone(),
-        database_url: database_url.clone(),
-        port: free_port()?,
-        sqlite_synchronous: sqlite_synchronous.clone(),
-    };
-    target.create_admin("bench", PASSWORD)?;
+    let run = setup(args, bin, backend, "bench").await?;
+    let (work, data_dir, database_url, target) = (&run.work, &run.data_dir, &run.database_url, &run.target);
+    let sqlite_synchronous = target.sqlite_synchronous.clone();
     let (server, _) = target.start().await?;
     let base = server.base.clone();
     let cookie = login(&base).await?;
@@ -339,20 +483,10 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
         reindex_pages_per_second: Some(reindex),
     };
     let disk_bytes = match backend {
-        "postgres" => pg_size(&database_url).await?,
-        _ => dir_size(&data_dir),
+        "postgres" => pg_size(database_url).await?,
+        _ => dir_size(data_dir),
     };
-    if args.keep {
-        eprintln!("   kept the database: {database_url} (the reader's password is {PASSWORD:?})");
-    } else {
-        if backend == "postgres" {
-            let mut conn = sqlx::PgConnection::connect(&args.pg_url).await?;
-            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await?;
-        }
-        let _ = std::fs::remove_dir_all(&work);
-    }
+    run.finish(args, backend).await?;
     let name = match sqlite_synchronous.as_deref() {
         Some(mode) if mode != "full" => format!("{backend} (synchronous={mode})"),
         _ => backend.to_owned(),
@@ -452,49 +586,70 @@ pub(crate) async fn login_as(base: &str, username: &str, password: &str) -> anyh
     Ok(cookie.to_owned())
 }
 
-async fn load_corpus(args: &Args, base: &str, cookie: &str) -> anyhow::Result<LoadResult> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.load_concurrency)
-        .build()?;
+/// A page creation that did not answer 201: index, status, body.
+type Refused = (usize, u16, String);
+
+/// Writes pages `0..n` (made by `make`: path and JSON body) through the
+/// API with `concurrency` clients; returns the latencies of the created
+/// ones, the Markdown bytes sent, and the refused ones.
+async fn put_pages<F>(base: &str, cookie: &str, n: usize, concurrency: usize, make: F) -> anyhow::Result<(Vec<u64>, usize, Vec<Refused>)>
+where
+    F: Fn(usize) -> (String, serde_json::Value) + Send + Sync + 'static,
+{
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let started = Instant::now();
+    let make = Arc::new(make);
     let mut tasks = Vec::new();
-    for _ in 0..args.load_concurrency {
-        let (client, next, base, cookie) = (client.clone(), next.clone(), base.to_owned(), cookie.to_owned());
-        let (seed, n) = (args.seed, args.pages);
+    for _ in 0..concurrency {
+        let (client, next, base, cookie, make) = (client.clone(), next.clone(), base.to_owned(), cookie.to_owned(), make.clone());
         tasks.push(tokio::spawn(async move {
-            let mut samples = Vec::new();
-            let mut bytes = 0usize;
+            let (mut samples, mut bytes, mut refused) = (Vec::new(), 0usize, Vec::new());
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if i >= n {
                     break;
                 }
-                let page = corpus::page(seed, i, n);
-                bytes += page.markdown.len();
-                let body = serde_json::json!({"title": page.title, "markdown": page.markdown, "tags": page.tags, "summary": "import"});
+                let (path, body) = make(i);
+                bytes += body["markdown"].as_str().map_or(0, str::len);
                 let t = Instant::now();
                 let res = client
-                    .put(format!("{base}/api/v1/pages/{}", page.path))
+                    .put(format!("{base}/api/v1/pages/{path}"))
                     .header("cookie", &cookie)
                     .json(&body)
                     .send()
                     .await?;
-                let status = res.status();
-                if status.as_u16() != 201 {
-                    bail!("creating {} answered {status}: {}", page.path, res.text().await.unwrap_or_default());
+                let status = res.status().as_u16();
+                if status == 201 {
+                    samples.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+                } else {
+                    refused.push((i, status, res.text().await.unwrap_or_default()));
                 }
-                samples.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
             }
-            Ok::<_, anyhow::Error>((samples, bytes))
+            Ok::<_, anyhow::Error>((samples, bytes, refused))
         }));
     }
-    let mut all = Vec::new();
-    let mut bytes = 0;
+    let (mut all, mut bytes, mut refused) = (Vec::new(), 0, Vec::new());
     for t in tasks {
-        let (s, b) = t.await??;
+        let (s, b, r) = t.await??;
         all.extend(s);
         bytes += b;
+        refused.extend(r);
+    }
+    refused.sort_by_key(|r| r.0);
+    Ok((all, bytes, refused))
+}
+
+async fn load_corpus(args: &Args, base: &str, cookie: &str) -> anyhow::Result<LoadResult> {
+    let (seed, n) = (args.seed, args.pages);
+    let started = Instant::now();
+    let (mut all, bytes, refused) = put_pages(base, cookie, n, args.load_concurrency, move |i| {
+        let page = corpus::page(seed, i, n);
+        let body = serde_json::json!({"title": page.title, "markdown": page.markdown, "tags": page.tags, "summary": "import"});
+        (page.path, body)
+    })
+    .await?;
+    if let Some((i, status, body)) = refused.first() {
+        bail!("creating {} answered {status}: {body}", corpus::page(seed, *i, n).path);
     }
     let elapsed = started.elapsed();
     Ok(LoadResult {

@@ -236,22 +236,36 @@ impl Compiler<'_> {
             [(_, term)] if term.chars().count() == 1 && term.chars().all(crate::analyzer::is_cjk) => {
                 return self.prefix(text, scope);
             }
-            [(_, term)] => {
-                let mut clauses = Vec::new();
+            [(_, term)] => self.single(term, typos_for(text), scope),
+            // An identifier, a path or CJK text: its parts in a row. A
+            // word with inner capitals or digits ("PostgreSQL") is also
+            // indexed whole, first at its position: a typo in it
+            // ("PostgreSSQL") is forgiven there.
+            _ => {
+                let whole = t[0].1.clone();
                 let typos = typos_for(text);
-                for (field, weight) in self.fields(scope) {
-                    clauses.push(term_query(field, term, weight));
-                    if typos > 0 && field != self.f.path_text {
-                        for (near, _) in near(self.searcher, field, term, typos, TYPO_TERMS) {
-                            clauses.push(term_query(field, &near, weight * TYPO_WEIGHT));
-                        }
-                    }
+                let parts = self.phrase_of(t, scope);
+                if typos > 0 && text.chars().all(char::is_alphanumeric) {
+                    should(vec![parts, self.single(&whole, typos, scope)])
+                } else {
+                    parts
                 }
-                should(clauses)
             }
-            // An identifier, a path or CJK text: its parts in a row.
-            _ => self.phrase_of(t, scope),
         })
+    }
+
+    /// One term: exact in each field, or within `typos` edits.
+    fn single(&self, term: &str, typos: u8, scope: Scope) -> Box<dyn Query> {
+        let mut clauses = Vec::new();
+        for (field, weight) in self.fields(scope) {
+            clauses.push(term_query(field, term, weight));
+            if typos > 0 && field != self.f.path_text {
+                for (near, _) in near(self.searcher, field, term, typos, TYPO_TERMS) {
+                    clauses.push(term_query(field, &near, weight * TYPO_WEIGHT));
+                }
+            }
+        }
+        should(clauses)
     }
 
     fn phrase(&mut self, text: &str, scope: Scope) -> Option<Box<dyn Query>> {

@@ -153,3 +153,4 @@ proptest! {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
