@@ -99,7 +99,7 @@ const PASSWORD: &str = "bench password";
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if !args.relevance.is_empty() {
-        return relevance_main(&args);
+        return relevance::main(&args);
     }
     if !wrk::available() {
         bail!("wrk is not installed; run `apt-get install wrk`");
@@ -123,14 +123,14 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?)
 }
 
-fn backends(args: &Args) -> anyhow::Result<Vec<&'static str>> {
+pub(crate) fn backends(args: &Args) -> anyhow::Result<Vec<&'static str>> {
     Ok(match args.backend.as_str() {
         "both" => vec!["sqlite", "postgres"],
         "sqlite" => vec!["sqlite"],
@@ -139,7 +139,7 @@ fn backends(args: &Args) -> anyhow::Result<Vec<&'static str>> {
     })
 }
 
-fn vellum_bin(args: &Args) -> anyhow::Result<PathBuf> {
+pub(crate) fn vellum_bin(args: &Args) -> anyhow::Result<PathBuf> {
     Ok(match &args.vellum_bin {
         Some(b) => b.clone(),
         None => {
@@ -157,45 +157,16 @@ fn vellum_bin(args: &Args) -> anyhow::Result<PathBuf> {
     })
 }
 
-/// The relevance evaluation on every selected backend.
-fn relevance_main(args: &Args) -> anyhow::Result<()> {
-    let bin = vellum_bin(args)?;
-    let mut docs = Vec::new();
-    for dir in &args.relevance {
-        docs.extend(relevance::read_dir(dir)?);
-    }
-    let queries = relevance::queries(&docs, args.seed);
-    eprintln!(
-        "{} pages, {} known-item queries ({} with a typo variant)",
-        docs.len(),
-        queries.len(),
-        queries.iter().filter(|q| q.typo.is_some()).count()
-    );
-    let runtime = runtime()?;
-    std::fs::create_dir_all(&args.out)?;
-    let mut results = Vec::new();
-    for backend in backends(args)? {
-        eprintln!("== {backend}");
-        results.push(runtime.block_on(run_relevance(args, &bin, backend, &docs, &queries))?);
-        std::fs::write(args.out.join("relevance.json"), serde_json::to_string_pretty(&results)?)?;
-    }
-    let md = relevance::markdown(&results);
-    std::fs::write(args.out.join("relevance.md"), &md)?;
-    println!("{md}");
-    eprintln!("results written to {}", args.out.display());
-    Ok(())
-}
-
 /// A fresh data directory and database for one backend's run.
-struct Setup {
+pub(crate) struct Setup {
     work: PathBuf,
     data_dir: PathBuf,
     pg_name: String,
     database_url: String,
-    target: Target,
+    pub(crate) target: Target,
 }
 
-async fn setup(args: &Args, bin: &Path, backend: &str, label: &str) -> anyhow::Result<Setup> {
+pub(crate) async fn setup(args: &Args, bin: &Path, backend: &str, label: &str) -> anyhow::Result<Setup> {
     let work = std::env::temp_dir().join(format!("vellum-{label}-{backend}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
@@ -225,7 +196,7 @@ async fn setup(args: &Args, bin: &Path, backend: &str, label: &str) -> anyhow::R
 
 impl Setup {
     /// Drops the database and the work directory, unless `--keep`.
-    async fn finish(&self, args: &Args, backend: &str) -> anyhow::Result<()> {
+    pub(crate) async fn finish(&self, args: &Args, backend: &str) -> anyhow::Result<()> {
         if args.keep {
             eprintln!(
                 "   kept the database: {} (the reader's password is {PASSWORD:?})",
@@ -242,56 +213,6 @@ impl Setup {
         let _ = std::fs::remove_dir_all(&self.work);
         Ok(())
     }
-}
-
-async fn run_relevance(
-    args: &Args,
-    bin: &Path,
-    backend: &str,
-    docs: &[relevance::Doc],
-    queries: &[relevance::Query],
-) -> anyhow::Result<relevance::RelevanceResult> {
-    let run = setup(args, bin, backend, "relevance").await?;
-    let (server, _) = run.target.start().await?;
-    let base = server.base.clone();
-    let cookie = login(&base).await?;
-    eprintln!("   loading {} pages…", docs.len());
-    let shared: Arc<Vec<relevance::Doc>> = Arc::new(docs.to_vec());
-    let pages = shared.clone();
-    let (_, _, refused) = put_pages(&base, &cookie, docs.len(), args.load_concurrency, move |i| {
-        let d = &pages[i];
-        let body = serde_json::json!({"title": d.title, "markdown": d.markdown, "summary": "import"});
-        (d.path.clone(), body)
-    })
-    .await?;
-    let mut skipped = Vec::new();
-    for (i, status, body) in &refused {
-        if *status != 413 && *status != 422 {
-            bail!("creating {} answered {status}: {body}", shared[*i].path);
-        }
-        skipped.push(shared[*i].path.clone());
-    }
-    let queries: Vec<relevance::Query> = queries.iter().filter(|q| !skipped.contains(&q.target)).cloned().collect();
-    search::wait_indexed(&base, &cookie).await?;
-    eprintln!("   {} queries…", queries.len());
-    let (clean, typo_clean, typo, mut times, misses, typo_misses) = relevance::evaluate(&base, &cookie, &queries).await?;
-    server.stop()?;
-    run.finish(args, backend).await?;
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| times.get(((times.len() as f64 * q) as usize).min(times.len().saturating_sub(1))).copied().unwrap_or(0.0);
-    Ok(relevance::RelevanceResult {
-        backend: backend.to_owned(),
-        sources: args.relevance.iter().map(|d| d.display().to_string()).collect(),
-        pages: docs.len() - skipped.len(),
-        skipped,
-        clean,
-        typo_clean,
-        typo,
-        query_ms_p50: at(0.5),
-        query_ms_p95: at(0.95),
-        misses,
-        typo_misses,
-    })
 }
 
 async fn fresh_pg(admin: &str, name: &str) -> anyhow::Result<String> {
@@ -322,12 +243,12 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
     let sqlite_synchronous = target.sqlite_synchronous.clone();
     let (server, _) = target.start().await?;
     let base = server.base.clone();
-    let cookie = login(&base).await?;
+    let cookie = crate::login(&base).await?;
 
     eprintln!("   loading the corpus…");
     let load = load_corpus(args, &base, &cookie).await?;
     eprintln!("   {:.0} pages/s", load.pages_per_second);
-    let (catch_up, index_pages, index_bytes) = search::wait_indexed(&base, &cookie).await?;
+    let (catch_up, index_pages, index_bytes) = crate::search::wait_indexed(&base, &cookie).await?;
     eprintln!(
         "   search index caught up {:.1} s after the load: {index_pages} pages, {:.0} MiB",
         catch_up.as_secs_f64(),
@@ -413,7 +334,7 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
     }
     phases.push((
         "",
-        measure(args, &work, &base, &reader_cookie, &scenarios, &server, backend)?,
+        measure(args, work, &base, &reader_cookie, &scenarios, &server, backend)?,
     ));
     if args.rules > 0 {
         eprintln!("   spreading {} access rules…", args.rules);
@@ -421,7 +342,7 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
         eprintln!("   {} rules on {} folders and pages", nodes.len() * 2, nodes.len());
         phases.push((
             "rules",
-            measure(args, &work, &base, &reader_cookie, &scenarios, &server, backend)?,
+            measure(args, work, &base, &reader_cookie, &scenarios, &server, backend)?,
         ));
         // The restricted reader, on the pages they may read, with the
         // rules and then without them (same targets, same process).
@@ -458,13 +379,13 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
         let reads: Vec<ScenarioSpec<'_>> = std::iter::once(scenarios[0]).chain(reads).collect();
         phases.push((
             "restricted",
-            measure(args, &work, &base, &restricted, &reads, &server, backend)?,
+            measure(args, work, &base, &restricted, &reads, &server, backend)?,
         ));
         eprintln!("   removing the rules…");
         access::remove_rules(&base, &cookie, &nodes).await?;
         phases.push((
             "restricted, removed",
-            measure(args, &work, &base, &restricted, &reads, &server, backend)?,
+            measure(args, work, &base, &restricted, &reads, &server, backend)?,
         ));
     }
     let peak_rss_mib = server.peak_rss_mib();
@@ -564,7 +485,7 @@ fn measure(
     Ok(results)
 }
 
-async fn login(base: &str) -> anyhow::Result<String> {
+pub(crate) async fn login(base: &str) -> anyhow::Result<String> {
     login_as(base, "bench", PASSWORD).await
 }
 
@@ -592,7 +513,13 @@ type Refused = (usize, u16, String);
 /// Writes pages `0..n` (made by `make`: path and JSON body) through the
 /// API with `concurrency` clients; returns the latencies of the created
 /// ones, the Markdown bytes sent, and the refused ones.
-async fn put_pages<F>(base: &str, cookie: &str, n: usize, concurrency: usize, make: F) -> anyhow::Result<(Vec<u64>, usize, Vec<Refused>)>
+pub(crate) async fn put_pages<F>(
+    base: &str,
+    cookie: &str,
+    n: usize,
+    concurrency: usize,
+    make: F,
+) -> anyhow::Result<(Vec<u64>, usize, Vec<Refused>)>
 where
     F: Fn(usize) -> (String, serde_json::Value) + Send + Sync + 'static,
 {
@@ -601,7 +528,13 @@ where
     let make = Arc::new(make);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, next, base, cookie, make) = (client.clone(), next.clone(), base.to_owned(), cookie.to_owned(), make.clone());
+        let (client, next, base, cookie, make) = (
+            client.clone(),
+            next.clone(),
+            base.to_owned(),
+            cookie.to_owned(),
+            make.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let (mut samples, mut bytes, mut refused) = (Vec::new(), 0usize, Vec::new());
             loop {
@@ -644,7 +577,8 @@ async fn load_corpus(args: &Args, base: &str, cookie: &str) -> anyhow::Result<Lo
     let started = Instant::now();
     let (mut all, bytes, refused) = put_pages(base, cookie, n, args.load_concurrency, move |i| {
         let page = corpus::page(seed, i, n);
-        let body = serde_json::json!({"title": page.title, "markdown": page.markdown, "tags": page.tags, "summary": "import"});
+        let body =
+            serde_json::json!({"title": page.title, "markdown": page.markdown, "tags": page.tags, "summary": "import"});
         (page.path, body)
     })
     .await?;

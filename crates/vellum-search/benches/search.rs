@@ -57,7 +57,9 @@ static INDEX: LazyLock<SearchIndex> = LazyLock::new(|| {
     if matches!(opened, Opened::Empty { .. }) {
         eprintln!("building the index of {n} pages in {}…", dir.display());
         for start in (0..n).step_by(2000) {
-            let changes: Vec<Change> = (start..(start + 2000).min(n)).map(|i| Change::Upsert(doc(i, n))).collect();
+            let changes: Vec<Change> = (start..(start + 2000).min(n))
+                .map(|i| Change::Upsert(doc(i, n)))
+                .collect();
             index.add(&changes).unwrap();
         }
         index.apply(&[], "bench").unwrap();
@@ -147,5 +149,5 @@ fn titles_restricted(b: Bencher, typed: &str) {
 /// 100 pages.
 #[divan::bench(sample_count = 10)]
 fn documents_per_100(b: Bencher) {
-    b.bench(|| black_box((0..100).map(|i| doc(i, 1000)).count()));
+    b.bench(|| black_box((0..100).map(|i| doc(i, 1000)).collect::<Vec<_>>()));
 }

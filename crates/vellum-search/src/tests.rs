@@ -154,3 +154,23 @@ proptest! {
     }
 }
 
+#[test]
+fn a_typo_in_a_word_with_inner_capitals_is_forgiven() {
+    let dir = temp_dir("camel");
+    let (index, _) = SearchIndex::open(&dir, Language::English, 15_000_000).unwrap();
+    index
+        .apply(
+            &[
+                Change::Upsert(doc(1, "db/pg", "install PostgreSQL here")),
+                Change::Upsert(doc(2, "db/other", "install something else")),
+            ],
+            "0:1",
+        )
+        .unwrap();
+    let all = Visibility::everything();
+    assert_eq!(find(&index, "PostgreSQL", &all), ["db/pg"]);
+    assert_eq!(find(&index, "PostgreSSQL", &all), ["db/pg"]);
+    assert_eq!(find(&index, "PosttgreSQL install", &all), ["db/pg"]);
+    drop(index);
+    let _ = std::fs::remove_dir_all(&dir);
+}
