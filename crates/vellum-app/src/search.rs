@@ -45,9 +45,6 @@ impl Default for SearchConfig {
 
 /// Events read per round; pages loaded per batch when rebuilding.
 const BATCH: i64 = 500;
-/// A rebuild commits after this many pages (its position stays unset
-/// until the end, so an interrupted rebuild starts again).
-const REBUILD_COMMIT: usize = 10_000;
 /// How long the indexer waits after a wake-up for more events to come.
 const GATHER: Duration = Duration::from_millis(200);
 /// Deepest page of results served (offset + limit).
@@ -118,6 +115,29 @@ fn offset_cursor(cursor: Option<&str>) -> AppResult<usize> {
 }
 
 impl App {
+    /// Index documents for pages read from the database, on every core.
+    async fn to_changes(&self, mut records: Vec<records::IndexRecord>) -> AppResult<Vec<Change>> {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let chunk = records.len().div_ceil(cores).max(64);
+        let mut parts = Vec::new();
+        while records.len() > chunk {
+            let rest = records.split_off(chunk);
+            parts.push(std::mem::replace(&mut records, rest));
+        }
+        parts.push(records);
+        let mut converting = tokio::task::JoinSet::new();
+        let mut out: Vec<Vec<Change>> = parts.iter().map(|_| Vec::new()).collect();
+        for (i, part) in parts.into_iter().enumerate() {
+            let app = self.clone();
+            converting.spawn(async move { (i, app.cpu(move || to_changes(part)).await) });
+        }
+        while let Some(done) = converting.join_next().await {
+            let (i, changes) = done.map_err(AppError::internal)?;
+            out[i] = changes?;
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
     fn search_dir(&self) -> PathBuf {
         let c = &self.0.config;
         c.search.dir.clone().unwrap_or_else(|| c.data_dir.join("search"))
@@ -215,24 +235,44 @@ impl App {
             let total = u64::try_from(total).unwrap_or(0);
             let idx = index.clone();
             self.cpu(move || idx.clear()).await?.map_err(AppError::internal)?;
-            let mut after = PageId(0);
+            // One task reads the next batch while this one turns the
+            // current batch into documents (on every core) and hands them
+            // to the writer; nothing is committed before the end, so an
+            // interrupted rebuild leaves an index that starts again.
+            let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+            let reader = {
+                let app = self.clone();
+                tokio::spawn(async move {
+                    let mut after = PageId(0);
+                    loop {
+                        let batch = async {
+                            let mut conn = app.0.store.read().await?;
+                            AppResult::Ok(records::after(&mut conn, after, BATCH).await?)
+                        }
+                        .await;
+                        let last = batch.as_ref().ok().and_then(|b| b.last().map(|r| r.id));
+                        let end = batch.as_ref().map_or(true, Vec::is_empty);
+                        if tx.send(batch).await.is_err() || end {
+                            break;
+                        }
+                        after = last.unwrap_or(after);
+                    }
+                })
+            };
             let mut done = 0u64;
-            let mut pending: Vec<Change> = Vec::new();
-            loop {
-                let batch = {
-                    let mut conn = self.0.store.read().await?;
-                    records::after(&mut conn, after, BATCH).await?
-                };
-                let Some(last) = batch.last() else { break };
-                after = last.id;
-                done += batch.len() as u64;
-                pending.extend(self.cpu(move || to_changes(batch)).await?);
-                if pending.len() >= REBUILD_COMMIT {
-                    let (idx, changes) = (index.clone(), std::mem::take(&mut pending));
-                    self.cpu(move || idx.add(&changes)).await?.map_err(AppError::internal)?;
+            while let Some(batch) = rx.recv().await {
+                let batch = batch?;
+                if batch.is_empty() {
+                    break;
                 }
+                done += batch.len() as u64;
+                let changes = self.to_changes(batch).await?;
+                let idx = index.clone();
+                self.cpu(move || idx.add(&changes)).await?.map_err(AppError::internal)?;
                 progress(done, total.max(done));
             }
+            reader.abort();
+            let pending: Vec<Change> = Vec::new();
             let idx = index.clone();
             let position = start.encode();
             self.cpu(move || idx.apply(&pending, &position))
@@ -461,7 +501,7 @@ async fn catch_up(app: &App, index: &Arc<SearchIndex>, after: FeedPosition) -> A
         records::by_ids(&mut conn, &ids).await?
     };
     let present: BTreeSet<i64> = live.iter().map(|r| r.id.0).collect();
-    let mut changes = app.cpu(move || to_changes(live)).await?;
+    let mut changes = app.to_changes(live).await?;
     changes.extend(pages.difference(&present).map(|id| Change::Remove(*id)));
     let idx = index.clone();
     let encoded = position.encode();

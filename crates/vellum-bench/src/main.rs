@@ -95,6 +95,8 @@ pub struct Args {
 }
 
 const PASSWORD: &str = "bench password";
+/// Concurrent searchers in the search-under-load measurement.
+const SEARCHERS: usize = 50;
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -388,6 +390,28 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
             measure(args, work, &base, &restricted, &reads, &server, backend)?,
         ));
     }
+    let search_load = if args.only.as_deref().is_none_or(|o| "search under load".contains(o)) {
+        eprintln!("   search: one user, then {SEARCHERS} while edits stream in…");
+        let queries = search::queries(args.seed, 600);
+        let prefixes = search::prefixes(args.seed, 600);
+        let load = search::under_load(
+            &base,
+            &cookie,
+            &queries,
+            &prefixes,
+            &paths,
+            SEARCHERS,
+            f64::from(args.seconds),
+        )
+        .await?;
+        eprintln!(
+            "   one user p95 {:.1} ms (titles {:.1} ms); {SEARCHERS} users p95 {:.1} ms with {:.0} edits/s; index lag p95 {:.0} ms",
+            load.single_search.p95_ms, load.single_titles.p95_ms, load.loaded_search.p95_ms, load.edits_per_second, load.index_lag.p95_ms
+        );
+        Some(load)
+    } else {
+        None
+    };
     let peak_rss_mib = server.peak_rss_mib();
     server.stop()?;
 
@@ -402,6 +426,7 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
         index_pages,
         index_mib: index_bytes as f64 / 1048576.0,
         reindex_pages_per_second: Some(reindex),
+        load: search_load,
     };
     let disk_bytes = match backend {
         "postgres" => pg_size(database_url).await?,

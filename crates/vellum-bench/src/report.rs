@@ -198,6 +198,26 @@ impl Report {
                     x.reindex_pages_per_second
                         .map_or("not run".to_owned(), |r| format!("{r:.0} pages/s"))
                 ));
+                if let Some(l) = &x.load {
+                    s.push_str(&format!(
+                        "Search latency, one user: query p50 {:.1} ms, p95 {:.1} ms; title suggestions p50 {:.1} ms, \
+                         p95 {:.1} ms. {} users at once while {:.0} edits/s stream in: {:.0} queries/s, p50 {:.1} ms, \
+                         p95 {:.1} ms, p99 {:.1} ms; index lag after an edit p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms.\n\n",
+                        l.single_search.p50_ms,
+                        l.single_search.p95_ms,
+                        l.single_titles.p50_ms,
+                        l.single_titles.p95_ms,
+                        l.searchers,
+                        l.edits_per_second,
+                        l.searches_per_second,
+                        l.loaded_search.p50_ms,
+                        l.loaded_search.p95_ms,
+                        l.loaded_search.p99_ms,
+                        l.index_lag.p50_ms,
+                        l.index_lag.p95_ms,
+                        l.index_lag.max_ms
+                    ));
+                }
             }
         }
         s

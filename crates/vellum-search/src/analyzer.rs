@@ -10,9 +10,12 @@
 //! characters (`数据库` → `数据`, `据库`), the usual way to index CJK
 //! without a dictionary: a query's pairs must then appear in a row.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use frostem::Algorithm;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language as Stem, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenStream,
-    Tokenizer,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
 
 /// The languages the index can stem. Any language's words are findable
@@ -94,21 +97,21 @@ impl Language {
         })
     }
 
-    fn stemmer(self) -> Option<Stem> {
+    fn stemmer(self) -> Option<Algorithm> {
         Some(match self {
             Language::None => return None,
-            Language::English => Stem::English,
-            Language::German => Stem::German,
-            Language::French => Stem::French,
-            Language::Spanish => Stem::Spanish,
-            Language::Portuguese => Stem::Portuguese,
-            Language::Italian => Stem::Italian,
-            Language::Dutch => Stem::Dutch,
-            Language::Swedish => Stem::Swedish,
-            Language::Norwegian => Stem::Norwegian,
-            Language::Danish => Stem::Danish,
-            Language::Finnish => Stem::Finnish,
-            Language::Russian => Stem::Russian,
+            Language::English => Algorithm::English,
+            Language::German => Algorithm::German,
+            Language::French => Algorithm::French,
+            Language::Spanish => Algorithm::Spanish,
+            Language::Portuguese => Algorithm::Portuguese,
+            Language::Italian => Algorithm::Italian,
+            Language::Dutch => Algorithm::Dutch,
+            Language::Swedish => Algorithm::Swedish,
+            Language::Norwegian => Algorithm::Norwegian,
+            Language::Danish => Algorithm::Danish,
+            Language::Finnish => Algorithm::Finnish,
+            Language::Russian => Algorithm::Russian,
         })
     }
 }
@@ -124,8 +127,92 @@ pub(crate) fn text_analyzer(language: Language) -> TextAnalyzer {
         .filter(AsciiFoldingFilter)
         .dynamic();
     match language.stemmer() {
-        Some(stem) => builder.filter_dynamic(Stemmer::new(stem)).build(),
+        Some(stem) => builder.filter_dynamic(CachedStemmer(stem)).build(),
         None => builder.build(),
+    }
+}
+
+/// The language's Snowball stemmer, remembering the stems of the words
+/// it saw last (one cache per thread): stemming was the largest cost of
+/// analysing text, for indexing and for snippets, and a wiki's text
+/// repeats its words.
+#[derive(Clone, Copy)]
+struct CachedStemmer(Algorithm);
+
+/// Words whose stems a thread remembers (then it forgets them all).
+const STEM_CACHE: usize = 50_000;
+
+thread_local! {
+    static STEMS: RefCell<(Option<Algorithm>, HashMap<String, String>)> = RefCell::new((None, HashMap::new()));
+}
+
+#[derive(Clone)]
+struct CachedStemmerFilter<T> {
+    algorithm: Algorithm,
+    inner: T,
+}
+
+struct CachedStemmerStream<T> {
+    tail: T,
+    algorithm: Algorithm,
+    stemmer: frostem::Stemmer,
+}
+
+impl TokenFilter for CachedStemmer {
+    type Tokenizer<T: Tokenizer> = CachedStemmerFilter<T>;
+
+    fn transform<T: Tokenizer>(self, inner: T) -> CachedStemmerFilter<T> {
+        CachedStemmerFilter {
+            algorithm: self.0,
+            inner,
+        }
+    }
+}
+
+impl<T: Tokenizer> Tokenizer for CachedStemmerFilter<T> {
+    type TokenStream<'a> = CachedStemmerStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        CachedStemmerStream {
+            tail: self.inner.token_stream(text),
+            algorithm: self.algorithm,
+            stemmer: frostem::Stemmer::new(self.algorithm),
+        }
+    }
+}
+
+impl<T: TokenStream> TokenStream for CachedStemmerStream<T> {
+    fn advance(&mut self) -> bool {
+        if !self.tail.advance() {
+            return false;
+        }
+        let token = self.tail.token_mut();
+        STEMS.with_borrow_mut(|(language, cache)| {
+            if *language != Some(self.algorithm) {
+                cache.clear();
+                *language = Some(self.algorithm);
+            }
+            if let Some(stem) = cache.get(token.text.as_str()) {
+                token.text.clear();
+                token.text.push_str(stem);
+                return;
+            }
+            let stem = self.stemmer.stem(&token.text).into_owned();
+            if cache.len() >= STEM_CACHE {
+                cache.clear();
+            }
+            let word = std::mem::replace(&mut token.text, stem.clone());
+            cache.insert(word, stem);
+        });
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.tail.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.tail.token_mut()
     }
 }
 
@@ -167,120 +254,151 @@ pub(crate) fn is_cjk(c: char) -> bool {
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct WordTokenizer;
 
-pub(crate) struct WordStream {
-    tokens: Vec<Token>,
-    next: usize,
+/// Tokens come one at a time into one reused [`Token`]; the parts of a
+/// word with inner capitals and the pairs of a CJK run wait in `pending`
+/// (byte ranges and positions).
+pub(crate) struct WordStream<'a> {
+    text: &'a str,
+    /// Where scanning goes on, in bytes.
+    at: usize,
+    /// The position of the next word.
+    position: usize,
+    token: Token,
+    pending: std::collections::VecDeque<(usize, usize, usize)>,
+    /// Character boundaries of the current CJK run (reused).
+    run: Vec<usize>,
 }
 
 impl Tokenizer for WordTokenizer {
-    type TokenStream<'a> = WordStream;
+    type TokenStream<'a> = WordStream<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream {
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream<'a> {
         WordStream {
-            tokens: tokenize(text),
-            next: 0,
+            text,
+            at: 0,
+            position: 0,
+            token: Token::default(),
+            pending: std::collections::VecDeque::new(),
+            run: Vec::new(),
         }
     }
 }
 
-impl TokenStream for WordStream {
+impl WordStream<'_> {
+    fn emit(&mut self, (from, to, position): (usize, usize, usize)) {
+        let t = &mut self.token;
+        t.offset_from = from;
+        t.offset_to = to;
+        t.position = position;
+        t.position_length = 1;
+        t.text.clear();
+        t.text.push_str(&self.text[from..to]);
+    }
+
+    /// Queues the tokens of the next word or CJK run; false at the end.
+    fn scan(&mut self) -> bool {
+        let text = self.text;
+        let mut chars = text[self.at..].char_indices().map(|(i, c)| (i + self.at, c)).peekable();
+        while let Some(&(start, c)) = chars.peek() {
+            if is_cjk(c) {
+                self.run.clear();
+                let mut end = start;
+                while let Some(&(i, c)) = chars.peek() {
+                    if !is_cjk(c) {
+                        break;
+                    }
+                    self.run.push(i);
+                    end = i + c.len_utf8();
+                    chars.next();
+                }
+                self.run.push(end);
+                self.at = end;
+                if self.run.len() == 2 {
+                    self.pending.push_back((self.run[0], self.run[1], self.position));
+                    self.position += 1;
+                } else {
+                    for k in 0..self.run.len() - 2 {
+                        self.pending.push_back((self.run[k], self.run[k + 2], self.position));
+                        self.position += 1;
+                    }
+                }
+                return true;
+            }
+            if c.is_alphanumeric() {
+                let mut end = start;
+                while let Some(&(i, c)) = chars.peek() {
+                    if !c.is_alphanumeric() || is_cjk(c) {
+                        break;
+                    }
+                    end = i + c.len_utf8();
+                    chars.next();
+                }
+                self.at = end;
+                self.pending.push_back((start, end, self.position));
+                let before = self.pending.len();
+                let mut position = self.position;
+                for_case_parts(&text[start..end], |from, to| {
+                    self.pending.push_back((start + from, start + to, position));
+                    position += 1;
+                });
+                if self.pending.len() - before == 1 {
+                    // One part: the word itself, already queued.
+                    self.pending.pop_back();
+                    self.position += 1;
+                } else {
+                    self.position = position;
+                }
+                return true;
+            }
+            chars.next();
+        }
+        self.at = text.len();
+        false
+    }
+}
+
+impl TokenStream for WordStream<'_> {
     fn advance(&mut self) -> bool {
-        if self.next < self.tokens.len() {
-            self.next += 1;
-            true
-        } else {
-            false
+        if self.pending.is_empty() && !self.scan() {
+            return false;
+        }
+        match self.pending.pop_front() {
+            Some(next) => {
+                self.emit(next);
+                true
+            }
+            None => false,
         }
     }
 
     fn token(&self) -> &Token {
-        &self.tokens[self.next - 1]
+        &self.token
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        &mut self.tokens[self.next - 1]
+        &mut self.token
     }
-}
-
-fn token(text: &str, from: usize, to: usize, position: usize) -> Token {
-    Token {
-        offset_from: from,
-        offset_to: to,
-        position,
-        text: text[from..to].to_owned(),
-        position_length: 1,
-    }
-}
-
-fn tokenize(text: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut position = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some(&(start, c)) = chars.peek() {
-        if is_cjk(c) {
-            let mut run = Vec::new();
-            while let Some(&(i, c)) = chars.peek() {
-                if !is_cjk(c) {
-                    break;
-                }
-                run.push((i, i + c.len_utf8()));
-                chars.next();
-            }
-            if run.len() == 1 {
-                out.push(token(text, run[0].0, run[0].1, position));
-                position += 1;
-            } else {
-                for pair in run.windows(2) {
-                    out.push(token(text, pair[0].0, pair[1].1, position));
-                    position += 1;
-                }
-            }
-        } else if c.is_alphanumeric() {
-            let mut end = start;
-            while let Some(&(i, c)) = chars.peek() {
-                if !c.is_alphanumeric() || is_cjk(c) {
-                    break;
-                }
-                end = i + c.len_utf8();
-                chars.next();
-            }
-            let parts = case_parts(&text[start..end]);
-            out.push(token(text, start, end, position));
-            if parts.len() > 1 {
-                let n = parts.len();
-                for (k, (from, to)) in parts.into_iter().enumerate() {
-                    out.push(token(text, start + from, start + to, position + k));
-                }
-                position += n;
-            } else {
-                position += 1;
-            }
-        } else {
-            chars.next();
-        }
-    }
-    out
 }
 
 /// Where a word's inner capitals split it: `CamelCase` → `Camel`, `Case`;
-/// `HTTPServer` → `HTTP`, `Server`; `parseJSON` → `parse`, `JSON`. Byte
-/// ranges within the word; one range for a word without inner capitals.
-fn case_parts(word: &str) -> Vec<(usize, usize)> {
-    let chars: Vec<(usize, char)> = word.char_indices().collect();
-    let mut parts = Vec::new();
+/// `HTTPServer` → `HTTP`, `Server`; `parseJSON` → `parse`, `JSON`. Calls
+/// `part` with byte ranges within the word, once with the whole word
+/// when it has no inner capitals.
+fn for_case_parts(word: &str, mut part: impl FnMut(usize, usize)) {
     let mut start = 0;
-    for k in 1..chars.len() {
-        let (i, c) = chars[k];
-        let prev = chars[k - 1].1;
-        let next_lower = chars.get(k + 1).is_some_and(|(_, n)| n.is_lowercase());
-        let boundary = c.is_uppercase() && (prev.is_lowercase() || (prev.is_uppercase() && next_lower));
-        if boundary {
-            parts.push((start, i));
-            start = i;
+    let mut chars = word.char_indices().peekable();
+    let mut prev: Option<char> = None;
+    while let Some((i, c)) = chars.next() {
+        if let Some(p) = prev {
+            let next_lower = chars.peek().is_some_and(|(_, n)| n.is_lowercase());
+            if c.is_uppercase() && (p.is_lowercase() || (p.is_uppercase() && next_lower)) {
+                part(start, i);
+                start = i;
+            }
         }
+        prev = Some(c);
     }
-    parts.push((start, word.len()));
-    parts
+    part(start, word.len());
 }
 
 #[cfg(test)]
@@ -323,6 +441,21 @@ mod tests {
                 (3, "here".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn cached_stems_are_the_stemmers_own_in_every_language() {
+        let text = "Rollbacks running configurations Häuser maisons canciones configuração";
+        for language in [Language::English, Language::German, Language::French, Language::English] {
+            let algorithm = language.stemmer().unwrap();
+            let direct: Vec<String> = terms(&mut prefix_analyzer(), text)
+                .into_iter()
+                .map(|(_, w)| frostem::Stemmer::new(algorithm).stem(&w).into_owned())
+                .collect();
+            // Twice: from the stemmer, then from the cache.
+            assert_eq!(words(language, text), direct, "{language:?}");
+            assert_eq!(words(language, text), direct, "{language:?} (cached)");
+        }
     }
 
     #[test]

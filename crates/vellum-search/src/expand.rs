@@ -29,9 +29,9 @@ fn builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
     cell.get_or_init(|| LevenshteinAutomatonBuilder::new(distance.clamp(1, 2), true))
 }
 
-struct Typos(DFA);
+struct Typos<'a>(&'a DFA);
 
-impl Automaton for Typos {
+impl Automaton for Typos<'_> {
     type State = u32;
 
     fn start(&self) -> u32 {
@@ -52,29 +52,45 @@ impl Automaton for Typos {
 }
 
 /// Terms of `field` within `distance` edits of `term` (itself excluded),
-/// most frequent first, at most `limit`.
-pub(crate) fn near(searcher: &Searcher, field: Field, term: &str, distance: u8, limit: usize) -> Vec<(String, u64)> {
+/// nearest first and, at the same distance, most frequent first: at most
+/// `limit`, as `(term, edits)`.
+pub(crate) fn near(searcher: &Searcher, field: Field, term: &str, distance: u8, limit: usize) -> Vec<(String, u8)> {
     if distance == 0 {
         return Vec::new();
     }
-    let mut found: HashMap<String, u64> = HashMap::new();
+    let dfa = builder(distance).build_dfa(term);
+    let mut found: HashMap<String, (u8, u64)> = HashMap::new();
     for segment in searcher.segment_readers() {
         let Ok(inverted) = segment.inverted_index(field) else {
             continue;
         };
-        let dfa = Typos(builder(distance).build_dfa(term));
-        let Ok(mut stream) = inverted.terms().search(dfa).into_stream() else {
+        let Ok(mut stream) = inverted.terms().search(Typos(&dfa)).into_stream() else {
             continue;
         };
         while stream.advance() {
-            if let Ok(t) = std::str::from_utf8(stream.key()) {
-                if t != term {
-                    *found.entry(t.to_owned()).or_default() += u64::from(stream.value().doc_freq);
-                }
+            let Ok(t) = std::str::from_utf8(stream.key()) else {
+                continue;
+            };
+            if t == term {
+                continue;
             }
+            let edits = match dfa.eval(t) {
+                Distance::Exact(d) => d,
+                Distance::AtLeast(_) => continue,
+            };
+            let e = found.entry(t.to_owned()).or_insert((edits, 0));
+            e.1 += u64::from(stream.value().doc_freq);
         }
     }
-    most_frequent(found, limit)
+    let mut v: Vec<(String, (u8, u64))> = found.into_iter().collect();
+    v.sort_by(|a, b| {
+        a.1 .0
+            .cmp(&b.1 .0)
+            .then(b.1 .1.cmp(&a.1 .1))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    v.truncate(limit);
+    v.into_iter().map(|(t, (d, _))| (t, d)).collect()
 }
 
 /// Terms of `field` starting with `prefix`, most frequent first, at most

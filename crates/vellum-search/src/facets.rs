@@ -19,8 +19,13 @@ pub(crate) struct FacetCollector;
 pub(crate) struct SegmentFacets {
     tags: Option<StrColumn>,
     tops: Option<StrColumn>,
-    tag_counts: HashMap<u64, u64>,
-    top_counts: HashMap<u64, u64>,
+    /// Matches per term ordinal of each column.
+    tag_counts: Vec<u64>,
+    top_counts: Vec<u64>,
+}
+
+fn zeros(column: &Option<StrColumn>) -> Vec<u64> {
+    vec![0; column.as_ref().map_or(0, |c| c.num_terms())]
 }
 
 impl Collector for FacetCollector {
@@ -29,11 +34,12 @@ impl Collector for FacetCollector {
 
     fn for_segment(&self, _segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<SegmentFacets> {
         let fast = reader.fast_fields();
+        let (tags, tops) = (fast.str("tags")?, fast.str("top")?);
         Ok(SegmentFacets {
-            tags: fast.str("tags")?,
-            tops: fast.str("top")?,
-            tag_counts: HashMap::new(),
-            top_counts: HashMap::new(),
+            tag_counts: zeros(&tags),
+            top_counts: zeros(&tops),
+            tags,
+            tops,
         })
     }
 
@@ -59,25 +65,25 @@ impl SegmentCollector for SegmentFacets {
     type Fruit = Counts;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        if let Some(c) = &self.tags {
-            for ord in c.term_ords(doc) {
-                *self.tag_counts.entry(ord).or_default() += 1;
-            }
-        }
-        if let Some(c) = &self.tops {
-            for ord in c.term_ords(doc) {
-                *self.top_counts.entry(ord).or_default() += 1;
+        for (column, counts) in [(&self.tags, &mut self.tag_counts), (&self.tops, &mut self.top_counts)] {
+            if let Some(c) = column {
+                for ord in c.term_ords(doc) {
+                    if let Some(n) = usize::try_from(ord).ok().and_then(|o| counts.get_mut(o)) {
+                        *n += 1;
+                    }
+                }
             }
         }
     }
 
     fn harvest(self) -> Counts {
-        let named = |column: &Option<StrColumn>, counts: HashMap<u64, u64>| -> HashMap<String, u64> {
+        let named = |column: &Option<StrColumn>, counts: Vec<u64>| -> HashMap<String, u64> {
             let Some(c) = column else {
                 return HashMap::new();
             };
-            counts
-                .into_iter()
+            (0u64..)
+                .zip(counts)
+                .filter(|(_, n)| *n > 0)
                 .filter_map(|(ord, n)| {
                     let mut s = String::new();
                     c.ord_to_str(ord, &mut s).ok().filter(|found| *found).map(|_| (s, n))

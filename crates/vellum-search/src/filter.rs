@@ -11,18 +11,23 @@
 //! over the unreadable ones. A rule change gives new permissions, so the
 //! next query filters by the new rules without re-indexing a page.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
-use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, Query, TermQuery, TermSetQuery};
-use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::Term;
+use tantivy::index::SegmentId;
+use tantivy::query::{
+    AllQuery, BitSetDocSet, BooleanQuery, ConstScorer, EmptyQuery, EnableScoring, Explanation, Occur, Query, Scorer,
+    TermQuery, TermSetQuery, Weight,
+};
+use tantivy::schema::{Field, IndexRecordOption, Schema};
+use tantivy::{BitSet, DocId, Score, SegmentReader, TantivyError, Term};
 use vellum_core::acl::{Level, Permissions};
 
 /// Which pages a reader may find.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Visibility(Inner);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Inner {
     All,
     /// Pages whose scope is one of `scopes` (each with the scopes directly
@@ -87,8 +92,20 @@ impl Visibility {
         matches!(self.0, Inner::All)
     }
 
-    /// The filter as a query on the `node` field (`None`: no filter).
-    pub(crate) fn query(&self, node: Field) -> Option<Box<dyn Query>> {
+    /// The filter as a query on the `node` field (`None`: no filter),
+    /// its document set per segment kept in `cache`.
+    pub(crate) fn query(&self, node: Field, schema: &Schema, cache: &Arc<FilterCache>) -> Option<Box<dyn Query>> {
+        let filter = self.terms(node)?;
+        Some(Box::new(CachedFilter {
+            visibility: Arc::new(self.clone()),
+            filter: Arc::from(filter),
+            schema: schema.clone(),
+            cache: cache.clone(),
+        }))
+    }
+
+    /// The filter as term queries on the `node` field.
+    fn terms(&self, node: Field) -> Option<Box<dyn Query>> {
         let Inner::Scopes { exclude, scopes } = &self.0 else {
             return None;
         };
@@ -110,7 +127,7 @@ impl Visibility {
                 (Occur::Should, q)
             })
             .collect();
-        let filter: Box<dyn Query> = match (exclude, union.is_empty()) {
+        Some(match (exclude, union.is_empty()) {
             (false, true) => Box::new(EmptyQuery),
             (true, true) => Box::new(AllQuery),
             (false, false) => Box::new(BooleanQuery::new(union)),
@@ -118,8 +135,95 @@ impl Visibility {
                 (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
                 (Occur::MustNot, Box::new(BooleanQuery::new(union))),
             ])),
-        };
-        Some(Box::new(ConstScoreQuery::new(filter, 0.0)))
+        })
+    }
+}
+
+/// Segments whose filter document sets are kept, over all readers
+/// (then all are dropped and computed again as needed).
+const FILTER_SETS: usize = 1024;
+
+/// The documents each reader's filter lets through, per segment. A
+/// segment never changes, so its set for one [`Visibility`] stays right
+/// for as long as the segment lives; a rule change gives the reader
+/// another `Visibility`, so another set. A search under rules then costs
+/// one bit set per segment instead of evaluating hundreds of terms.
+#[derive(Default)]
+pub(crate) struct FilterCache {
+    sets: Mutex<(usize, HashMap<Arc<Visibility>, HashMap<SegmentId, Arc<BitSet>>>)>,
+}
+
+impl FilterCache {
+    fn get(&self, v: &Visibility, segment: SegmentId) -> Option<Arc<BitSet>> {
+        let sets = self.sets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        sets.1.get(v)?.get(&segment).cloned()
+    }
+
+    fn put(&self, v: &Arc<Visibility>, segment: SegmentId, set: Arc<BitSet>) {
+        let mut sets = self.sets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if sets.0 >= FILTER_SETS {
+            *sets = (0, HashMap::new());
+        }
+        if sets.1.entry(v.clone()).or_default().insert(segment, set).is_none() {
+            sets.0 += 1;
+        }
+    }
+}
+
+/// The visibility filter as one query, answered from the [`FilterCache`].
+#[derive(Clone)]
+struct CachedFilter {
+    visibility: Arc<Visibility>,
+    filter: Arc<dyn Query>,
+    schema: Schema,
+    cache: Arc<FilterCache>,
+}
+
+impl std::fmt::Debug for CachedFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedFilter").field("filter", &self.filter).finish()
+    }
+}
+
+impl Query for CachedFilter {
+    fn weight(&self, _scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl CachedFilter {
+    fn set(&self, reader: &SegmentReader) -> tantivy::Result<Arc<BitSet>> {
+        let segment = reader.segment_id();
+        if let Some(set) = self.cache.get(&self.visibility, segment) {
+            return Ok(set);
+        }
+        let weight = self.filter.weight(EnableScoring::disabled_from_schema(&self.schema))?;
+        let mut set = BitSet::with_max_value(reader.max_doc());
+        weight.for_each_no_score(reader, &mut |docs| {
+            for d in docs {
+                set.insert(*d);
+            }
+        })?;
+        let set = Arc::new(set);
+        self.cache.put(&self.visibility, segment, set.clone());
+        Ok(set)
+    }
+}
+
+impl Weight for CachedFilter {
+    fn scorer(&self, reader: &SegmentReader, _boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let set = self.set(reader)?;
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from((*set).clone()), 0.0)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        if self.set(reader)?.contains(doc) {
+            Ok(Explanation::new("visible to the reader", 0.0))
+        } else {
+            Err(TantivyError::InvalidArgument(format!(
+                "document {doc} is not visible to the reader"
+            )))
+        }
     }
 }
 

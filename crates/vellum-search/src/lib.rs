@@ -34,7 +34,7 @@ pub use search::{Facets, Hit, Results, Sort, Suggestion};
 
 /// Bumped whenever the schema or the analyzers change: an index of
 /// another version is rebuilt.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const TEXT: &str = "vellum_text";
 const PREFIX: &str = "vellum_prefix";
 
@@ -102,7 +102,12 @@ pub(crate) struct Fields {
     headings: Field,
     path_text: Field,
     body: Field,
+    /// The first words of the body (where a page says what it is).
+    lead: Field,
     words: Field,
+    /// Every word as written (lower case, not stemmed): the dictionary
+    /// typos are corrected against.
+    vocab: Field,
     tags: Field,
     author: Field,
     updated: Field,
@@ -131,12 +136,21 @@ fn schema() -> (Schema, Fields) {
         headings: b.add_text_field("headings", text(false)),
         path_text: b.add_text_field("path_text", text(false)),
         body: b.add_text_field("body", text(true)),
+        lead: b.add_text_field("lead", text(false)),
         words: b.add_text_field(
             "words",
             TextOptions::default().set_indexing_options(
                 TextFieldIndexing::default()
                     .set_tokenizer(PREFIX)
                     .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        ),
+        vocab: b.add_text_field(
+            "vocab",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(PREFIX)
+                    .set_index_option(IndexRecordOption::Basic),
             ),
         ),
         tags: b.add_text_field("tags", STRING | STORED | FAST),
@@ -154,6 +168,7 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     language: Language,
+    filters: std::sync::Arc<filter::FilterCache>,
 }
 
 /// How opening went.
@@ -200,7 +215,11 @@ impl SearchIndex {
         };
         index.tokenizers().register(TEXT, analyzer::text_analyzer(language));
         index.tokenizers().register(PREFIX, analyzer::prefix_analyzer());
-        let writer = match index.writer_with_num_threads(1, writer_memory.max(15_000_000)) {
+        // One indexing thread per 16 MiB of buffer, as many as there are
+        // cores (at most four).
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let threads = (writer_memory / (16 << 20)).clamp(1, cores.min(4));
+        let writer = match index.writer_with_num_threads(threads, writer_memory.max(15_000_000 * threads)) {
             Ok(w) => w,
             Err(tantivy::TantivyError::LockFailure(..)) => return Err(SearchError::Locked(dir.to_owned())),
             Err(e) => return Err(e.into()),
@@ -213,6 +232,7 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             fields,
             language,
+            filters: Default::default(),
         };
         if let Opened::Empty { why } = &opened {
             // Record the format and language at once, so that a crash
@@ -290,11 +310,12 @@ impl SearchIndex {
         self.commit_stamp(Some(position.to_owned()))
     }
 
-    /// Writes the changes in a commit that records no position (part of a
-    /// rebuild: the index counts as unfinished until [`apply`](Self::apply)).
+    /// Writes the changes without committing them (part of a rebuild:
+    /// they become visible with the next [`apply`](Self::apply); until
+    /// then the index counts as unfinished, so an interrupted rebuild
+    /// starts again).
     pub fn add(&self, changes: &[Change]) -> Result<()> {
-        self.write(changes)?;
-        self.commit_stamp(None)
+        self.write(changes)
     }
 
     fn write(&self, changes: &[Change]) -> Result<()> {
@@ -324,6 +345,9 @@ impl SearchIndex {
             f.title => d.title.clone(),
             f.path_text => d.path.clone(),
             f.body => d.body.clone(),
+            f.lead => lead(&d.body),
+            f.vocab => d.title.clone(),
+            f.vocab => d.body.clone(),
             f.words => d.title.clone(),
             f.words => d.path.clone(),
             f.author => d.author.to_lowercase(),
@@ -335,6 +359,7 @@ impl SearchIndex {
         for h in &d.headings {
             doc.add_text(f.headings, h);
             doc.add_text(f.words, h);
+            doc.add_text(f.vocab, h);
         }
         for t in &d.tags {
             doc.add_text(f.tags, t.to_lowercase());
@@ -378,6 +403,27 @@ impl SearchIndex {
             .unwrap_or(0);
         (docs, bytes)
     }
+}
+
+/// Words at the start of a body that count as its lead.
+const LEAD_WORDS: usize = 40;
+
+/// The first [`LEAD_WORDS`] words of `body`.
+fn lead(body: &str) -> String {
+    let mut words = 0;
+    let mut in_word = false;
+    for (i, c) in body.char_indices() {
+        if c.is_whitespace() {
+            in_word = false;
+        } else if !in_word {
+            in_word = true;
+            words += 1;
+            if words > LEAD_WORDS {
+                return body[..i].to_owned();
+            }
+        }
+    }
+    body.to_owned()
 }
 
 /// Page ids are positive; the index keys them as u64.

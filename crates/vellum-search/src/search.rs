@@ -8,12 +8,15 @@ use std::collections::HashMap;
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, EnableScoring, Occur, PhraseQuery, Query, RangeQuery, Scorer,
+    TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DateTime, DocAddress, DocId, Order, Score, Searcher, SegmentReader, TantivyDocument, Term};
+use tantivy::{
+    DateTime, DocAddress, DocId, DocSet, Order, Score, Searcher, SeekDangerResult, SegmentReader, TantivyDocument, Term,
+};
 
 use crate::analyzer::terms;
 use crate::expand::{near, starting_with, typos_for};
@@ -26,14 +29,24 @@ const TITLE: f32 = 4.0;
 const HEADINGS: f32 = 2.0;
 const PATH: f32 = 2.0;
 const BODY: f32 = 1.0;
-/// A word matched through a typo counts this much of an exact match.
-const TYPO_WEIGHT: f32 = 0.3;
+/// The first words of the body, where a page says what it is about.
+const LEAD: f32 = 2.0;
+/// A word matched through a typo counts this much of an exact match,
+/// by the number of edits.
+const TYPO_WEIGHT: [f32; 2] = [0.4, 0.2];
 /// Extra weight of a query's words found together, in order.
 const PHRASE_BONUS: f32 = 1.5;
-/// Typo corrections kept per word and field.
-const TYPO_TERMS: usize = 3;
+/// Words as written looked at for the corrections of a word with a typo.
+const TYPO_WORDS: usize = 12;
+/// Corrections (stems) kept per word.
+const TYPO_TERMS: usize = 4;
 /// Completions kept per prefix and field.
 const PREFIX_TERMS: usize = 24;
+/// The phrase bonus is added to this many best matches (or the next
+/// multiple of it that holds the page asked for), not to every match:
+/// checking word positions in every matching page was most of the cost
+/// of a query of several common words.
+const RESCORE_WINDOW: usize = 200;
 /// Characters of body text in a snippet.
 const SNIPPET_CHARS: usize = 200;
 /// Facet values returned per facet.
@@ -90,6 +103,9 @@ struct Compiler<'a> {
     f: Fields,
     text: TextAnalyzer,
     prefix: TextAnalyzer,
+    /// The phrase bonus of the query's top level, once compiled (`None`
+    /// inside: nested groups keep theirs in their query).
+    bonus: Option<Option<Vec<Box<dyn Query>>>>,
 }
 
 fn boxed(q: impl Query) -> Box<dyn Query> {
@@ -131,6 +147,7 @@ impl Compiler<'_> {
                 (self.f.title, TITLE),
                 (self.f.headings, HEADINGS),
                 (self.f.path_text, PATH),
+                (self.f.lead, LEAD),
                 (self.f.body, BODY),
             ],
         }
@@ -162,23 +179,36 @@ impl Compiler<'_> {
             ));
         }
         // Words that also stand in this order rank above the same words
-        // scattered over the page.
-        let words: Vec<&str> = items
+        // scattered over the page (a word the index does not know as
+        // its best correction, so that a typo keeps the bonus).
+        let words: Vec<String> = items
             .iter()
             .filter_map(|i| match &i.node {
                 Node::Word {
                     text,
                     scope: Scope::Everywhere,
                     prefix: false,
-                } if !i.negated => Some(text.as_str()),
+                } if !i.negated => Some(self.corrected(text)),
                 _ => None,
             })
             .collect();
         if words.len() > 1 {
             let together = one_per_position(terms(&mut self.text, &words.join(" ")));
             if together.len() > 1 {
-                let q = self.phrase_of(together, Scope::Everywhere);
-                clauses.push((Occur::Should, boxed(BoostQuery::new(q, PHRASE_BONUS))));
+                let per_field = self.phrases_of(together, Scope::Everywhere);
+                match self.bonus.as_mut() {
+                    // The whole query's words: added to the best matches
+                    // only (see `rescore`).
+                    Some(slot @ None) => {
+                        *slot = Some(
+                            per_field
+                                .into_iter()
+                                .map(|q| boxed(BoostQuery::new(q, PHRASE_BONUS)))
+                                .collect(),
+                        );
+                    }
+                    _ => clauses.push((Occur::Should, boxed(BoostQuery::new(should(per_field), PHRASE_BONUS)))),
+                }
             }
         }
         boxed(BooleanQuery::new(clauses))
@@ -222,31 +252,38 @@ impl Compiler<'_> {
                 }
                 should(alts)
             }
-            Node::Group(items) => self.items(items),
+            Node::Group(items) => {
+                let top = self.bonus.take();
+                let q = self.items(items);
+                self.bonus = top;
+                q
+            }
         })
     }
 
     /// A word: exact in each field, or within a few typos.
     fn word(&mut self, text: &str, scope: Scope) -> Option<Box<dyn Query>> {
         let t = one_per_position(terms(&mut self.text, text));
-        Some(match t.as_slice() {
-            [] => return None,
+        let written = terms(&mut self.prefix, text).into_iter().next().map(|(_, w)| w);
+        Some(match (t.as_slice(), written) {
+            ([], _) | (_, None) => return None,
             // One CJK character: the start of the character pairs it is
             // indexed in.
-            [(_, term)] if term.chars().count() == 1 && term.chars().all(crate::analyzer::is_cjk) => {
+            ([(_, term)], _) if term.chars().count() == 1 && term.chars().all(crate::analyzer::is_cjk) => {
                 return self.prefix(text, scope);
             }
-            [(_, term)] => self.single(term, typos_for(text), scope),
+            ([(_, term)], Some(written)) => self.single(term, &written, typos_for(text), scope),
             // An identifier, a path or CJK text: its parts in a row. A
             // word with inner capitals or digits ("PostgreSQL") is also
             // indexed whole, first at its position: a typo in it
             // ("PostgreSSQL") is forgiven there.
-            _ => {
+            (_, Some(written)) => {
                 let whole = t[0].1.clone();
                 let typos = typos_for(text);
                 let parts = self.phrase_of(t, scope);
                 if typos > 0 && text.chars().all(char::is_alphanumeric) {
-                    should(vec![parts, self.single(&whole, typos, scope)])
+                    let whole = self.single(&whole, &written, typos, scope);
+                    should(vec![parts, whole])
                 } else {
                     parts
                 }
@@ -254,18 +291,77 @@ impl Compiler<'_> {
         })
     }
 
-    /// One term: exact in each field, or within `typos` edits.
-    fn single(&self, term: &str, typos: u8, scope: Scope) -> Box<dyn Query> {
-        let mut clauses = Vec::new();
-        for (field, weight) in self.fields(scope) {
-            clauses.push(term_query(field, term, weight));
-            if typos > 0 && field != self.f.path_text {
-                for (near, _) in near(self.searcher, field, term, typos, TYPO_TERMS) {
-                    clauses.push(term_query(field, &near, weight * TYPO_WEIGHT));
+    /// One term (`stem`, from `written`): exact in each field, or within
+    /// `typos` edits of a word the index holds.
+    fn single(&mut self, stem: &str, written: &str, typos: u8, scope: Scope) -> Box<dyn Query> {
+        let fields = self.fields(scope);
+        let typos = self.typos(written, typos);
+        let mut clauses: Vec<Box<dyn Query>> = fields.iter().map(|&(f, w)| term_query(f, stem, w)).collect();
+        for (better, edits) in self.corrections(stem, written, typos) {
+            let typo = TYPO_WEIGHT[usize::from(edits.clamp(1, 2) - 1)];
+            for &(field, weight) in &fields {
+                if field != self.f.path_text {
+                    clauses.push(term_query(field, &better, weight * typo));
                 }
             }
         }
         should(clauses)
+    }
+
+    /// The stems of the words within `typos` edits of `written` (as
+    /// typed, lower case), other than `stem`, nearest and most frequent
+    /// first. Typos are matched on words as written, not on stems: a
+    /// typo often changes what the stemmer cuts (`configuraton` is not
+    /// near the stem `configur`, but is one edit from `configuration`).
+    fn corrections(&mut self, stem: &str, written: &str, typos: u8) -> Vec<(String, u8)> {
+        let mut out: Vec<(String, u8)> = Vec::new();
+        for (word, edits) in near(self.searcher, self.f.vocab, written, typos, TYPO_WORDS) {
+            let Some((_, s)) = terms(&mut self.text, &word).into_iter().next() else {
+                continue;
+            };
+            if s != stem && !out.iter().any(|(o, _)| *o == s) {
+                out.push((s, edits));
+                if out.len() == TYPO_TERMS {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether some page holds `written` as it is.
+    fn known(&self, written: &str) -> bool {
+        self.searcher
+            .doc_freq(&Term::from_field_text(self.f.vocab, written))
+            .unwrap_or(0)
+            > 0
+    }
+
+    /// The typos forgiven in `written`: `typos` (by its length), and one
+    /// in a short word no page holds (a letter left out of a five-letter
+    /// word leaves four: "tble" finds "table" rather than nothing).
+    fn typos(&self, written: &str, typos: u8) -> u8 {
+        if typos == 0 && written.chars().count() >= 3 && !self.known(written) {
+            1
+        } else {
+            typos
+        }
+    }
+
+    /// `text`, or when the index holds none of its words, the nearest
+    /// word it holds.
+    fn corrected(&mut self, text: &str) -> String {
+        let Some((_, written)) = terms(&mut self.prefix, text).into_iter().next() else {
+            return text.to_owned();
+        };
+        let typos = self.typos(&written, typos_for(text));
+        if typos == 0 || self.known(&written) {
+            return text.to_owned();
+        }
+        near(self.searcher, self.f.vocab, &written, typos, 1)
+            .into_iter()
+            .next()
+            .map_or_else(|| text.to_owned(), |(w, _)| w)
     }
 
     fn phrase(&mut self, text: &str, scope: Scope) -> Option<Box<dyn Query>> {
@@ -283,19 +379,22 @@ impl Compiler<'_> {
     }
 
     fn phrase_of(&self, t: Vec<(usize, String)>, scope: Scope) -> Box<dyn Query> {
+        should(self.phrases_of(t, scope))
+    }
+
+    /// The terms `t` in a row, one query per field.
+    fn phrases_of(&self, t: Vec<(usize, String)>, scope: Scope) -> Vec<Box<dyn Query>> {
         let first = t[0].0;
-        should(
-            self.fields(scope)
-                .into_iter()
-                .map(|(field, weight)| {
-                    let terms = t
-                        .iter()
-                        .map(|(p, s)| (p - first, Term::from_field_text(field, s)))
-                        .collect();
-                    boxed(BoostQuery::new(boxed(PhraseQuery::new_with_offset(terms)), weight))
-                })
-                .collect(),
-        )
+        self.fields(scope)
+            .into_iter()
+            .map(|(field, weight)| {
+                let terms = t
+                    .iter()
+                    .map(|(p, s)| (p - first, Term::from_field_text(field, s)))
+                    .collect();
+                boxed(BoostQuery::new(boxed(PhraseQuery::new_with_offset(terms)), weight))
+            })
+            .collect()
     }
 
     /// Words starting with what was typed (the last part of it, the
@@ -339,6 +438,7 @@ impl SearchIndex {
             f: self.fields,
             text: get(TEXT),
             prefix: get(PREFIX),
+            bonus: None,
         }
     }
 
@@ -355,9 +455,11 @@ impl SearchIndex {
     ) -> Result<Results> {
         let searcher = self.reader.searcher();
         let mut c = self.compiler(&searcher);
+        c.bonus = Some(None);
         let matched = c.items(&parsed.items);
+        let bonus = c.bonus.take().flatten();
         let mut clauses = vec![(Occur::Must, matched)];
-        if let Some(filter) = visible.query(self.fields.node) {
+        if let Some(filter) = visible.query(self.fields.node, &searcher.schema().clone(), &self.filters) {
             clauses.push((Occur::Must, filter));
         }
         let query = BooleanQuery::new(clauses);
@@ -367,17 +469,23 @@ impl SearchIndex {
                 // Equal scores in page id order, so the order does not
                 // depend on how documents fell into segments (a rebuilt
                 // index answers as the incremental one).
-                let top = TopDocs::with_limit(limit)
-                    .and_offset(offset)
-                    .tweak_score(|segment: &SegmentReader| {
-                        let ids = segment.fast_fields().u64("id").ok();
-                        move |doc: DocId, score: Score| {
-                            let id = ids.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
-                            (score, Reverse(id))
-                        }
-                    });
-                let (hits, total, counts) = searcher.search(&query, &(top, Count, FacetCollector))?;
-                (hits.into_iter().map(|((s, _), a)| (s, a)).collect(), total, counts)
+                let window = (offset + limit).next_multiple_of(RESCORE_WINDOW);
+                let top = TopDocs::with_limit(window).tweak_score(|segment: &SegmentReader| {
+                    let ids = segment.fast_fields().u64("id").ok();
+                    move |doc: DocId, score: Score| {
+                        let id = ids.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+                        (score, Reverse(id))
+                    }
+                });
+                let (best, total, counts) = searcher.search(&query, &(top, Count, FacetCollector))?;
+                let mut best: Vec<(f32, u64, DocAddress)> =
+                    best.into_iter().map(|((s, Reverse(id)), a)| (s, id, a)).collect();
+                if let Some(bonus) = &bonus {
+                    rescore(&searcher, bonus, &mut best)?;
+                }
+                best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                let page = best.into_iter().skip(offset).take(limit).map(|(s, _, a)| (s, a));
+                (page.collect(), total, counts)
             }
             Sort::Updated => {
                 let top = TopDocs::with_limit(limit)
@@ -460,14 +568,14 @@ impl SearchIndex {
                 continue;
             };
             let known = searcher
-                .doc_freq(&Term::from_field_text(self.fields.words, lower))
+                .doc_freq(&Term::from_field_text(self.fields.vocab, lower))
                 .unwrap_or(0)
                 > 0;
             if known || lower.chars().count() < 3 {
                 continue;
             }
             let typos = if lower.chars().count() >= 5 { 2 } else { 1 };
-            if let Some((better, _)) = near(searcher, self.fields.words, lower, typos, 1).into_iter().next() {
+            if let Some((better, _)) = near(searcher, self.fields.vocab, lower, typos, 1).into_iter().next() {
                 out = out.replacen(word, &better, 1);
                 changed = true;
             }
@@ -496,7 +604,7 @@ impl SearchIndex {
             })
             .collect();
         clauses.push((Occur::Must, should(completions)));
-        if let Some(filter) = visible.query(self.fields.node) {
+        if let Some(filter) = visible.query(self.fields.node, &searcher.schema().clone(), &self.filters) {
             clauses.push((Occur::Must, filter));
         }
         let query = BooleanQuery::new(clauses);
@@ -509,6 +617,40 @@ impl SearchIndex {
         }
         Ok(out)
     }
+}
+
+/// Adds the scores of the `bonus` queries to each of `best` they match.
+/// Each query's scorer visits only those pages, in order ("seek danger":
+/// a page that does not match is not searched past), so the positions
+/// of the words are read for them alone.
+fn rescore(searcher: &Searcher, bonus: &[Box<dyn Query>], best: &mut [(f32, u64, DocAddress)]) -> Result<()> {
+    let mut order: Vec<usize> = (0..best.len()).collect();
+    order.sort_by_key(|&i| best[i].2);
+    for q in bonus {
+        let weight = q.weight(EnableScoring::enabled_from_searcher(searcher))?;
+        let mut current: Option<(u32, Box<dyn Scorer>)> = None;
+        for &i in &order {
+            let DocAddress { segment_ord, doc_id } = best[i].2;
+            let s = match &mut current {
+                Some((ord, s)) if *ord == segment_ord => {
+                    if s.seek_danger(doc_id) != SeekDangerResult::Found {
+                        continue;
+                    }
+                    s
+                }
+                _ => {
+                    let (found, s) = weight.scorer_danger(searcher.segment_reader(segment_ord), doc_id, 1.0)?;
+                    let s = &mut current.insert((segment_ord, s)).1;
+                    if found != SeekDangerResult::Found {
+                        continue;
+                    }
+                    s
+                }
+            };
+            best[i].0 += s.score();
+        }
+    }
+    Ok(())
 }
 
 fn top_counts(counts: HashMap<String, u64>) -> Vec<(String, u64)> {

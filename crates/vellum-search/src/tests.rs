@@ -174,3 +174,150 @@ fn a_typo_in_a_word_with_inner_capitals_is_forgiven() {
     drop(index);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// One index answering for several readers in turn, before and after
+    /// a write adds a segment: the filter's cached document sets never
+    /// answer for another reader's rules or a segment they were not made
+    /// from.
+    #[test]
+    fn cached_filters_agree_with_the_evaluator_across_readers_and_writes(
+        all_rules in prop::collection::vec(arb_rules(), 2..5)
+    ) {
+        let dir = temp_dir("filter-cache");
+        let (index, _) = SearchIndex::open(&dir, Language::None, 15_000_000).unwrap();
+        let (first, second) = PATHS.split_at(5);
+        let upserts = |paths: &[&str], from: usize| -> Vec<Change> {
+            paths.iter().enumerate().map(|(i, p)| Change::Upsert(doc((from + i) as i64, p, "common"))).collect()
+        };
+        index.apply(&upserts(first, 1), "0:1").unwrap();
+        let subject = Subject {
+            user: Some(UserId(1)),
+            groups: Default::default(),
+            role: Some(Role::Viewer),
+            is_admin: false,
+            named_only: false,
+        };
+        for written in [first, PATHS.as_slice()] {
+            for rules in all_rules.iter().chain(all_rules.iter()) {
+                let found = find(&index, "common", &Visibility::of(&rules.permissions(&subject)));
+                let mut expected: Vec<String> = written
+                    .iter()
+                    .filter(|p| rules.level(&subject, p) >= Level::Read)
+                    .map(|p| (*p).to_owned())
+                    .collect();
+                expected.sort();
+                prop_assert_eq!(found, expected);
+            }
+            index.apply(&upserts(second, 1 + first.len()), "0:2").unwrap();
+        }
+        drop(index);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+fn ranked(index: &SearchIndex, q: &str) -> Vec<String> {
+    let parsed = parse(q).unwrap();
+    index
+        .search(q, &parsed, &Visibility::everything(), Sort::Relevance, 0, 100)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.path)
+        .collect()
+}
+
+#[test]
+fn typos_are_corrected_on_words_as_written_and_short_unknown_words_too() {
+    let dir = temp_dir("typos");
+    let (index, _) = SearchIndex::open(&dir, Language::English, 15_000_000).unwrap();
+    index
+        .apply(
+            &[
+                Change::Upsert(doc(1, "ops/config", "the configuration of the cluster")),
+                Change::Upsert(doc(2, "ops/copy", "copy rows into a table")),
+                Change::Upsert(doc(3, "ops/other", "nothing to see")),
+            ],
+            "0:1",
+        )
+        .unwrap();
+    // The typo changes what the stemmer cuts ("configuraton" is four
+    // edits from the stem "configur", one from "configuration").
+    assert_eq!(ranked(&index, "configuraton"), ["ops/config"]);
+    assert_eq!(ranked(&index, "configuraton cluster"), ["ops/config"]);
+    // A four-letter word no page holds is corrected by one letter…
+    assert_eq!(ranked(&index, "tble"), ["ops/copy"]);
+    assert_eq!(ranked(&index, "copy tble"), ["ops/copy"]);
+    // …but one the wiki holds is taken as written.
+    assert!(ranked(&index, "rows").contains(&"ops/copy".to_owned()));
+    assert!(ranked(&index, "rowz").contains(&"ops/copy".to_owned()));
+    assert!(ranked(&index, "see").iter().all(|p| p == "ops/other"));
+    drop(index);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_page_that_starts_with_the_words_ranks_above_an_index_that_lists_them() {
+    let dir = temp_dir("lead");
+    let (index, _) = SearchIndex::open(&dir, Language::English, 15_000_000).unwrap();
+    let filler = "other tools are described here with their own words and options. ".repeat(8);
+    let listing = format!(
+        "{filler} createdb: create a new database. dropdb: remove a database. pg_dump: extract a database \
+         into a script file. {filler}"
+    );
+    index
+        .apply(
+            &[
+                Change::Upsert(doc(1, "tools/index", &listing)),
+                // As long as the listing, and saying it once where the
+                // listing says "database" three times.
+                Change::Upsert(doc(
+                    2,
+                    "tools/dump",
+                    &format!("extract a database into a script file. {filler} it writes plain text files. {filler}"),
+                )),
+            ],
+            "0:1",
+        )
+        .unwrap();
+    assert_eq!(ranked(&index, "extract a database into a script file"), ["tools/dump", "tools/index"]);
+    drop(index);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn words_together_rank_above_words_apart_on_every_page_of_results() {
+    let dir = temp_dir("bonus");
+    let (index, _) = SearchIndex::open(&dir, Language::English, 15_000_000).unwrap();
+    // More pages than the rescoring window: the pages with the words in a
+    // row come first, wherever their ids fall.
+    let mut docs = Vec::new();
+    for i in 1..=450i64 {
+        let body = if i % 50 == 0 {
+            "we roll back the release"
+        } else {
+            "back to the release notes, then roll on"
+        };
+        docs.push(Change::Upsert(doc(i, &format!("p/{i:03}"), body)));
+    }
+    index.apply(&docs, "0:1").unwrap();
+    let parsed = parse("roll back").unwrap();
+    let all = Visibility::everything();
+    let first = index.search("roll back", &parsed, &all, Sort::Relevance, 0, 9).unwrap();
+    assert_eq!(first.total, 450);
+    let together: Vec<String> = (1..=9).map(|k| format!("p/{:03}", k * 50)).collect();
+    assert_eq!(first.hits.iter().map(|h| h.path.clone()).collect::<Vec<_>>(), together);
+    // Pages of results do not overlap and leave nothing out.
+    let mut seen = std::collections::BTreeSet::new();
+    for offset in (0..450).step_by(50) {
+        let page = index.search("roll back", &parsed, &all, Sort::Relevance, offset, 50).unwrap();
+        for h in page.hits {
+            assert!(seen.insert(h.path), "a page of results repeats a hit");
+        }
+    }
+    assert_eq!(seen.len(), 450);
+    drop(index);
+    let _ = std::fs::remove_dir_all(&dir);
+}
