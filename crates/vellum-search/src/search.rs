@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, EmptyQuery, EnableScoring, Occur, PhraseQuery, Query, RangeQuery, Scorer,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Occur, PhraseQuery, Query, RangeQuery, Scorer,
     TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
@@ -126,6 +126,11 @@ fn term_query(field: Field, text: &str, weight: f32) -> Box<dyn Query> {
     boxed(BoostQuery::new(boxed(q), weight))
 }
 
+fn filter_query(field: Field, text: &str) -> Box<dyn Query> {
+    let q = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic);
+    boxed(ConstScoreQuery::new(boxed(q), 0.0))
+}
+
 /// The first term at each position (a word with inner capitals also
 /// gives its parts at the same positions; a query needs the word only).
 fn one_per_position(mut t: Vec<(usize, String)>) -> Vec<(usize, String)> {
@@ -228,9 +233,12 @@ impl Compiler<'_> {
                 prefix: true,
             } => self.prefix(text, *scope)?,
             Node::Phrase { text, scope } => self.phrase(text, *scope)?,
-            Node::Tag(t) => term_query(f.tags, t, 1.0),
-            Node::Path(p) => term_query(f.node, &crate::filter::node_term(p), 1.0),
-            Node::Author(a) => term_query(f.author, &a.to_lowercase(), 1.0),
+            // Filters select and do not rank (and their scores would
+            // count pages deleted but not yet merged away, so that a
+            // rebuilt index would order them otherwise).
+            Node::Tag(t) => filter_query(f.tags, t),
+            Node::Path(p) => filter_query(f.node, &crate::filter::node_term(p)),
+            Node::Author(a) => filter_query(f.author, &a.to_lowercase()),
             Node::Updated { from, to } => {
                 let bound = |s: &Option<i64>, inclusive: bool| match s {
                     None => std::ops::Bound::Unbounded,
