@@ -148,9 +148,12 @@ const FILTER_SETS: usize = 1024;
 /// for as long as the segment lives; a rule change gives the reader
 /// another `Visibility`, so another set. A search under rules then costs
 /// one bit set per segment instead of evaluating hundreds of terms.
+type SetsByReader = HashMap<Arc<Visibility>, HashMap<SegmentId, Arc<BitSet>>>;
+
 #[derive(Default)]
 pub(crate) struct FilterCache {
-    sets: Mutex<(usize, HashMap<Arc<Visibility>, HashMap<SegmentId, Arc<BitSet>>>)>,
+    /// How many sets, and the sets by reader and segment.
+    sets: Mutex<(usize, SetsByReader)>,
 }
 
 impl FilterCache {

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analyzer;
+mod compile;
 mod expand;
 mod facets;
 mod filter;

@@ -282,7 +282,10 @@ fn a_page_that_starts_with_the_words_ranks_above_an_index_that_lists_them() {
             "0:1",
         )
         .unwrap();
-    assert_eq!(ranked(&index, "extract a database into a script file"), ["tools/dump", "tools/index"]);
+    assert_eq!(
+        ranked(&index, "extract a database into a script file"),
+        ["tools/dump", "tools/index"]
+    );
     drop(index);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -312,7 +315,9 @@ fn words_together_rank_above_words_apart_on_every_page_of_results() {
     // Pages of results do not overlap and leave nothing out.
     let mut seen = std::collections::BTreeSet::new();
     for offset in (0..450).step_by(50) {
-        let page = index.search("roll back", &parsed, &all, Sort::Relevance, offset, 50).unwrap();
+        let page = index
+            .search("roll back", &parsed, &all, Sort::Relevance, offset, 50)
+            .unwrap();
         for h in page.hits {
             assert!(seen.insert(h.path), "a page of results repeats a hit");
         }
