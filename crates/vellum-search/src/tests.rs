@@ -30,6 +30,29 @@ fn doc(id: i64, path: &str, body: &str) -> Doc {
     }
 }
 
+/// An English index in a new directory holding `pages` (id, path, body).
+fn index_of(name: &str, pages: &[(i64, &str, &str)]) -> (SearchIndex, PathBuf) {
+    let dir = temp_dir(name);
+    let (index, _) = SearchIndex::open(&dir, Language::English, 15_000_000).unwrap();
+    let docs: Vec<Change> = pages
+        .iter()
+        .map(|(id, path, body)| Change::Upsert(doc(*id, path, body)))
+        .collect();
+    index.apply(&docs, "0:1").unwrap();
+    (index, dir)
+}
+
+/// A signed-in viewer, user 1.
+fn viewer() -> Subject {
+    Subject {
+        user: Some(UserId(1)),
+        groups: Default::default(),
+        role: Some(Role::Viewer),
+        is_admin: false,
+        named_only: false,
+    }
+}
+
 fn find(index: &SearchIndex, q: &str, v: &Visibility) -> Vec<String> {
     let parsed = parse(q).unwrap();
     let mut p: Vec<String> = index
@@ -133,13 +156,7 @@ proptest! {
             .map(|(i, p)| Change::Upsert(doc(i as i64 + 1, p, "common")))
             .collect();
         index.apply(&docs, "0:1").unwrap();
-        let subject = Subject {
-            user: Some(UserId(1)),
-            groups: Default::default(),
-            role: Some(Role::Viewer),
-            is_admin: false,
-            named_only: false,
-        };
+        let subject = viewer();
         let perms = rules.permissions(&subject);
         let found = find(&index, "common", &Visibility::of(&perms));
         let mut expected: Vec<String> = PATHS
@@ -156,17 +173,13 @@ proptest! {
 
 #[test]
 fn a_typo_in_a_word_with_inner_capitals_is_forgiven() {
-    let dir = temp_dir("camel");
-    let (index, _) = SearchIndex::open(&dir, Language::English, 15_000_000).unwrap();
-    index
-        .apply(
-            &[
-                Change::Upsert(doc(1, "db/pg", "install PostgreSQL here")),
-                Change::Upsert(doc(2, "db/other", "install something else")),
-            ],
-            "0:1",
-        )
-        .unwrap();
+    let (index, dir) = index_of(
+        "camel",
+        &[
+            (1, "db/pg", "install PostgreSQL here"),
+            (2, "db/other", "install something else"),
+        ],
+    );
     let all = Visibility::everything();
     assert_eq!(find(&index, "PostgreSQL", &all), ["db/pg"]);
     assert_eq!(find(&index, "PostgreSSQL", &all), ["db/pg"]);
@@ -193,13 +206,7 @@ proptest! {
             paths.iter().enumerate().map(|(i, p)| Change::Upsert(doc((from + i) as i64, p, "common"))).collect()
         };
         index.apply(&upserts(first, 1), "0:1").unwrap();
-        let subject = Subject {
-            user: Some(UserId(1)),
-            groups: Default::default(),
-            role: Some(Role::Viewer),
-            is_admin: false,
-            named_only: false,
-        };
+        let subject = viewer();
         for written in [first, PATHS.as_slice()] {
             for rules in all_rules.iter().chain(all_rules.iter()) {
                 let found = find(&index, "common", &Visibility::of(&rules.permissions(&subject)));
@@ -231,18 +238,14 @@ fn ranked(index: &SearchIndex, q: &str) -> Vec<String> {
 
 #[test]
 fn typos_are_corrected_on_words_as_written_and_short_unknown_words_too() {
-    let dir = temp_dir("typos");
-    let (index, _) = SearchIndex::open(&dir, Language::English, 15_000_000).unwrap();
-    index
-        .apply(
-            &[
-                Change::Upsert(doc(1, "ops/config", "the configuration of the cluster")),
-                Change::Upsert(doc(2, "ops/copy", "copy rows into a table")),
-                Change::Upsert(doc(3, "ops/other", "nothing to see")),
-            ],
-            "0:1",
-        )
-        .unwrap();
+    let (index, dir) = index_of(
+        "typos",
+        &[
+            (1, "ops/config", "the configuration of the cluster"),
+            (2, "ops/copy", "copy rows into a table"),
+            (3, "ops/other", "nothing to see"),
+        ],
+    );
     // The typo changes what the stemmer cuts ("configuraton" is four
     // edits from the stem "configur", one from "configuration").
     assert_eq!(ranked(&index, "configuraton"), ["ops/config"]);
@@ -260,28 +263,15 @@ fn typos_are_corrected_on_words_as_written_and_short_unknown_words_too() {
 
 #[test]
 fn a_page_that_starts_with_the_words_ranks_above_an_index_that_lists_them() {
-    let dir = temp_dir("lead");
-    let (index, _) = SearchIndex::open(&dir, Language::English, 15_000_000).unwrap();
     let filler = "other tools are described here with their own words and options. ".repeat(8);
     let listing = format!(
         "{filler} createdb: create a new database. dropdb: remove a database. pg_dump: extract a database \
          into a script file. {filler}"
     );
-    index
-        .apply(
-            &[
-                Change::Upsert(doc(1, "tools/index", &listing)),
-                // As long as the listing, and saying it once where the
-                // listing says "database" three times.
-                Change::Upsert(doc(
-                    2,
-                    "tools/dump",
-                    &format!("extract a database into a script file. {filler} it writes plain text files. {filler}"),
-                )),
-            ],
-            "0:1",
-        )
-        .unwrap();
+    // As long as the listing, and saying it once where the listing says
+    // "database" three times.
+    let dump = format!("extract a database into a script file. {filler} it writes plain text files. {filler}");
+    let (index, dir) = index_of("lead", &[(1, "tools/index", &listing), (2, "tools/dump", &dump)]);
     assert_eq!(
         ranked(&index, "extract a database into a script file"),
         ["tools/dump", "tools/index"]
