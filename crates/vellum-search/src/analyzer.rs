@@ -143,7 +143,36 @@ struct CachedStemmer(Algorithm);
 const STEM_CACHE: usize = 50_000;
 
 thread_local! {
-    static STEMS: RefCell<(Option<Algorithm>, HashMap<String, String>)> = RefCell::new((None, HashMap::new()));
+    static STEMS: RefCell<(Option<Algorithm>, HashMap<String, String, Fnv>)> =
+        RefCell::new((None, HashMap::default()));
+}
+
+/// FNV-1a: the stem cache's keys are short words hashed per token, where
+/// the standard SipHash cost as much as the lookup saved (no untrusted
+/// input can hurt a per-thread cache that clears itself when full).
+#[derive(Clone, Copy, Default)]
+struct Fnv;
+
+struct FnvHasher(u64);
+
+impl std::hash::BuildHasher for Fnv {
+    type Hasher = FnvHasher;
+
+    fn build_hasher(&self) -> FnvHasher {
+        FnvHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for FnvHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 #[derive(Clone)]

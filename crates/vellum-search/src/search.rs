@@ -23,6 +23,8 @@ use crate::{Result, SearchIndex, Visibility};
 /// checking word positions in every matching page was most of the cost
 /// of a query of several common words.
 const RESCORE_WINDOW: usize = 200;
+/// Bytes at the start of a body searched first for a snippet.
+const SNIPPET_SCAN: usize = 4096;
 /// Characters of body text in a snippet.
 const SNIPPET_CHARS: usize = 200;
 /// Facet values returned per facet.
@@ -153,7 +155,14 @@ impl SearchIndex {
         let f = self.fields;
         let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").to_owned();
         let body = text(f.body);
-        let snippet = snippets.snippet(&body);
+        // Analysing the whole of every shown body was the largest cost of
+        // a query: the snippet comes from the start of the body when the
+        // words are there, from the whole body only when they are not.
+        let head = &body[..floor_char_boundary(&body, SNIPPET_SCAN)];
+        let mut snippet = snippets.snippet(head);
+        if snippet.fragment().is_empty() && head.len() < body.len() {
+            snippet = snippets.snippet(&body);
+        }
         let (snippet, highlights) = if snippet.fragment().is_empty() {
             let cut = body.char_indices().nth(SNIPPET_CHARS).map_or(body.len(), |(i, _)| i);
             (body[..cut].to_owned(), Vec::new())
@@ -207,6 +216,14 @@ impl SearchIndex {
         }
         Ok(out)
     }
+}
+
+/// The largest character boundary of `s` at or below `at`.
+fn floor_char_boundary(s: &str, at: usize) -> usize {
+    if at >= s.len() {
+        return s.len();
+    }
+    (0..=at).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0)
 }
 
 /// Adds the scores of the `bonus` queries to each of `best` they match.

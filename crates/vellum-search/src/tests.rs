@@ -316,3 +316,18 @@ fn words_together_rank_above_words_apart_on_every_page_of_results() {
     drop(index);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_snippet_shows_the_words_wherever_they_are_in_a_long_page() {
+    let long = format!("{} the rollback happens at the very end.", "nothing of note here. ".repeat(400));
+    let (index, dir) = index_of("snippets", &[(1, "long", &long), (2, "short", "a rollback at the start")]);
+    let parsed = parse("rollback").unwrap();
+    let found = index.search("rollback", &parsed, &Visibility::everything(), Sort::Relevance, 0, 10).unwrap();
+    assert_eq!(found.hits.len(), 2);
+    for hit in &found.hits {
+        let (from, to) = *hit.highlights.first().unwrap_or_else(|| panic!("no highlight in {}", hit.path));
+        assert_eq!(&hit.snippet[from..to], "rollback", "{}", hit.path);
+    }
+    drop(index);
+    let _ = std::fs::remove_dir_all(&dir);
+}
