@@ -272,10 +272,9 @@ impl App {
                 progress(done, total.max(done));
             }
             reader.abort();
-            let pending: Vec<Change> = Vec::new();
             let idx = index.clone();
             let position = start.encode();
-            self.cpu(move || idx.apply(&pending, &position))
+            self.cpu(move || idx.apply(&[], &position))
                 .await?
                 .map_err(AppError::internal)?;
             self.0.search.indexed_seq.store(start.seq(), Ordering::Release);

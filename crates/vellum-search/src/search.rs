@@ -90,11 +90,7 @@ impl SearchIndex {
     ) -> Result<Results> {
         let searcher = self.reader.searcher();
         let (matched, bonus) = self.compiler(&searcher).query(&parsed.items);
-        let mut clauses = vec![(Occur::Must, matched)];
-        if let Some(filter) = visible.query(self.fields.node, &searcher.schema().clone(), &self.filters) {
-            clauses.push((Occur::Must, filter));
-        }
-        let query = BooleanQuery::new(clauses);
+        let query = self.visible_only(&searcher, matched, visible);
         let limit = limit.max(1);
         let (addresses, total, counts): (Vec<(f32, DocAddress)>, usize, _) = match sort {
             Sort::Relevance => {
@@ -138,10 +134,12 @@ impl SearchIndex {
             tags: top_counts(counts.tags),
             folders: top_counts(counts.tops),
         };
-        let did_you_mean = if total == 0 {
-            self.compiler(&searcher).suggestion(raw, parsed).map(Suggestion)
-        } else {
-            None
+        // A suggestion is made from every page's words; it is offered only
+        // when it finds a page this reader may read (else it would tell
+        // them a word of a page they cannot see).
+        let did_you_mean = match self.compiler(&searcher).suggestion(raw, parsed) {
+            Some(better) if total == 0 && self.finds_any(&searcher, &better, visible)? => Some(Suggestion(better)),
+            _ => None,
         };
         Ok(Results {
             hits,
@@ -149,6 +147,24 @@ impl SearchIndex {
             facets,
             did_you_mean,
         })
+    }
+
+    /// `matched`, restricted to the pages `visible` lets through.
+    fn visible_only(&self, searcher: &Searcher, matched: Box<dyn Query>, visible: &Visibility) -> BooleanQuery {
+        let mut clauses = vec![(Occur::Must, matched)];
+        if let Some(filter) = visible.query(self.fields.node, &searcher.schema().clone(), &self.filters) {
+            clauses.push((Occur::Must, filter));
+        }
+        BooleanQuery::new(clauses)
+    }
+
+    /// Whether the query `q` finds a page `visible` lets through.
+    fn finds_any(&self, searcher: &Searcher, q: &str, visible: &Visibility) -> Result<bool> {
+        let Ok(parsed) = crate::parse(q) else {
+            return Ok(false);
+        };
+        let (matched, _) = self.compiler(searcher).query(&parsed.items);
+        Ok(searcher.search(&self.visible_only(searcher, matched, visible), &Count)? > 0)
     }
 
     fn hit(&self, doc: &TantivyDocument, snippets: &SnippetGenerator, score: f32) -> Hit {
@@ -202,11 +218,7 @@ impl SearchIndex {
         let Some(matched) = self.compiler(&searcher).titles(typed) else {
             return Ok(Vec::new());
         };
-        let mut clauses = vec![(Occur::Must, matched)];
-        if let Some(filter) = visible.query(self.fields.node, &searcher.schema().clone(), &self.filters) {
-            clauses.push((Occur::Must, filter));
-        }
-        let query = BooleanQuery::new(clauses);
+        let query = self.visible_only(&searcher, matched, visible);
         let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         let mut out = Vec::with_capacity(top.len());
         for (_, address) in top {

@@ -319,15 +319,72 @@ fn words_together_rank_above_words_apart_on_every_page_of_results() {
 
 #[test]
 fn a_snippet_shows_the_words_wherever_they_are_in_a_long_page() {
-    let long = format!("{} the rollback happens at the very end.", "nothing of note here. ".repeat(400));
-    let (index, dir) = index_of("snippets", &[(1, "long", &long), (2, "short", "a rollback at the start")]);
+    let long = format!(
+        "{} the rollback happens at the very end.",
+        "nothing of note here. ".repeat(400)
+    );
+    let (index, dir) = index_of(
+        "snippets",
+        &[(1, "long", &long), (2, "short", "a rollback at the start")],
+    );
     let parsed = parse("rollback").unwrap();
-    let found = index.search("rollback", &parsed, &Visibility::everything(), Sort::Relevance, 0, 10).unwrap();
+    let found = index
+        .search("rollback", &parsed, &Visibility::everything(), Sort::Relevance, 0, 10)
+        .unwrap();
     assert_eq!(found.hits.len(), 2);
     for hit in &found.hits {
-        let (from, to) = *hit.highlights.first().unwrap_or_else(|| panic!("no highlight in {}", hit.path));
+        let (from, to) = *hit
+            .highlights
+            .first()
+            .unwrap_or_else(|| panic!("no highlight in {}", hit.path));
         assert_eq!(&hit.snippet[from..to], "rollback", "{}", hit.path);
     }
+    drop(index);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn did_you_mean_never_offers_a_word_only_an_unreadable_page_holds() {
+    let (index, dir) = index_of(
+        "suggest",
+        &[
+            (1, "open/notes", "the weekly notes"),
+            (2, "closed/plans", "codename zanzibar"),
+        ],
+    );
+    let mut rules = Rules::default();
+    rules.nodes.insert(
+        String::new(),
+        NodeRules {
+            inherit: true,
+            rules: vec![(Principal::Authenticated, Level::Read)],
+        },
+    );
+    rules.nodes.insert(
+        "closed".into(),
+        NodeRules {
+            inherit: false,
+            rules: vec![(Principal::Role(Role::Admin), Level::Manage)],
+        },
+    );
+    let reader = Visibility::of(&rules.permissions(&viewer()));
+    let suggest = |q: &str, v: &Visibility| {
+        let parsed = parse(q).unwrap();
+        index
+            .search(q, &parsed, v, Sort::Relevance, 0, 10)
+            .unwrap()
+            .did_you_mean
+            .map(|s| s.0)
+    };
+    // Two typos: beyond what a search of an eight-letter word forgives,
+    // within what a suggestion looks at.
+    assert_eq!(
+        suggest("zanzibxx", &Visibility::everything()).as_deref(),
+        Some("zanzibar")
+    );
+    assert_eq!(suggest("zanzibxx", &reader), None);
+    // A word of a page the reader sees is still offered.
+    assert_eq!(suggest("weekkyy", &reader).as_deref(), Some("weekly"));
     drop(index);
     let _ = std::fs::remove_dir_all(&dir);
 }
