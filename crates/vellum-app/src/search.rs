@@ -45,6 +45,9 @@ impl Default for SearchConfig {
 
 /// Events read per round; pages loaded per batch when rebuilding.
 const BATCH: i64 = 500;
+/// While rebuilding, searches see the pages indexed so far after every
+/// this many pages.
+const REBUILD_COMMIT: u64 = 20_000;
 /// How long the indexer waits after a wake-up for more events to come.
 const GATHER: Duration = Duration::from_millis(200);
 /// Deepest page of results served (offset + limit).
@@ -237,8 +240,9 @@ impl App {
             self.cpu(move || idx.clear()).await?.map_err(AppError::internal)?;
             // One task reads the next batch while this one turns the
             // current batch into documents (on every core) and hands them
-            // to the writer; nothing is committed before the end, so an
-            // interrupted rebuild leaves an index that starts again.
+            // to the writer. Searches see the pages indexed so far every
+            // `REBUILD_COMMIT` pages; the position is recorded only at the
+            // end, so an interrupted rebuild starts again.
             let (tx, mut rx) = tokio::sync::mpsc::channel(2);
             let reader = {
                 let app = self.clone();
@@ -268,7 +272,16 @@ impl App {
                 done += batch.len() as u64;
                 let changes = self.to_changes(batch).await?;
                 let idx = index.clone();
-                self.cpu(move || idx.add(&changes)).await?.map_err(AppError::internal)?;
+                let checkpoint = done / REBUILD_COMMIT > (done - changes.len() as u64) / REBUILD_COMMIT;
+                self.cpu(move || {
+                    idx.add(&changes)?;
+                    if checkpoint {
+                        idx.checkpoint()?;
+                    }
+                    Ok::<_, vellum_search::SearchError>(())
+                })
+                .await?
+                .map_err(AppError::internal)?;
                 progress(done, total.max(done));
             }
             reader.abort();

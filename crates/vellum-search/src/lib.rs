@@ -319,6 +319,12 @@ impl SearchIndex {
         self.write(changes)
     }
 
+    /// Makes what [`add`](Self::add) wrote visible to searches, still
+    /// recording no position (a rebuild in progress).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.commit_stamp(None)
+    }
+
     fn write(&self, changes: &[Change]) -> Result<()> {
         let f = self.fields;
         let w = self.lock_writer();
