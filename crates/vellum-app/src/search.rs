@@ -38,7 +38,7 @@ impl Default for SearchConfig {
         SearchConfig {
             language: Language::English,
             dir: None,
-            writer_memory: 32 * 1024 * 1024,
+            writer_memory: 64 * 1024 * 1024,
         }
     }
 }

@@ -558,7 +558,7 @@ read_per_minute = 6000
 # either way. Changing it rebuilds the index at the next start.
 language = "english"
 # dir = "/var/lib/vellum/search"   # default: search/ in the data directory
-# writer_memory_mib = 32
+# writer_memory_mib = 64          # indexing buffer; more makes rebuilds faster
 
 [log]
 # "text" for people, "json" for log collectors.
