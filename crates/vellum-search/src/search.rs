@@ -247,26 +247,41 @@ fn rescore(searcher: &Searcher, bonus: &[Box<dyn Query>], best: &mut [(f32, u64,
     order.sort_by_key(|&i| best[i].2);
     for q in bonus {
         let weight = q.weight(EnableScoring::enabled_from_searcher(searcher))?;
-        let mut current: Option<(u32, Box<dyn Scorer>)> = None;
+        // The scorer of the current segment, and the first document it can
+        // still match (a seek that misses tells where the next match may
+        // be; a target below that is not a match, and must not be sought).
+        let mut current: Option<(u32, Box<dyn Scorer>, DocId)> = None;
         for &i in &order {
             let DocAddress { segment_ord, doc_id } = best[i].2;
-            let s = match &mut current {
-                Some((ord, s)) if *ord == segment_ord => {
-                    if s.seek_danger(doc_id) != SeekDangerResult::Found {
+            let found = match &mut current {
+                Some((ord, s, floor)) if *ord == segment_ord => {
+                    if doc_id < *floor {
                         continue;
                     }
-                    s
+                    match s.seek_danger(doc_id) {
+                        SeekDangerResult::Found => {
+                            *floor = doc_id + 1;
+                            true
+                        }
+                        SeekDangerResult::SeekLowerBound(next) => {
+                            *floor = next;
+                            false
+                        }
+                    }
                 }
                 _ => {
-                    let (found, s) = weight.scorer_danger(searcher.segment_reader(segment_ord), doc_id, 1.0)?;
-                    let s = &mut current.insert((segment_ord, s)).1;
-                    if found != SeekDangerResult::Found {
-                        continue;
-                    }
-                    s
+                    let (res, s) = weight.scorer_danger(searcher.segment_reader(segment_ord), doc_id, 1.0)?;
+                    let (found, floor) = match res {
+                        SeekDangerResult::Found => (true, doc_id + 1),
+                        SeekDangerResult::SeekLowerBound(next) => (false, next),
+                    };
+                    current = Some((segment_ord, s, floor));
+                    found
                 }
             };
-            best[i].0 += s.score();
+            if let (true, Some((_, s, _))) = (found, &mut current) {
+                best[i].0 += s.score();
+            }
         }
     }
     Ok(())
