@@ -20,15 +20,24 @@ const shots = process.env.SCREENSHOTS === "1";
 const shotDir = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
 const results = { passed: 0, failed: 0 };
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
+// Distinct free ports: every listener is held until all are open, so the
+// system cannot hand out one port twice (taken and released one after the
+// other, the OpenID provider, started first, could get the wiki's port).
+async function freePorts(n) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      await new Promise((resolve, reject) => {
+        srv.on("error", reject);
+        srv.listen(0, "127.0.0.1", resolve);
+      });
+      servers.push(srv);
+    }
+    return servers.map((srv) => srv.address().port);
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  }
 }
 
 function check(name, ok, detail = "") {
@@ -66,11 +75,10 @@ if (backend === "postgres") {
   databaseUrl = `${pgAdmin.replace(/\/[^/]*$/, "")}/${pgName}`;
 }
 
-const port = await freePort();
+const [port, oidcPort] = await freePorts(2);
 const base = `http://127.0.0.1:${port}`;
 
 // A real OpenID provider beside the wiki, for the single sign-on step.
-const oidcPort = await freePort();
 const oidcAccounts = join(dataDir, "oidc-accounts.json");
 writeFileSync(oidcAccounts, JSON.stringify({ sam: { name: "Sam Okafor", email: "sam@example.test", groups: ["writers"] } }));
 const provider = spawn("node", [join(dirname(fileURLToPath(import.meta.url)), "oidc-provider.mjs"), String(oidcPort), `${base}/login/sso/callback`], {
