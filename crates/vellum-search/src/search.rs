@@ -152,7 +152,7 @@ impl SearchIndex {
     /// `matched`, restricted to the pages `visible` lets through.
     fn visible_only(&self, searcher: &Searcher, matched: Box<dyn Query>, visible: &Visibility) -> BooleanQuery {
         let mut clauses = vec![(Occur::Must, matched)];
-        if let Some(filter) = visible.query(self.fields.node, &searcher.schema().clone(), &self.filters) {
+        if let Some(filter) = visible.query(self.fields.node, searcher.schema(), &self.filters) {
             clauses.push((Occur::Must, filter));
         }
         BooleanQuery::new(clauses)

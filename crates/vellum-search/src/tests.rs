@@ -30,8 +30,9 @@ fn doc(id: i64, path: &str, body: &str) -> Doc {
     }
 }
 
-/// An English index in a new directory holding `pages` (id, path, body).
-fn index_of(name: &str, pages: &[(i64, &str, &str)]) -> (SearchIndex, PathBuf) {
+/// An English index in a new directory holding `pages` (id, path, body);
+/// the directory goes when it is dropped.
+fn index_of(name: &str, pages: &[(i64, &str, &str)]) -> TempIndex {
     let dir = temp_dir(name);
     let (index, _) = SearchIndex::open(&dir, Language::English, 15_000_000).unwrap();
     let docs: Vec<Change> = pages
@@ -39,7 +40,26 @@ fn index_of(name: &str, pages: &[(i64, &str, &str)]) -> (SearchIndex, PathBuf) {
         .map(|(id, path, body)| Change::Upsert(doc(*id, path, body)))
         .collect();
     index.apply(&docs, "0:1").unwrap();
-    (index, dir)
+    TempIndex { index, dir }
+}
+
+struct TempIndex {
+    index: SearchIndex,
+    dir: PathBuf,
+}
+
+impl std::ops::Deref for TempIndex {
+    type Target = SearchIndex;
+
+    fn deref(&self) -> &SearchIndex {
+        &self.index
+    }
+}
+
+impl Drop for TempIndex {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// A signed-in viewer, user 1.
@@ -173,7 +193,7 @@ proptest! {
 
 #[test]
 fn a_typo_in_a_word_with_inner_capitals_is_forgiven() {
-    let (index, dir) = index_of(
+    let index = index_of(
         "camel",
         &[
             (1, "db/pg", "install PostgreSQL here"),
@@ -184,8 +204,6 @@ fn a_typo_in_a_word_with_inner_capitals_is_forgiven() {
     assert_eq!(find(&index, "PostgreSQL", &all), ["db/pg"]);
     assert_eq!(find(&index, "PostgreSSQL", &all), ["db/pg"]);
     assert_eq!(find(&index, "PosttgreSQL install", &all), ["db/pg"]);
-    drop(index);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 proptest! {
@@ -238,7 +256,7 @@ fn ranked(index: &SearchIndex, q: &str) -> Vec<String> {
 
 #[test]
 fn typos_are_corrected_on_words_as_written_and_short_unknown_words_too() {
-    let (index, dir) = index_of(
+    let index = index_of(
         "typos",
         &[
             (1, "ops/config", "the configuration of the cluster"),
@@ -257,8 +275,6 @@ fn typos_are_corrected_on_words_as_written_and_short_unknown_words_too() {
     assert!(ranked(&index, "rows").contains(&"ops/copy".to_owned()));
     assert!(ranked(&index, "rowz").contains(&"ops/copy".to_owned()));
     assert!(ranked(&index, "see").iter().all(|p| p == "ops/other"));
-    drop(index);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -271,13 +287,11 @@ fn a_page_that_starts_with_the_words_ranks_above_an_index_that_lists_them() {
     // As long as the listing, and saying it once where the listing says
     // "database" three times.
     let dump = format!("extract a database into a script file. {filler} it writes plain text files. {filler}");
-    let (index, dir) = index_of("lead", &[(1, "tools/index", &listing), (2, "tools/dump", &dump)]);
+    let index = index_of("lead", &[(1, "tools/index", &listing), (2, "tools/dump", &dump)]);
     assert_eq!(
         ranked(&index, "extract a database into a script file"),
         ["tools/dump", "tools/index"]
     );
-    drop(index);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -323,7 +337,7 @@ fn a_snippet_shows_the_words_wherever_they_are_in_a_long_page() {
         "{} the rollback happens at the very end.",
         "nothing of note here. ".repeat(400)
     );
-    let (index, dir) = index_of(
+    let index = index_of(
         "snippets",
         &[(1, "long", &long), (2, "short", "a rollback at the start")],
     );
@@ -339,13 +353,11 @@ fn a_snippet_shows_the_words_wherever_they_are_in_a_long_page() {
             .unwrap_or_else(|| panic!("no highlight in {}", hit.path));
         assert_eq!(&hit.snippet[from..to], "rollback", "{}", hit.path);
     }
-    drop(index);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn did_you_mean_never_offers_a_word_only_an_unreadable_page_holds() {
-    let (index, dir) = index_of(
+    let index = index_of(
         "suggest",
         &[
             (1, "open/notes", "the weekly notes"),
@@ -385,13 +397,11 @@ fn did_you_mean_never_offers_a_word_only_an_unreadable_page_holds() {
     assert_eq!(suggest("zanzibxx", &reader), None);
     // A word of a page the reader sees is still offered.
     assert_eq!(suggest("weekkyy", &reader).as_deref(), Some("weekly"));
-    drop(index);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_word_typed_twice_is_a_query_like_any_other() {
-    let (index, dir) = index_of(
+    let index = index_of(
         "twice",
         &[(1, "a", "we we went"), (2, "b", "we went"), (3, "c", "nothing")],
     );
@@ -400,8 +410,6 @@ fn a_word_typed_twice_is_a_query_like_any_other() {
         let r = index.search(q, &parsed, &Visibility::everything(), Sort::Relevance, 0, 10);
         assert!(r.is_ok(), "{q}: {:?}", r.err());
     }
-    drop(index);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The bonus is checked page by page in order: a page that does not have
@@ -415,7 +423,7 @@ fn rescoring_skips_pages_between_misses_and_the_next_match() {
         pages.push((i, format!("p/{i:02}"), body));
     }
     let pages: Vec<(i64, &str, &str)> = pages.iter().map(|(i, p, b)| (*i, p.as_str(), *b)).collect();
-    let (index, dir) = index_of("rescore", &pages);
+    let index = index_of("rescore", &pages);
     for q in ["we went", "went we", "we we", "home went we"] {
         let parsed = parse(q).unwrap();
         let r = index
@@ -429,8 +437,6 @@ fn rescoring_skips_pages_between_misses_and_the_next_match() {
         .unwrap();
     let together: Vec<String> = (1..=8).map(|k| format!("p/{:02}", k * 7)).collect();
     assert_eq!(top.hits.iter().map(|h| h.path.clone()).collect::<Vec<_>>(), together);
-    drop(index);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[path = "../../vellum-bench/src/corpus.rs"]
