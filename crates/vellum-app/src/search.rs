@@ -10,8 +10,8 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use vellum_core::{Actor, Event, PageId, PagePath};
@@ -60,9 +60,22 @@ pub(crate) struct SearchState {
     index: RwLock<Option<Arc<SearchIndex>>>,
     /// Why the index could not be opened, if it could not.
     failed: OnceLock<String>,
-    /// Sequence number of the last event the index has.
-    indexed_seq: AtomicI64,
+    /// The feed position the index has reached (`None` before its first
+    /// build or catch-up).
+    indexed: Mutex<Option<FeedPosition>>,
     rebuilding: AtomicBool,
+}
+
+impl SearchState {
+    fn reached(&self, position: FeedPosition) {
+        if let Ok(mut p) = self.indexed.lock() {
+            *p = Some(position);
+        }
+    }
+
+    fn position(&self) -> Option<FeedPosition> {
+        self.indexed.lock().ok().and_then(|p| *p)
+    }
 }
 
 /// A search result for one reader.
@@ -290,7 +303,7 @@ impl App {
             self.cpu(move || idx.apply(&[], &position))
                 .await?
                 .map_err(AppError::internal)?;
-            self.0.search.indexed_seq.store(start.seq(), Ordering::Release);
+            self.0.search.reached(start);
             Ok((start, done))
         }
         .await;
@@ -395,15 +408,16 @@ impl App {
     pub async fn search_status(&self, actor: &Actor) -> AppResult<SearchStatus> {
         self.need_admin(actor)?;
         let index = self.search_index()?;
-        let head = {
+        let reached = self.0.search.position().unwrap_or_default();
+        let lag_events = {
             let mut conn = self.0.store.read().await?;
-            vellum_store::events::last_seq(&mut conn).await?
+            feed::pending(&mut conn, reached).await?
         };
         let (pages, bytes) = index.stats();
         Ok(SearchStatus {
             pages,
             bytes,
-            lag_events: (head - self.0.search.indexed_seq.load(Ordering::Acquire)).max(0),
+            lag_events,
             rebuilding: self.0.search.rebuilding.load(Ordering::Acquire),
             language: index.language(),
         })
@@ -464,7 +478,7 @@ async fn follow(app: App, index: Arc<SearchIndex>, opened: Opened) {
             }
         }
     };
-    app.0.search.indexed_seq.store(position.seq(), Ordering::Release);
+    app.0.search.reached(position);
     let mut wake = app.subscribe();
     loop {
         match catch_up(&app, &index, position).await {
@@ -520,6 +534,6 @@ async fn catch_up(app: &App, index: &Arc<SearchIndex>, after: FeedPosition) -> A
     app.cpu(move || idx.apply(&changes, &encoded))
         .await?
         .map_err(AppError::internal)?;
-    app.0.search.indexed_seq.store(position.seq(), Ordering::Release);
+    app.0.search.reached(position);
     Ok((position, full))
 }

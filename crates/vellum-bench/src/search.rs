@@ -283,6 +283,8 @@ pub fn prefixes(seed: u64, n: usize) -> Vec<String> {
 pub async fn wait_indexed(base: &str, admin: &str) -> anyhow::Result<(Duration, u64, u64)> {
     let started = Instant::now();
     let client = reqwest::Client::new();
+    let mut last_lag = serde_json::Value::Null;
+    let mut moved = Instant::now();
     loop {
         let res = client
             .get(format!("{base}/api/v1/search/status"))
@@ -298,8 +300,12 @@ pub async fn wait_indexed(base: &str, admin: &str) -> anyhow::Result<(Duration, 
             let bytes = body["bytes"].as_u64().unwrap_or(0);
             return Ok((started.elapsed(), pages, bytes));
         }
-        if started.elapsed() > Duration::from_secs(3600) {
-            bail!("the search index did not catch up within an hour: {body}");
+        // A stall, not a slow catch-up: the lag has not moved for a minute.
+        if body["lag_events"] != last_lag {
+            last_lag = body["lag_events"].clone();
+            moved = Instant::now();
+        } else if moved.elapsed() > Duration::from_secs(60) {
+            bail!("the search index stopped catching up (no progress for 60 s): {body}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

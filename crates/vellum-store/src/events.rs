@@ -132,12 +132,6 @@ pub async fn page_changes(
     })
 }
 
-/// The highest sequence number in the event log (0 when empty).
-pub async fn last_seq(h: &mut impl Handle) -> Result<i64> {
-    const SQL: &str = "SELECT COALESCE(MAX(seq), 0) FROM events";
-    Ok(with_db!(h, |c| sqlx::query_scalar(SQL).fetch_one(&mut *c).await)?)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

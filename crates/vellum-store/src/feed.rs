@@ -131,6 +131,24 @@ pub async fn read(h: &mut impl Handle, after: FeedPosition, limit: i64) -> Resul
     })
 }
 
+/// How many committed events come after `after`: a follower's lag.
+///
+/// Not the difference of sequence numbers: on PostgreSQL a follower's
+/// position is in commit order, and the event it read last need not carry
+/// the highest `seq` (an older transaction may have appended after a
+/// younger one), so `MAX(seq) - position.seq` can stay above zero forever.
+pub async fn pending(h: &mut impl Handle, after: FeedPosition) -> Result<i64> {
+    const SQL: Sql = Sql {
+        sqlite: "SELECT COUNT(*) FROM events WHERE seq > $2 AND $1 = $1",
+        postgres: "SELECT COUNT(*) FROM events WHERE (tx_id, seq) > ($1, $2)",
+    };
+    Ok(with_db!(h, |c, b| sqlx::query_scalar(SQL.of(b))
+        .bind(after.tx)
+        .bind(after.seq)
+        .fetch_one(&mut *c)
+        .await)?)
+}
+
 const CHANNEL: &str = "vellum_feed";
 
 /// Wakes this process's followers after a commit, and (PostgreSQL) tells

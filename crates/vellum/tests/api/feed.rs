@@ -101,3 +101,53 @@ async fn a_follower_sees_every_committed_event_once_while_writers_race() {
     assert!(expected.len() > WRITERS * TXS_PER_WRITER, "the writers wrote");
     store.close().await;
 }
+
+/// A follower's lag is the number of committed events it has not read, not
+/// a difference of sequence numbers: on PostgreSQL an older transaction can
+/// append after a younger one, so the event read last is not the highest.
+#[tokio::test]
+async fn lag_counts_unread_events_whatever_order_they_were_numbered_in() {
+    let db = TestDb::new(Backend::from_env()).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let start = {
+        let mut conn = store.read().await.unwrap();
+        feed::head(&mut conn).await.unwrap()
+    };
+    let event = |n: u32| Event::SettingsChanged {
+        key: "lag".into(),
+        value: n.to_string(),
+    };
+    let now = Timestamp::now();
+    if store.backend() == vellum_store::Backend::Postgres {
+        // Older transaction: event 1, then (after the younger one's) event 3.
+        let mut older = store.begin().await.unwrap();
+        let first = events::append(&mut older, &event(1), None, now).await.unwrap();
+        let mut younger = store.begin().await.unwrap();
+        let second = events::append(&mut younger, &event(2), None, now).await.unwrap();
+        let third = events::append(&mut older, &event(3), None, now).await.unwrap();
+        assert!(first < second && second < third);
+        younger.commit().await.unwrap();
+        older.commit().await.unwrap();
+    } else {
+        for n in 1..=3 {
+            let mut tx = store.begin().await.unwrap();
+            events::append(&mut tx, &event(n), None, now).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+    }
+    let mut conn = store.read().await.unwrap();
+    assert_eq!(feed::pending(&mut conn, start).await.unwrap(), 3, "three committed, none read");
+    let first = feed::read(&mut conn, start, 1).await.unwrap();
+    assert_eq!(feed::pending(&mut conn, first[0].position).await.unwrap(), 2);
+    let all = feed::read(&mut conn, start, 10).await.unwrap();
+    assert_eq!(all.len(), 3);
+    let last = all.last().unwrap().position;
+    assert_eq!(feed::pending(&mut conn, last).await.unwrap(), 0, "all read: no lag");
+    if store.backend() == vellum_store::Backend::Postgres {
+        // The case that kept the search lag at one forever.
+        assert!(all.last().unwrap().seq < all.iter().map(|e| e.seq).max().unwrap());
+    }
+    drop(conn);
+    store.close().await;
+}
