@@ -101,6 +101,9 @@ pub struct SiteSettings {
     pub require_totp: bool,
     /// Audit entries older than this many days are removed.
     pub audit_retention_days: i64,
+    /// Pages in the trash longer than this many days are removed for good
+    /// (0: kept until removed by hand).
+    pub trash_retention_days: i64,
 }
 
 /// Settings to change (`None`: unchanged).
@@ -109,6 +112,7 @@ pub struct SettingsChange {
     pub anonymous_read: Option<bool>,
     pub require_totp: Option<bool>,
     pub audit_retention_days: Option<i64>,
+    pub trash_retention_days: Option<i64>,
 }
 
 pub(crate) fn role_not_found(role: &Role) -> AppError {
@@ -490,6 +494,7 @@ impl App {
             anonymous_read: anonymous_read(&rules),
             require_totp: self.require_totp(&mut conn).await?,
             audit_retention_days: self.audit_retention_days(&mut conn).await?,
+            trash_retention_days: self.trash_retention_days(&mut conn).await?,
         })
     }
 
@@ -503,6 +508,15 @@ impl App {
                     Code::InvalidSetting,
                     "audit_retention_days",
                     "Keep audit entries for 1 to 36,500 days.",
+                ));
+            }
+        }
+        if let Some(days) = ch.trash_retention_days {
+            if !(0..=36_500).contains(&days) {
+                return Err(AppError::invalid(
+                    Code::InvalidSetting,
+                    "trash_retention_days",
+                    "Keep trashed pages for 1 to 36,500 days, or 0 to keep them until someone removes them.",
                 ));
             }
         }
@@ -532,6 +546,10 @@ impl App {
             (
                 crate::audit::RETENTION_KEY,
                 ch.audit_retention_days.map(|d| d.to_string()),
+            ),
+            (
+                crate::upkeep::TRASH_RETENTION_KEY,
+                ch.trash_retention_days.map(|d| d.to_string()),
             ),
         ] {
             let Some(value) = value else { continue };

@@ -29,6 +29,8 @@ use crate::{validate, App, AppError, AppResult, Code};
 pub struct RequestMeta {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    /// The request's id (`X-Request-Id`), carried into the jobs it enqueues.
+    pub request_id: Option<String>,
 }
 
 tokio::task_local! {
@@ -69,6 +71,7 @@ pub(crate) fn audited(event: &Event) -> Option<(&'static str, String)> {
         Event::RoleCreated { role } | Event::RoleDeleted { role } => format!("role:{role}"),
         Event::TokenCreated { name, .. } | Event::TokenRevoked { name, .. } => format!("token:{name}"),
         Event::UserDeleted { username, .. } => format!("user:{username}"),
+        Event::TrashPurged { paths, .. } => format!("trash: {} pages", paths.len()),
         // Page edits are in the history; they are not security events.
         Event::PageCreated { .. }
         | Event::PageEdited { .. }

@@ -51,7 +51,14 @@ impl App {
             // `require_totp` is in every cached session.
             | Event::SettingsChanged { .. } => self.forget_access(),
             Event::TokenCreated { .. } => {}
+            // Purged rows may free their ids for reuse (SQLite reuses the
+            // highest rowid): nothing cached under an old id may outlive it.
+            Event::TrashPurged { .. } => self.forget_renders(),
         }
+    }
+
+    fn forget_renders(&self) {
+        self.0.renders.by_revision.invalidate_all();
     }
 
     /// Drops the cached sidebar levels a change at `path` can affect: its

@@ -79,6 +79,7 @@ codes! {
     NotInTrash = "not_in_trash", NotFound;
     TokenNotFound = "token_not_found", NotFound;
     SessionNotFound = "session_not_found", NotFound;
+    JobNotFound = "job_not_found", NotFound;
     MethodNotAllowed = "method_not_allowed", MethodNotAllowed;
     EditConflict = "edit_conflict", Conflict;
     PageGone = "page_gone", Conflict;
@@ -91,6 +92,8 @@ codes! {
     LastAdmin = "last_admin", Conflict;
     TotpAlreadyOn = "totp_already_on", Conflict;
     TotpNotStarted = "totp_not_started", Conflict;
+    JobRunning = "job_running", Conflict;
+    JobDuplicate = "job_duplicate", Conflict;
     PageTooLarge = "page_too_large", TooLarge;
     PayloadTooLarge = "payload_too_large", TooLarge;
     InvalidBody = "invalid_body", Invalid;

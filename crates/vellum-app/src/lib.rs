@@ -16,6 +16,7 @@ mod edit;
 mod effects;
 mod error;
 mod feed;
+pub mod jobs;
 mod lists;
 pub mod model;
 pub mod ports;
@@ -27,7 +28,9 @@ mod sso;
 mod tokens;
 mod totp;
 mod uow;
+mod upkeep;
 mod validate;
+mod worker;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -42,6 +45,7 @@ pub use audit::{with_request, AuditEntry, AuditQuery, RequestMeta};
 pub use auth::{Credentials, LoginStep, NewAccount, NewSession, Session};
 pub use edit::{SaveRequest, MAX_LINKS_PER_PAGE};
 pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
+pub use jobs::{Job, JobError, JobRecord, JobSpec, JobState, QueueStats};
 pub use lists::NavLevel;
 pub use model::*;
 pub use read::{DiffView, Lookup, PageView};
@@ -49,6 +53,7 @@ pub use search::{SearchConfig, SearchHit, SearchPage, SearchStatus};
 pub use sso::{OidcConfig, SsoDone, SsoStart};
 pub use tokens::{ApiToken, Bearer, NewToken, TokenPair, ACCESS_TOKEN_SECONDS};
 pub use totp::{code_in_steps, current_code, TotpSetup, TotpStatus};
+pub use upkeep::{LinkReport, DEFAULT_TRASH_RETENTION_DAYS};
 pub use validate::split_tags;
 pub use vellum_core::acl::{Level, Permissions};
 pub use vellum_core::{Actor, Role};
@@ -56,6 +61,7 @@ use vellum_markup::Renderer;
 pub use vellum_search::{Language as SearchLanguage, Sort as SearchSort};
 use vellum_store::Store;
 pub use vellum_store::{Backend, SqliteDurability, StoreOptions};
+pub use worker::{Schedule, WorkerOptions, Workers};
 
 use crate::ports::{EventBus, LocalBus, MemoryCache};
 
@@ -153,6 +159,7 @@ struct Inner {
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     render_queue: Mutex<Option<tokio::sync::mpsc::Receiver<render::RenderJob>>>,
     search: search::SearchState,
+    jobs: jobs::Registry,
 }
 
 /// A safety net for caches that events keep current.
@@ -175,7 +182,7 @@ impl App {
         let (renders, render_queue) = render::Renders::new();
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let sso = config.oidc.is_some().then(sso::SsoRuntime::new);
-        App(Arc::new(Inner {
+        let app = App(Arc::new(Inner {
             store,
             config,
             renderer: Arc::new(Renderer::new()),
@@ -190,13 +197,26 @@ impl App {
             tasks: Mutex::new(Vec::new()),
             render_queue: Mutex::new(Some(render_queue)),
             search: search::SearchState::default(),
-        }))
+            jobs: jobs::Registry::default(),
+        }));
+        app.register_builtin_jobs();
+        app
     }
 
     /// Starts this process's background work: the change-feed follower
     /// (and, on PostgreSQL, its wake-ups between processes), the writer
     /// of refreshed renderings, and the search indexer. Call once, from inside the runtime.
     pub fn start(&self) {
+        self.start_following();
+        if let Ok(mut tasks) = self.0.tasks.lock() {
+            tasks.extend(self.start_search());
+        }
+    }
+
+    /// The background work a process without a search index needs (a
+    /// `vellum worker`): the change feed, so that its caches (permissions
+    /// above all) follow every change, and the writer of renderings.
+    pub fn start_following(&self) {
         self.0.store.start_feed_signals();
         let mut tasks = match self.0.tasks.lock() {
             Ok(t) => t,
@@ -206,35 +226,6 @@ impl App {
         if let Some(rx) = self.0.render_queue.lock().ok().and_then(|mut q| q.take()) {
             tasks.push(tokio::spawn(render::store_renderings(self.clone(), rx)));
         }
-        tasks.extend(self.start_search());
-    }
-
-    /// Periodic upkeep while serving: planner statistics, and removing
-    /// audit entries past their retention, old sign-in failures and expired
-    /// refresh tokens. Returns what it did, for the log.
-    pub async fn maintain(&self) -> AppResult<Vec<String>> {
-        let mut done: Vec<String> = self
-            .0
-            .store
-            .maintain()
-            .await?
-            .into_iter()
-            .map(|t| format!("analysed {t}"))
-            .collect();
-        let gone = self.purge_audit().await?;
-        if gone > 0 {
-            done.push(format!("removed {gone} audit entries past their retention"));
-        }
-        let now = vellum_core::Timestamp::now();
-        let mut tx = self.0.store.begin().await?;
-        vellum_store::throttle::purge_before(
-            &mut tx,
-            vellum_core::Timestamp::from_millis(now.as_millis() - 86_400_000),
-        )
-        .await?;
-        vellum_store::tokens::purge_refresh_before(&mut tx, now).await?;
-        tx.commit().await?;
-        Ok(done)
     }
 
     /// Stops the background work and closes the database.

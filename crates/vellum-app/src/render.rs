@@ -44,7 +44,7 @@ pub(crate) type RenderJob = (PageId, RevisionId, Arc<Rendered>);
 pub(crate) struct Renders {
     /// Stored-form renderings by revision (old revisions, and current ones
     /// whose stored rendering is stale).
-    by_revision: MemoryCache<RevisionId, Arc<Rendered>>,
+    pub(crate) by_revision: MemoryCache<RevisionId, Arc<Rendered>>,
     /// Renderings in progress, so concurrent readers of one revision wait
     /// for one rendering instead of each making their own.
     in_flight: Mutex<std::collections::HashMap<RevisionId, Pending>>,

@@ -21,6 +21,8 @@ pub(crate) struct UnitOfWork {
     actor: Option<UserId>,
     now: Timestamp,
     events: Vec<Event>,
+    /// Jobs were enqueued: wake the workers after the commit.
+    jobs: bool,
 }
 
 impl AsTx for UnitOfWork {
@@ -40,6 +42,7 @@ impl App {
             actor,
             now: Timestamp::now(),
             events: Vec::new(),
+            jobs: false,
         })
     }
 }
@@ -89,6 +92,11 @@ impl UnitOfWork {
         crate::audit::append(&mut self.tx, self.actor, None, action, target, &details, self.now).await
     }
 
+    /// Notes that this unit of work enqueued (or made runnable) jobs.
+    pub(crate) fn jobs_enqueued(&mut self) {
+        self.jobs = true;
+    }
+
     /// Commits, then applies the events' effects here and rings the feed.
     /// Nothing after the commit can fail: a caller that sees `Ok` knows the
     /// change is durable and visible.
@@ -99,6 +107,9 @@ impl UnitOfWork {
         }
         if !self.events.is_empty() {
             self.app.store().ring_feed();
+        }
+        if self.jobs {
+            self.app.store().ring_jobs();
         }
         Ok(())
     }

@@ -164,6 +164,11 @@ pub enum Event {
     RoleCreated { role: Role },
     #[serde(rename = "role.deleted")]
     RoleDeleted { role: Role },
+    /// Pages that were in the trash longer than the site keeps them were
+    /// removed for good, with their revisions and history (`paths` for the
+    /// audit log; the event names no page, so no page's history shows it).
+    #[serde(rename = "trash.purged")]
+    TrashPurged { pages: Vec<PageId>, paths: Vec<PagePath> },
 }
 
 impl Event {
@@ -177,6 +182,7 @@ impl Event {
             Self::PageMoved { .. } => "page.moved",
             Self::PageDeleted { .. } => "page.deleted",
             Self::PageRestored { .. } => "page.restored",
+            Self::TrashPurged { .. } => "trash.purged",
             Self::UserCreated { .. } => "user.created",
             Self::SessionEnded { .. } => "session.ended",
             Self::UserUpdated { .. } => "user.updated",
@@ -206,7 +212,7 @@ impl Event {
             Self::UserCreated { .. } | Self::UserUpdated { .. } | Self::UserDeleted { .. } => TargetType::User,
             Self::TokenCreated { .. } | Self::TokenRevoked { .. } => TargetType::Token,
             Self::SessionEnded { .. } => TargetType::Session,
-            Self::SettingsChanged { .. } => TargetType::Site,
+            Self::SettingsChanged { .. } | Self::TrashPurged { .. } => TargetType::Site,
             Self::AccessChanged { .. } => TargetType::Access,
             Self::GroupCreated { .. }
             | Self::GroupDeleted { .. }

@@ -14,6 +14,8 @@ pub enum Constraint {
     SessionToken,
     /// `groups_name_key`: the case-folded group name.
     GroupName,
+    /// `jobs_unique`: one waiting or running job per unique key.
+    JobKey,
 }
 
 /// (constraint, index name, table, columns), for every unique index that a
@@ -28,6 +30,7 @@ pub const UNIQUE_INDEXES: &[(Constraint, &str, &str, &[&str])] = &[
         &["token_hash"],
     ),
     (Constraint::GroupName, "groups_name_key", "groups", &["name_key"]),
+    (Constraint::JobKey, "jobs_unique", "jobs", &["unique_key"]),
 ];
 
 #[derive(Debug, thiserror::Error)]

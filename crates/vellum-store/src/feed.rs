@@ -149,32 +149,64 @@ pub async fn pending(h: &mut impl Handle, after: FeedPosition) -> Result<i64> {
         .await)?)
 }
 
-const CHANNEL: &str = "vellum_feed";
+/// The channels of the wake-ups between processes: the change feed, and
+/// the job queue (jobs.rs).
+const CHANNELS: [&str; 2] = ["vellum_feed", "vellum_jobs"];
 
-/// Wakes this process's followers after a commit, and (PostgreSQL) tells
-/// the other processes.
+/// One kind of wake-up: this process's waiters, and whether a NOTIFY is
+/// owed to the other processes.
+#[derive(Default)]
+struct Bell {
+    local: Notify,
+    owed: AtomicBool,
+}
+
+impl Bell {
+    fn ring_here(&self) {
+        self.local.notify_waiters();
+        self.local.notify_one();
+    }
+}
+
+/// Wakes this process's followers (and workers) after a commit, and
+/// (PostgreSQL) tells the other processes.
 #[derive(Default)]
 pub(crate) struct FeedBell {
-    local: Notify,
-    /// A NOTIFY is owed to the other processes.
-    owed: AtomicBool,
+    /// In the order of [`CHANNELS`].
+    bells: [Bell; 2],
     sender: Notify,
+}
+
+impl FeedBell {
+    fn ring(&self, which: usize, postgres: bool) {
+        self.bells[which].ring_here();
+        if postgres {
+            self.bells[which].owed.store(true, Ordering::Release);
+            self.sender.notify_one();
+        }
+    }
 }
 
 impl Store {
     /// Call after committing a transaction that appended events.
     pub fn ring_feed(&self) {
-        self.bell.local.notify_waiters();
-        self.bell.local.notify_one();
-        if self.backend() == crate::Backend::Postgres {
-            self.bell.owed.store(true, Ordering::Release);
-            self.bell.sender.notify_one();
-        }
+        self.bell.ring(0, self.backend() == crate::Backend::Postgres);
     }
 
     /// Waits until the feed may have new events, or `timeout` passed.
     pub async fn wait_for_feed(&self, timeout: Duration) {
-        let _ = tokio::time::timeout(timeout, self.bell.local.notified()).await;
+        let _ = tokio::time::timeout(timeout, self.bell.bells[0].local.notified()).await;
+    }
+
+    /// Call after committing a transaction that enqueued jobs: wakes the
+    /// workers here and (PostgreSQL) in every other process.
+    pub fn ring_jobs(&self) {
+        self.bell.ring(1, self.backend() == crate::Backend::Postgres);
+    }
+
+    /// Waits until a job may have been enqueued, or `timeout` passed.
+    pub async fn wait_for_jobs(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.bell.bells[1].local.notified()).await;
     }
 
     /// Starts the wake-ups between processes (PostgreSQL only; a no-op on
@@ -201,24 +233,28 @@ async fn listen_loop(pool: sqlx::PgPool, bell: Arc<FeedBell>) {
     loop {
         match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(mut listener) => {
-                if let Err(e) = listener.listen(CHANNEL).await {
-                    tracing::warn!(error = %e, "cannot LISTEN for feed wake-ups; followers poll meanwhile");
+                if let Err(e) = listener.listen_all(CHANNELS).await {
+                    tracing::warn!(error = %e, "cannot LISTEN for wake-ups; followers and workers poll meanwhile");
                 } else {
                     loop {
                         match listener.try_recv().await {
-                            Ok(Some(_)) => bell.local.notify_one(),
-                            // Reconnected after a lost connection: events may
-                            // have been missed, so look now.
-                            Ok(None) => bell.local.notify_one(),
+                            Ok(Some(n)) => {
+                                if let Some(i) = CHANNELS.iter().position(|c| *c == n.channel()) {
+                                    bell.bells[i].ring_here();
+                                }
+                            }
+                            // Reconnected after a lost connection: wake-ups
+                            // may have been missed, so look now.
+                            Ok(None) => bell.bells.iter().for_each(Bell::ring_here),
                             Err(e) => {
-                                tracing::warn!(error = %e, "feed listener failed; reconnecting");
+                                tracing::warn!(error = %e, "wake-up listener failed; reconnecting");
                                 break;
                             }
                         }
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "cannot connect the feed listener; retrying"),
+            Err(e) => tracing::warn!(error = %e, "cannot connect the wake-up listener; retrying"),
         }
         if pool.is_closed() {
             return;
@@ -230,15 +266,17 @@ async fn listen_loop(pool: sqlx::PgPool, bell: Arc<FeedBell>) {
 async fn send_loop(pool: sqlx::PgPool, bell: Arc<FeedBell>) {
     loop {
         bell.sender.notified().await;
-        // Coalesce a burst of commits into one notification.
+        // Coalesce a burst of commits into one notification per channel.
         tokio::time::sleep(Duration::from_millis(5)).await;
-        if bell.owed.swap(false, Ordering::AcqRel) {
-            if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
-                .bind(CHANNEL)
-                .execute(&pool)
-                .await
-            {
-                tracing::debug!(error = %e, "feed NOTIFY failed; other processes will poll");
+        for (i, channel) in CHANNELS.iter().enumerate() {
+            if bell.bells[i].owed.swap(false, Ordering::AcqRel) {
+                if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(*channel)
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::debug!(error = %e, "NOTIFY failed; other processes will poll");
+                }
             }
         }
         if pool.is_closed() {

@@ -20,6 +20,7 @@ pub mod db;
 mod error;
 pub mod events;
 pub mod feed;
+pub mod jobs;
 mod migrate;
 pub mod pages;
 pub mod refs;

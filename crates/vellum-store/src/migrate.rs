@@ -41,6 +41,11 @@ const SQLITE: &[Migration] = &[
         name: "totp_replay",
         sql: include_str!("../migrations/sqlite/0004_totp_replay.sql"),
     },
+    Migration {
+        version: 5,
+        name: "jobs",
+        sql: include_str!("../migrations/sqlite/0005_jobs.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -63,6 +68,11 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         name: "totp_replay",
         sql: include_str!("../migrations/postgres/0004_totp_replay.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "jobs",
+        sql: include_str!("../migrations/postgres/0005_jobs.sql"),
     },
 ];
 

@@ -6,7 +6,7 @@ use vellum_core::{FolderPath, PageId, PagePath, RevisionId, Timestamp, Title, Us
 
 use crate::db::{with_db, Columns, DbTime, Handle, Sql, TextList};
 use crate::visible::{Visible, VisibleSql};
-use crate::{access, Result};
+use crate::{access, Backend, Result, StoreError};
 
 /// A page as stored (its text lives in its revisions).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -488,4 +488,57 @@ pub async fn count_by_scope(h: &mut impl Handle) -> Result<BTreeMap<String, i64>
     .fetch_all(&mut *c)
     .await)?;
     Ok(rows.into_iter().collect())
+}
+
+/// Removes for good up to `limit` pages that went to the trash before
+/// `cutoff`, with everything that belongs to them: revisions, links, tags,
+/// redirects, the stored rendering and their events (the change history;
+/// the audit log keeps its own record). Answers the pages removed.
+pub async fn purge_trashed_before(
+    h: &mut impl Handle,
+    cutoff: Timestamp,
+    limit: i64,
+) -> Result<Vec<(PageId, PagePath)>> {
+    const PICK: &str = "SELECT id, path FROM pages WHERE deleted_at IS NOT NULL AND deleted_at < $1 \
+                        ORDER BY deleted_at, id LIMIT $2";
+    let rows: Vec<(i64, String)> = with_db!(h, |c| sqlx::query_as(PICK)
+        .bind(DbTime(cutoff))
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(&rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // Dependents first; one statement per table, over the whole batch.
+    const DELETES: [&str; 7] = [
+        "DELETE FROM page_renders WHERE page_id IN ({ids})",
+        "DELETE FROM page_tags WHERE page_id IN ({ids})",
+        "DELETE FROM page_links WHERE page_id IN ({ids})",
+        "DELETE FROM redirects WHERE page_id IN ({ids})",
+        "DELETE FROM events WHERE target_type = 'page' AND target_id IN ({ids})",
+        "DELETE FROM revisions WHERE page_id IN ({ids})",
+        "DELETE FROM pages WHERE id IN ({ids})",
+    ];
+    for sql in DELETES {
+        with_db!(h, |c, b| {
+            let list = match b {
+                Backend::Sqlite => "SELECT value FROM json_each($1)",
+                Backend::Postgres => "SELECT jsonb_array_elements_text($1::jsonb)::bigint",
+            };
+            let sql = sql.replace("{ids}", list);
+            sqlx::query(&sql)
+                .bind(&ids)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+    }
+    rows.into_iter()
+        .map(|(id, path)| {
+            let path = PagePath::parse(&path).map_err(|e| StoreError::Corrupt(format!("page path {path:?}: {e}")))?;
+            Ok((PageId(id), path))
+        })
+        .collect()
 }

@@ -83,7 +83,8 @@ pub(crate) fn class<S: Clone + Send + Sync + 'static>(c: RouteClass, m: MethodRo
 /// A span per request that names the route, not the query string (which
 /// can carry a one-time setup token).
 pub(crate) fn request_span(req: &Request<Body>) -> tracing::Span {
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+    // The id is recorded by the request context (request.rs).
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = tracing::field::Empty)
 }
 
 pub(crate) async fn serve(

@@ -204,7 +204,10 @@ pub(crate) async fn context(State(s): State<AppState>, req: Request, next: Next)
     let (mut parts, body) = req.into_parts();
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let ip = client_ip(peer, &parts.headers, &s.opts.trusted_proxies);
+    let request_id = request_id(&parts.headers);
+    tracing::Span::current().record("request_id", request_id.as_str());
     let meta = RequestMeta {
+        request_id: Some(request_id.clone()),
         ip,
         user_agent: parts
             .headers
@@ -217,7 +220,7 @@ pub(crate) async fn context(State(s): State<AppState>, req: Request, next: Next)
         .get::<axum::extract::OriginalUri>()
         .map_or_else(|| parts.uri.path().to_owned(), |o| o.0.path().to_owned());
     let method = parts.method.clone();
-    vellum_app::with_request(meta, async move {
+    let mut res = vellum_app::with_request(meta, async move {
         let checked = admit(&s, &parts, &method, &path, ip).await;
         match checked {
             Ok(visitor) => {
@@ -239,7 +242,32 @@ pub(crate) async fn context(State(s): State<AppState>, req: Request, next: Next)
             Err(Refusal::Response(r)) => r,
         }
     })
-    .await
+    .await;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    res
+}
+
+const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// The request's id: the one a proxy in front set (`X-Request-Id`, as
+/// nginx's `$request_id`), when it is a plausible id, or a new one. It is
+/// in the request's log lines, in its response, and in the logs of the
+/// jobs it enqueues.
+fn request_id(headers: &HeaderMap) -> String {
+    let given = headers
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
+    match given {
+        Some(v) => v.to_owned(),
+        None => {
+            let mut r = [0u8; 8];
+            let _ = getrandom::getrandom(&mut r);
+            r.iter().map(|b| format!("{b:02x}")).collect()
+        }
+    }
 }
 
 enum Refusal {

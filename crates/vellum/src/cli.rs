@@ -21,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the wiki (web server and background work).
     Serve,
+    /// Run background jobs only, no web server (any number of these may
+    /// run beside `vellum serve --workers 0` nodes on one PostgreSQL).
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Rebuild this process's search index from the database (stop
@@ -69,6 +72,7 @@ pub fn run() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve(config).await,
+            Command::Worker => worker(config).await,
             Command::Migrate => migrate(config).await,
             Command::Reindex => reindex(config).await,
             Command::User(UserCommand::Create {
@@ -128,10 +132,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             config.public_url.clone().unwrap_or_else(|| format!("http://{local}"))
         );
     }
-    let maintenance = tokio::spawn(maintain(app.clone()));
+    let workers =
+        (config.jobs.serve_workers > 0).then(|| app.start_workers(worker_options(&config, config.jobs.serve_workers)));
     vellum_web::serve(listener, service, config.server_limits(), shutdown_signal()).await?;
-    maintenance.abort();
-    tracing::info!("shutting down: requests finished, closing the database");
+    if let Some(w) = workers {
+        tracing::info!("shutting down: requests finished, letting running jobs finish");
+        w.stop().await;
+    }
+    tracing::info!("shutting down: closing the database");
     app.shutdown().await;
     Ok(())
 }
@@ -162,18 +170,26 @@ async fn reindex(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Keeps the database's planner statistics current and old audit
-/// entries, sign-in failures and refresh tokens pruned while serving.
-async fn maintain(app: App) {
-    let mut tick = tokio::time::interval(vellum_store::MAINTENANCE_INTERVAL);
-    loop {
-        tick.tick().await;
-        match app.maintain().await {
-            Ok(done) if !done.is_empty() => tracing::info!(?done, "maintenance"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e.message, "database maintenance failed"),
-        }
+fn worker_options(config: &Config, concurrency: usize) -> vellum_app::WorkerOptions {
+    vellum_app::WorkerOptions {
+        concurrency,
+        queues: config.jobs.queues.clone(),
+        ..vellum_app::WorkerOptions::default()
     }
+}
+
+/// Runs background jobs until SIGTERM or Ctrl-C, then lets running jobs
+/// finish (or hands them back) before exiting.
+async fn worker(config: Config) -> anyhow::Result<()> {
+    let app = open(&config).await?;
+    app.start_following();
+    let workers = app.start_workers(worker_options(&config, config.jobs.worker_concurrency));
+    eprintln!("\n  Vellum worker {} is running background jobs\n", workers.name);
+    shutdown_signal().await;
+    tracing::info!("shutting down: letting running jobs finish");
+    workers.stop().await;
+    app.shutdown().await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -36,6 +36,19 @@ pub struct FileConfig {
     pub oidc: Option<OidcFileConfig>,
     #[serde(default)]
     pub search: SearchFileConfig,
+    #[serde(default)]
+    pub jobs: JobsFileConfig,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct JobsFileConfig {
+    /// Jobs `vellum serve` runs at once (0: none; leave them to `vellum worker`).
+    pub workers: Option<usize>,
+    /// Jobs `vellum worker` runs at once.
+    pub worker_concurrency: Option<usize>,
+    /// The queues this process serves (default: all).
+    pub queues: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -158,6 +171,10 @@ pub struct Overrides {
     /// Rate limits: `on` (default) or `off` (for load tests).
     #[arg(long, global = true, env = "VELLUM_RATE_LIMIT", value_name = "ON|OFF")]
     pub rate_limit: Option<String>,
+    /// Background jobs `vellum serve` runs at once (0: none, for web nodes
+    /// beside `vellum worker` processes).
+    #[arg(long, global = true, env = "VELLUM_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
     /// The OpenID client secret (environment only, so that it stays out of
     /// process listings).
     #[arg(skip = std::env::var("VELLUM_OIDC_CLIENT_SECRET").ok())]
@@ -181,6 +198,18 @@ pub struct Config {
     pub oidc: Option<vellum_app::OidcConfig>,
     pub search: vellum_app::SearchConfig,
     pub log: LogConfig,
+    pub jobs: JobsConfig,
+}
+
+/// How this process runs background jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobsConfig {
+    /// Jobs `vellum serve` runs at once (0: none).
+    pub serve_workers: usize,
+    /// Jobs `vellum worker` runs at once.
+    pub worker_concurrency: usize,
+    /// Queues served (empty: all).
+    pub queues: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -199,6 +228,7 @@ impl std::fmt::Debug for Config {
             .field("rate_limits", &self.rate_limits)
             .field("oidc", &self.oidc)
             .field("search", &self.search)
+            .field("jobs", &self.jobs)
             .finish()
     }
 }
@@ -343,7 +373,21 @@ impl Config {
             }
             search.writer_memory = m * 1024 * 1024;
         }
+        let serve_workers = o.workers.or(file.jobs.workers).unwrap_or(2);
+        if serve_workers > 256 {
+            bail!("`jobs.workers` / VELLUM_WORKERS must be between 0 and 256 (got {serve_workers})");
+        }
+        let worker_concurrency = file.jobs.worker_concurrency.unwrap_or(8);
+        if !(1..=256).contains(&worker_concurrency) {
+            bail!("`jobs.worker_concurrency` must be between 1 and 256 (got {worker_concurrency})");
+        }
+        let jobs = JobsConfig {
+            serve_workers,
+            worker_concurrency,
+            queues: file.jobs.queues.unwrap_or_default(),
+        };
         Ok(Config {
+            jobs,
             search,
             trusted_proxies,
             rate_limits,
@@ -466,7 +510,7 @@ pub const EXAMPLE: &str = r#"# Vellum configuration. Every key is optional; the 
 # VELLUM_LISTEN / --listen, VELLUM_DATA_DIR / --data-dir,
 # VELLUM_DATABASE_URL / --database-url, VELLUM_PUBLIC_URL / --public-url,
 # VELLUM_LOG_FORMAT / --log-format, VELLUM_SQLITE_SYNCHRONOUS / --sqlite-synchronous,
-# VELLUM_RATE_LIMIT / --rate-limit (on or off).
+# VELLUM_RATE_LIMIT / --rate-limit (on or off), VELLUM_WORKERS / --workers.
 
 # Address and port to listen on.
 listen = "127.0.0.1:3000"
@@ -559,6 +603,16 @@ read_per_minute = 6000
 language = "english"
 # dir = "/var/lib/vellum/search"   # default: search/ in the data directory
 # writer_memory_mib = 64          # indexing buffer; more makes rebuilds faster
+
+[jobs]
+# Background jobs (upkeep, mail, thumbnails) are rows in the database, run
+# by workers. `vellum serve` runs this many at once (0: none, for web nodes
+# when separate `vellum worker` processes do the work).
+workers = 2
+# Jobs one `vellum worker` process runs at once.
+worker_concurrency = 8
+# The queues this process serves (default: all of them).
+# queues = ["default", "upkeep"]
 
 [log]
 # "text" for people, "json" for log collectors.

@@ -148,3 +148,79 @@ async fn three_nodes_started_at_once_on_an_empty_database_all_come_up() {
     assert_eq!(db.scalar("SELECT COUNT(*) FROM vellum_migrations").await, shipped);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Two `vellum worker` processes on one database: every built-in schedule
+/// fires once per period between them, the jobs it enqueues run, and
+/// SIGTERM stops each cleanly.
+#[tokio::test]
+async fn two_worker_processes_fire_each_schedule_once() {
+    let backend = vellum_testkit::Backend::from_env();
+    let db = vellum_testkit::TestDb::new(backend).await;
+    let dir = temp_dir("workers");
+    let migrated = vellum(&dir)
+        .args(["--database-url", &db.url, "migrate"])
+        .output()
+        .expect("migrate");
+    assert!(migrated.status.success());
+    let started = std::time::SystemTime::now();
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            vellum(&dir)
+                .args(["--database-url", &db.url, "worker"])
+                .env("VELLUM_LOG", "info,vellum_app::worker=debug")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn vellum worker")
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let fired = db
+            .scalar("SELECT COUNT(*) FROM schedules WHERE last_fired_at IS NOT NULL")
+            .await;
+        let waiting = db.scalar("SELECT COUNT(*) FROM jobs").await;
+        if fired == 4 && waiting == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedules never all fired and ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mut logs = String::new();
+    for child in workers {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "a worker did not stop cleanly: {err}");
+        assert!(err.contains("workers stopped"), "{err}");
+        logs.push_str(&err);
+    }
+    let elapsed = started.elapsed().unwrap().as_millis() as i64;
+    let start_ms = started.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    for (name, period_ms) in [
+        ("upkeep.statistics", 30_000),
+        ("upkeep.expired", 600_000),
+        ("upkeep.trash", 3_600_000),
+        ("report.broken_links", 86_400_000),
+    ] {
+        let fired = logs
+            .lines()
+            .filter(|l| l.contains("schedules fired") && l.contains(&format!("\"{name}\"")))
+            .count() as i64;
+        // Once, plus once per period boundary the run crossed.
+        let boundaries = (start_ms + elapsed) / period_ms - start_ms / period_ms;
+        assert!(
+            fired >= 1 && fired <= 1 + boundaries,
+            "{name} fired {fired} times between two workers:\n{logs}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

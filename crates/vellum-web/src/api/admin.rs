@@ -295,6 +295,7 @@ fn settings_json(s: vellum_app::SiteSettings) -> Settings {
         anonymous_read: s.anonymous_read,
         require_totp: s.require_totp,
         audit_retention_days: s.audit_retention_days,
+        trash_retention_days: s.trash_retention_days,
     }
 }
 
@@ -318,6 +319,7 @@ pub(crate) async fn put_settings(
         anonymous_read: body.anonymous_read,
         require_totp: body.require_totp,
         audit_retention_days: body.audit_retention_days,
+        trash_retention_days: body.trash_retention_days,
     };
     Ok(Json(settings_json(s.app.update_settings(&v.actor, ch).await?)))
 }

@@ -9,6 +9,7 @@
 mod access;
 mod admin;
 mod auth;
+mod jobs;
 mod model;
 mod pages;
 mod search;
@@ -51,6 +52,7 @@ use crate::routes::Routes;
         access::list_groups, access::create_group, access::get_group, access::delete_group,
         access::add_member, access::remove_member, access::list_roles, access::create_role, access::delete_role,
         search::search, search::titles, search::status,
+        jobs::list_jobs, jobs::job_stats, jobs::get_job, jobs::retry_job, jobs::discard_job, jobs::broken_links,
     ),
     tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"), (name = "search"))
 )]
@@ -134,6 +136,7 @@ pub(crate) fn router() -> Routes {
         .merge(site::router())
         .merge(search::router())
         .merge(admin::router())
+        .merge(jobs::router())
         .merge(access::router())
         .map(|r| {
             r.fallback(api_not_found)

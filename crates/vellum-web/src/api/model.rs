@@ -480,6 +480,9 @@ pub struct Settings {
     pub require_totp: bool,
     /// Audit entries older than this are removed (1 to 36,500 days).
     pub audit_retention_days: i64,
+    /// Pages in the trash longer than this are removed for good, with
+    /// their history (0 to 36,500 days; 0 keeps them until removed by hand).
+    pub trash_retention_days: i64,
 }
 
 /// Settings to change; absent ones stay as they are.
@@ -489,6 +492,7 @@ pub struct SettingsUpdate {
     pub anonymous_read: Option<bool>,
     pub require_totp: Option<bool>,
     pub audit_retention_days: Option<i64>,
+    pub trash_retention_days: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -378,6 +378,8 @@ pub(crate) struct AdminForm {
     #[serde(default)]
     audit_retention_days: String,
     #[serde(default)]
+    trash_retention_days: String,
+    #[serde(default)]
     email: String,
     #[serde(default)]
     username: String,
@@ -389,13 +391,21 @@ pub(crate) struct AdminForm {
 
 async fn admin_post(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::Form<AdminForm>) -> HtmlResult {
     let result: Result<String, AppError> = match f.action.as_str() {
-        "settings" => match f.audit_retention_days.trim().parse::<i64>() {
-            Err(_) => Err(AppError::invalid(
+        "settings" => match (
+            f.audit_retention_days.trim().parse::<i64>(),
+            f.trash_retention_days.trim().parse::<i64>(),
+        ) {
+            (Err(_), _) => Err(AppError::invalid(
                 Code::InvalidRequest,
                 "audit_retention_days",
                 "Give the days to keep audit entries as a whole number.",
             )),
-            Ok(days) => s
+            (_, Err(_)) => Err(AppError::invalid(
+                Code::InvalidRequest,
+                "trash_retention_days",
+                "Give the days to keep trashed pages as a whole number (0 keeps them).",
+            )),
+            (Ok(days), Ok(trash_days)) => s
                 .app
                 .update_settings(
                     &v.actor,
@@ -403,6 +413,7 @@ async fn admin_post(State(s): State<AppState>, v: Visitor, axum::Form(f): axum::
                         anonymous_read: Some(f.anonymous_read.is_some()),
                         require_totp: Some(f.require_totp.is_some()),
                         audit_retention_days: Some(days),
+                        trash_retention_days: Some(trash_days),
                     },
                 )
                 .await

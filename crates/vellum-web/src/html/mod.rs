@@ -10,6 +10,7 @@ mod access;
 mod account;
 mod csrf;
 mod history;
+mod jobs;
 mod lists;
 mod manage;
 mod me;
@@ -350,6 +351,7 @@ pub(crate) fn routes() -> Routes {
         .merge(access::router())
         .merge(me::router())
         .merge(users::router())
+        .merge(jobs::router())
         .merge(search::router())
 }
 

@@ -1013,7 +1013,7 @@ async fn the_audit_log_records_security_actions_and_cannot_be_altered() {
     ))
     .await;
     assert_eq!(audit(&t, "action=old.thing").await.len(), 1);
-    t.app.maintain().await.unwrap();
+    t.app.remove_expired().await.unwrap();
     assert!(audit(&t, "action=old.thing").await.is_empty());
     assert!(audit(&t, "").await.len() >= before, "recent entries stay");
     let res = t

@@ -137,7 +137,11 @@ async fn lag_counts_unread_events_whatever_order_they_were_numbered_in() {
         }
     }
     let mut conn = store.read().await.unwrap();
-    assert_eq!(feed::pending(&mut conn, start).await.unwrap(), 3, "three committed, none read");
+    assert_eq!(
+        feed::pending(&mut conn, start).await.unwrap(),
+        3,
+        "three committed, none read"
+    );
     let first = feed::read(&mut conn, start, 1).await.unwrap();
     assert_eq!(feed::pending(&mut conn, first[0].position).await.unwrap(), 2);
     let all = feed::read(&mut conn, start, 10).await.unwrap();

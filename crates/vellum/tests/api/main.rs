@@ -10,6 +10,7 @@ mod errors;
 mod feed;
 mod hardening;
 mod html;
+mod jobs;
 mod links;
 mod nodes;
 mod pages;

@@ -1,0 +1,454 @@
+//! The workers: claim due jobs, run them with a renewed lease, record the
+//! outcome, put back the jobs of dead workers, and fire the schedules.
+//!
+//! One loop per [`Workers`] claims as many jobs as it has free slots and
+//! runs each in its own task. It wakes when a commit here (or, on
+//! PostgreSQL, `NOTIFY vellum_jobs` from any process) says jobs were
+//! enqueued, when a job finishes, and at least every `poll` (jobs whose
+//! retry time came, expired leases, schedules). `vellum serve` runs one
+//! with a few slots; `vellum worker` runs only this.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+use vellum_core::Timestamp;
+use vellum_store::jobs::{self as store, JobRecord};
+
+use crate::jobs::{backoff, Job, JobError, JobSpec};
+use crate::App;
+
+/// How a process runs its workers.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// The queues served (empty: every queue a handler is registered on).
+    pub queues: Vec<String>,
+    /// How long a claim lasts without renewal; renewed every third of it.
+    pub lease: Duration,
+    /// The longest an idle worker waits before looking again.
+    pub poll: Duration,
+    /// How long shutdown waits for running jobs before handing them back.
+    pub grace: Duration,
+    /// Fire the built-in schedules (any number of processes may; each
+    /// firing happens once).
+    pub schedules: bool,
+    /// The first retry's wait; each further one doubles it (see
+    /// [`backoff`](crate::jobs::backoff)).
+    pub retry_base: Duration,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            concurrency: 4,
+            queues: Vec::new(),
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            grace: Duration::from_secs(10),
+            schedules: true,
+            retry_base: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A schedule: a job enqueued once per period across all processes, at
+/// times aligned to the period (every 30 s at :00 and :30, daily at 00:00
+/// UTC).
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub name: String,
+    pub period: Duration,
+    pub job: JobSpec,
+}
+
+impl Schedule {
+    /// The first aligned time after `now`.
+    pub fn next_after(&self, now: Timestamp) -> Timestamp {
+        let p = i64::try_from(self.period.as_millis()).unwrap_or(i64::MAX).max(1);
+        let t = now.as_millis();
+        Timestamp::from_millis((t.div_euclid(p) + 1).saturating_mul(p))
+    }
+}
+
+/// Running workers; [`Workers::stop`] ends them gracefully.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    pub name: String,
+}
+
+impl Workers {
+    /// Stops claiming, lets running jobs finish within the grace period,
+    /// and hands back (without counting the run) those that did not.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Ends the workers the way a crash would: nothing is handed back, and
+    /// their jobs run again elsewhere once their leases end (for tests of
+    /// exactly that).
+    #[doc(hidden)]
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// A worker's name in leases and logs: host, process and a random part
+/// (several workers may share a process).
+fn worker_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let mut r = [0u8; 3];
+    let _ = getrandom::getrandom(&mut r);
+    format!("{host}:{}:{:02x}{:02x}{:02x}", std::process::id(), r[0], r[1], r[2])
+}
+
+fn jitter() -> f64 {
+    let mut r = [0u8; 2];
+    let _ = getrandom::getrandom(&mut r);
+    f64::from(u16::from_le_bytes(r)) / f64::from(u16::MAX)
+}
+
+impl App {
+    /// Starts workers in this process. Call from inside the runtime.
+    pub fn start_workers(&self, opts: WorkerOptions) -> Workers {
+        let (stop, stopping) = watch::channel(false);
+        let name = worker_name();
+        let task = tokio::spawn(run(self.clone(), opts, name.clone(), stopping));
+        Workers { stop, task, name }
+    }
+
+    /// The built-in schedules (upkeep.rs), with this deployment's settings.
+    pub fn schedules(&self) -> Vec<Schedule> {
+        crate::upkeep::schedules()
+    }
+
+    /// Fires every due schedule once (across all processes): answers the
+    /// names fired here.
+    pub async fn fire_schedules(&self, schedules: &[Schedule]) -> crate::AppResult<Vec<String>> {
+        let now = Timestamp::now();
+        let mut fired = Vec::new();
+        for s in schedules {
+            let due = {
+                let mut conn = self.0.store.read().await?;
+                store::schedule(&mut conn, &s.name)
+                    .await?
+                    .is_none_or(|(next, _)| next <= now)
+            };
+            if !due {
+                continue;
+            }
+            let mut uow = self.begin(None).await?;
+            if store::fire_schedule(&mut uow, &s.name, now, s.next_after(now)).await? {
+                // Keyed by the schedule: a firing whose job still waits (the
+                // workers are behind) does not pile up another.
+                uow.enqueue(s.job.clone().unique(format!("schedule:{}", s.name)))
+                    .await?;
+                uow.commit().await?;
+                fired.push(s.name.clone());
+            }
+        }
+        Ok(fired)
+    }
+}
+
+/// The ids of the jobs this worker holds, for the heartbeat.
+type Held = Arc<Mutex<HashSet<i64>>>;
+
+async fn run(app: App, opts: WorkerOptions, name: String, mut stopping: watch::Receiver<bool>) {
+    let queues: Vec<String> = if opts.queues.is_empty() {
+        app.0.jobs.queues()
+    } else {
+        opts.queues.clone()
+    };
+    let queue_refs: Vec<&str> = queues.iter().map(String::as_str).collect();
+    let slots = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let held: Held = Arc::default();
+    let mut tasks = JoinSet::new();
+    let schedules = if opts.schedules { app.schedules() } else { Vec::new() };
+    let beat = (opts.lease / 3).max(Duration::from_millis(50));
+    let retry_base = opts.retry_base;
+    let mut last_beat = Instant::now();
+    let mut last_upkeep: Option<Instant> = None;
+    tracing::info!(worker = %name, ?queues, concurrency = opts.concurrency, "workers started");
+    loop {
+        if *stopping.borrow() {
+            break;
+        }
+        while tasks.try_join_next().is_some() {}
+        if last_beat.elapsed() >= beat {
+            last_beat = Instant::now();
+            heartbeat(&app, &held, &name, opts.lease).await;
+        }
+        if last_upkeep.is_none_or(|t| t.elapsed() >= opts.poll) {
+            last_upkeep = Some(Instant::now());
+            reap(&app).await;
+            if !schedules.is_empty() {
+                match app.fire_schedules(&schedules).await {
+                    Ok(fired) if !fired.is_empty() => tracing::debug!(?fired, "schedules fired"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e.message, "firing schedules failed; trying again"),
+                }
+            }
+        }
+        let free = slots.available_permits();
+        let mut claimed = 0;
+        if free > 0 {
+            match claim(&app, &queue_refs, &name, free, opts.lease).await {
+                Ok(jobs) => {
+                    claimed = jobs.len();
+                    for job in jobs {
+                        let Ok(permit) = slots.clone().try_acquire_owned() else {
+                            break;
+                        };
+                        if let Ok(mut h) = held.lock() {
+                            h.insert(job.id);
+                        }
+                        let (app, name, held) = (app.clone(), name.clone(), held.clone());
+                        tasks.spawn(async move {
+                            let id = job.id;
+                            execute(&app, job, &name, retry_base).await;
+                            if let Ok(mut h) = held.lock() {
+                                h.remove(&id);
+                            }
+                            drop(permit);
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "claiming jobs failed; trying again");
+                    tokio::time::sleep(opts.poll).await;
+                }
+            }
+        }
+        if free > 0 && claimed == free {
+            continue; // more may be waiting
+        }
+        let wait = opts
+            .poll
+            .min(beat.saturating_sub(last_beat.elapsed()).max(Duration::from_millis(10)));
+        tokio::select! {
+            () = app.store().wait_for_jobs(wait) => {}
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            _ = stopping.changed() => {}
+        }
+    }
+    // Shutdown: no new claims; let running jobs finish within the grace
+    // period (renewing their leases), then hand back the rest.
+    let deadline = Instant::now() + opts.grace;
+    while !tasks.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        tokio::select! {
+            _ = tasks.join_next() => {}
+            () = tokio::time::sleep(left.min(beat)) => heartbeat(&app, &held, &name, opts.lease).await,
+        }
+    }
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
+    let unfinished: Vec<i64> = held.lock().map(|h| h.iter().copied().collect()).unwrap_or_default();
+    for id in &unfinished {
+        if let Err(e) = release(&app, *id, &name).await {
+            tracing::warn!(job = id, error = %e.message, "could not hand back a job; it runs again when its lease ends");
+        }
+    }
+    tracing::info!(worker = %name, handed_back = unfinished.len(), "workers stopped");
+}
+
+async fn claim(
+    app: &App,
+    queues: &[&str],
+    name: &str,
+    free: usize,
+    lease: Duration,
+) -> crate::AppResult<Vec<JobRecord>> {
+    let now = Timestamp::now();
+    // A read first: on SQLite a claim is a write transaction, which an
+    // idle worker should not take every time it looks.
+    {
+        let mut conn = app.0.store.read().await?;
+        if !store::any_due(&mut conn, queues, now).await? {
+            return Ok(Vec::new());
+        }
+    }
+    let mut tx = app.0.store.begin().await?;
+    let jobs = store::claim(&mut tx, queues, name, free as i64, now.plus(lease), now).await?;
+    tx.commit().await?;
+    Ok(jobs)
+}
+
+async fn heartbeat(app: &App, held: &Held, name: &str, lease: Duration) {
+    let ids: Vec<i64> = held.lock().map(|h| h.iter().copied().collect()).unwrap_or_default();
+    if ids.is_empty() {
+        return;
+    }
+    let result = async {
+        let mut tx = app.0.store.begin().await?;
+        let n = store::heartbeat(&mut tx, &ids, name, Timestamp::now().plus(lease)).await?;
+        tx.commit().await?;
+        Ok::<_, crate::AppError>(n)
+    }
+    .await;
+    match result {
+        Ok(n) if (n as usize) < ids.len() => tracing::warn!(
+            held = ids.len(),
+            renewed = n,
+            "some job leases ran out before renewal; those jobs may run again elsewhere"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e.message, "renewing job leases failed"),
+    }
+}
+
+async fn reap(app: &App) {
+    let result = async {
+        let now = Timestamp::now();
+        let mut tx = app.0.store.begin().await?;
+        let n = store::reap(&mut tx, now).await?;
+        tx.commit().await?;
+        Ok::<_, crate::AppError>(n)
+    }
+    .await;
+    match result {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::warn!(
+                jobs = n,
+                "jobs of a worker that stopped renewing its leases were put back"
+            );
+            app.store().ring_jobs();
+        }
+        Err(e) => tracing::warn!(error = %e.message, "putting back expired jobs failed"),
+    }
+}
+
+async fn release(app: &App, id: i64, name: &str) -> crate::AppResult<()> {
+    let mut tx = app.0.store.begin().await?;
+    store::release(&mut tx, id, name, Timestamp::now()).await?;
+    tx.commit().await?;
+    app.store().ring_jobs();
+    Ok(())
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs one claimed job and records its outcome.
+async fn execute(app: &App, job: JobRecord, name: &str, retry_base: Duration) {
+    let span = tracing::info_span!(
+        "job",
+        id = job.id,
+        kind = %job.kind,
+        attempt = job.attempts,
+        request_id = job.request_id.as_deref().unwrap_or(""),
+    );
+    async {
+        let started = Instant::now();
+        let outcome = match app.0.jobs.handler(&job.kind) {
+            None => Err(JobError::Retry(format!(
+                "no handler for job kind `{}` in this process (a newer version may know it)",
+                job.kind
+            ))),
+            Some(handler) => {
+                let input = Job {
+                    id: job.id,
+                    kind: job.kind.clone(),
+                    payload: job.payload.clone(),
+                    attempt: job.attempts,
+                    request_id: job.request_id.clone(),
+                };
+                // In a task of its own, so that a panic is a failed run;
+                // aborted with this one (at shutdown), so that a job handed
+                // back is not still running here.
+                let mut run = AbortOnDrop(tokio::spawn(handler(app.clone(), input)));
+                match (&mut run.0).await {
+                    Ok(r) => r,
+                    Err(e) if e.is_panic() => Err(JobError::Retry("the job panicked".into())),
+                    Err(_) => Err(JobError::Retry("the job was cancelled".into())),
+                }
+            }
+        };
+        let now = Timestamp::now();
+        let recorded = async {
+            let mut tx = app.0.store.begin().await?;
+            let held = match &outcome {
+                Ok(()) => store::complete(&mut tx, job.id, name).await?,
+                Err(e) => {
+                    let retry_at = match e {
+                        JobError::Retry(_) => Some(now.plus(backoff(job.attempts, jitter(), retry_base))),
+                        JobError::Permanent(_) => None,
+                    };
+                    store::fail(&mut tx, job.id, name, &e.to_string(), retry_at, now).await?
+                }
+            };
+            tx.commit().await?;
+            Ok::<_, crate::AppError>(held)
+        }
+        .await;
+        let ms = started.elapsed().as_millis() as u64;
+        match (&outcome, recorded) {
+            (Ok(()), Ok(true)) => tracing::debug!(ms, "job done"),
+            (Err(e), Ok(true)) => {
+                let last = job.attempts >= job.max_attempts || matches!(e, JobError::Permanent(_));
+                if last {
+                    tracing::error!(ms, error = %e, "job failed for the last time; it is dead until an administrator retries it");
+                } else {
+                    tracing::warn!(ms, error = %e, "job failed; it will be retried");
+                }
+            }
+            (_, Ok(false)) => tracing::warn!(ms, "the job's lease ran out while it ran; another worker may run it again"),
+            (_, Err(e)) => tracing::warn!(ms, error = %e.message, "recording the job's outcome failed; it runs again when its lease ends"),
+        }
+    }
+    .instrument(span)
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_fire_at_times_aligned_to_their_period() {
+        let s = Schedule {
+            name: "t".into(),
+            period: Duration::from_secs(30),
+            job: JobSpec::new("noop", serde_json::json!({})),
+        };
+        assert_eq!(s.next_after(Timestamp::from_millis(0)), Timestamp::from_millis(30_000));
+        assert_eq!(
+            s.next_after(Timestamp::from_millis(29_999)),
+            Timestamp::from_millis(30_000)
+        );
+        assert_eq!(
+            s.next_after(Timestamp::from_millis(30_000)),
+            Timestamp::from_millis(60_000)
+        );
+        let daily = Schedule {
+            period: Duration::from_secs(86_400),
+            ..s
+        };
+        assert_eq!(
+            daily.next_after(Timestamp::from_millis(86_400_000 + 5)),
+            Timestamp::from_millis(2 * 86_400_000)
+        );
+    }
+}
