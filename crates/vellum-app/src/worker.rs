@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 use vellum_core::Timestamp;
@@ -181,6 +181,13 @@ async fn run(app: App, opts: WorkerOptions, name: String, mut stopping: watch::R
     let retry_base = opts.retry_base;
     let mut last_beat = Instant::now();
     let mut last_upkeep: Option<Instant> = None;
+    let (finished, outcomes) = mpsc::unbounded_channel();
+    let recorder = tokio::spawn(record_outcomes(app.clone(), name.clone(), held.clone(), outcomes));
+    // Claims are write transactions: with some jobs still running, wait
+    // until half the slots are free and claim them together.
+    let batch = opts.concurrency.max(1).div_ceil(2);
+    // The last claim found work: the next one skips the cheap look first.
+    let mut busy = false;
     tracing::info!(worker = %name, ?queues, concurrency = opts.concurrency, "workers started");
     loop {
         if *stopping.borrow() {
@@ -204,10 +211,11 @@ async fn run(app: App, opts: WorkerOptions, name: String, mut stopping: watch::R
         }
         let free = slots.available_permits();
         let mut claimed = 0;
-        if free > 0 {
-            match claim(&app, &queue_refs, &name, free, opts.lease).await {
+        if free > 0 && (free >= batch || tasks.is_empty()) {
+            match claim(&app, &queue_refs, &name, free, opts.lease, busy).await {
                 Ok(jobs) => {
                     claimed = jobs.len();
+                    busy = claimed > 0;
                     for job in jobs {
                         let Ok(permit) = slots.clone().try_acquire_owned() else {
                             break;
@@ -215,14 +223,13 @@ async fn run(app: App, opts: WorkerOptions, name: String, mut stopping: watch::R
                         if let Ok(mut h) = held.lock() {
                             h.insert(job.id);
                         }
-                        let (app, name, held) = (app.clone(), name.clone(), held.clone());
+                        let (app, finished) = (app.clone(), finished.clone());
                         tasks.spawn(async move {
-                            let id = job.id;
-                            execute(&app, job, &name, retry_base).await;
-                            if let Ok(mut h) = held.lock() {
-                                h.remove(&id);
-                            }
+                            let done = execute(&app, job, retry_base).await;
+                            // The slot is free; the recorder keeps the lease
+                            // renewed until the outcome is written.
                             drop(permit);
+                            let _ = finished.send(done);
                         });
                     }
                 }
@@ -232,7 +239,7 @@ async fn run(app: App, opts: WorkerOptions, name: String, mut stopping: watch::R
                 }
             }
         }
-        if free > 0 && claimed == free {
+        if claimed > 0 && claimed == free {
             continue; // more may be waiting
         }
         let wait = opts
@@ -259,6 +266,9 @@ async fn run(app: App, opts: WorkerOptions, name: String, mut stopping: watch::R
     }
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
+    // Every finished job's outcome is written before the rest go back.
+    drop(finished);
+    let _ = recorder.await;
     let unfinished: Vec<i64> = held.lock().map(|h| h.iter().copied().collect()).unwrap_or_default();
     for id in &unfinished {
         if let Err(e) = release(&app, *id, &name).await {
@@ -274,11 +284,13 @@ async fn claim(
     name: &str,
     free: usize,
     lease: Duration,
+    busy: bool,
 ) -> crate::AppResult<Vec<JobRecord>> {
     let now = Timestamp::now();
-    // A read first: on SQLite a claim is a write transaction, which an
-    // idle worker should not take every time it looks.
-    {
+    // A read first when idle: a claim is a write transaction (on SQLite
+    // one at a time), which an idle worker should not take every time it
+    // looks. A busy one goes straight to claiming.
+    if !busy {
         let mut conn = app.0.store.read().await?;
         if !store::any_due(&mut conn, queues, now).await? {
             return Ok(Vec::new());
@@ -351,15 +363,17 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Runs one claimed job and records its outcome.
-async fn execute(app: &App, job: JobRecord, name: &str, retry_base: Duration) {
-    let span = tracing::info_span!(
-        "job",
-        id = job.id,
-        kind = %job.kind,
-        attempt = job.attempts,
-        request_id = job.request_id.as_deref().unwrap_or(""),
-    );
+/// A run's outcome, for the recorder.
+struct Finished {
+    job: JobRecord,
+    outcome: Result<(), JobError>,
+    retry_at: Option<Timestamp>,
+    ms: u64,
+}
+
+/// Runs one claimed job.
+async fn execute(app: &App, job: JobRecord, retry_base: Duration) -> Finished {
+    let span = job_span(&job);
     async {
         let started = Instant::now();
         let outcome = match app.0.jobs.handler(&job.kind) {
@@ -386,40 +400,101 @@ async fn execute(app: &App, job: JobRecord, name: &str, retry_base: Duration) {
                 }
             }
         };
-        let now = Timestamp::now();
-        let recorded = async {
-            let mut tx = app.0.store.begin().await?;
-            let held = match &outcome {
-                Ok(()) => store::complete(&mut tx, job.id, name).await?,
-                Err(e) => {
-                    let retry_at = match e {
-                        JobError::Retry(_) => Some(now.plus(backoff(job.attempts, jitter(), retry_base))),
-                        JobError::Permanent(_) => None,
-                    };
-                    store::fail(&mut tx, job.id, name, &e.to_string(), retry_at, now).await?
-                }
-            };
-            tx.commit().await?;
-            Ok::<_, crate::AppError>(held)
-        }
-        .await;
-        let ms = started.elapsed().as_millis() as u64;
-        match (&outcome, recorded) {
-            (Ok(()), Ok(true)) => tracing::debug!(ms, "job done"),
-            (Err(e), Ok(true)) => {
-                let last = job.attempts >= job.max_attempts || matches!(e, JobError::Permanent(_));
-                if last {
-                    tracing::error!(ms, error = %e, "job failed for the last time; it is dead until an administrator retries it");
-                } else {
-                    tracing::warn!(ms, error = %e, "job failed; it will be retried");
-                }
-            }
-            (_, Ok(false)) => tracing::warn!(ms, "the job's lease ran out while it ran; another worker may run it again"),
-            (_, Err(e)) => tracing::warn!(ms, error = %e.message, "recording the job's outcome failed; it runs again when its lease ends"),
+        let retry_at = match &outcome {
+            Err(JobError::Retry(_)) => Some(Timestamp::now().plus(backoff(job.attempts, jitter(), retry_base))),
+            _ => None,
+        };
+        Finished {
+            ms: started.elapsed().as_millis() as u64,
+            job,
+            outcome,
+            retry_at,
         }
     }
     .instrument(span)
-    .await;
+    .await
+}
+
+fn job_span(job: &JobRecord) -> tracing::Span {
+    tracing::info_span!(
+        "job",
+        id = job.id,
+        kind = %job.kind,
+        attempt = job.attempts,
+        request_id = job.request_id.as_deref().unwrap_or(""),
+    )
+}
+
+/// Writes the outcomes of finished runs, those that arrived together in
+/// one transaction (successes in one statement): one write per batch, not
+/// per job, is what lets many small jobs through the queue.
+async fn record_outcomes(app: App, name: String, held: Held, mut outcomes: mpsc::UnboundedReceiver<Finished>) {
+    const MAX_BATCH: usize = 512;
+    while let Some(first) = outcomes.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match outcomes.try_recv() {
+                Ok(f) => batch.push(f),
+                Err(_) => break,
+            }
+        }
+        let now = Timestamp::now();
+        let written = async {
+            let ok: Vec<i64> = batch.iter().filter(|f| f.outcome.is_ok()).map(|f| f.job.id).collect();
+            let mut tx = app.0.store.begin().await?;
+            let completed = store::complete_many(&mut tx, &ok, &name).await?;
+            let mut failed_held = Vec::new();
+            for f in &batch {
+                if let Err(e) = &f.outcome {
+                    if store::fail(&mut tx, f.job.id, &name, &e.to_string(), f.retry_at, now).await? {
+                        failed_held.push(f.job.id);
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, crate::AppError>((completed, failed_held))
+        }
+        .await;
+        if let Ok(mut h) = held.lock() {
+            for f in &batch {
+                h.remove(&f.job.id);
+            }
+        }
+        match written {
+            Ok((completed, failed)) => {
+                for f in &batch {
+                    let _span = job_span(&f.job).entered();
+                    let still_held = match f.outcome {
+                        Ok(()) => completed.binary_search(&f.job.id).is_ok(),
+                        Err(_) => failed.contains(&f.job.id),
+                    };
+                    log_outcome(f, still_held);
+                }
+            }
+            Err(e) => tracing::warn!(
+                jobs = batch.len(),
+                error = %e.message,
+                "recording job outcomes failed; those jobs run again when their leases end"
+            ),
+        }
+    }
+}
+
+fn log_outcome(f: &Finished, still_held: bool) {
+    let ms = f.ms;
+    match &f.outcome {
+        _ if !still_held => {
+            tracing::warn!(
+                ms,
+                "the job's lease ran out while it ran; another worker may run it again"
+            )
+        }
+        Ok(()) => tracing::debug!(ms, "job done"),
+        Err(e) if f.job.attempts >= f.job.max_attempts || matches!(e, JobError::Permanent(_)) => {
+            tracing::error!(ms, error = %e, "job failed for the last time; it is dead until an administrator retries it")
+        }
+        Err(e) => tracing::warn!(ms, error = %e, "job failed; it will be retried"),
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 mod access;
 mod corpus;
 mod cpu;
+mod jobs;
 mod relevance;
 mod report;
 mod search;
@@ -92,6 +93,15 @@ pub struct Args {
     /// and with one typo. Writes relevance.json and relevance.md.
     #[arg(long)]
     relevance: Vec<PathBuf>,
+    /// Measure the background job queue instead (in process): jobs per
+    /// second enqueued with a write and completed, and pick-up latency.
+    /// Writes jobs.json and jobs.md.
+    #[arg(long)]
+    jobs: bool,
+    /// Jobs the workers run at once in the `--jobs` measurement (the
+    /// default of `vellum worker`).
+    #[arg(long, default_value_t = 16)]
+    job_concurrency: usize,
 }
 
 const PASSWORD: &str = "bench password";
@@ -102,6 +112,9 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if !args.relevance.is_empty() {
         return relevance::main(&args);
+    }
+    if args.jobs {
+        return jobs::main(&args);
     }
     if !wrk::available() {
         bail!("wrk is not installed; run `apt-get install wrk`");
@@ -217,7 +230,7 @@ impl Setup {
     }
 }
 
-async fn fresh_pg(admin: &str, name: &str) -> anyhow::Result<String> {
+pub(crate) async fn fresh_pg(admin: &str, name: &str) -> anyhow::Result<String> {
     let mut conn = sqlx::PgConnection::connect(admin)
         .await
         .with_context(|| format!("connect to {admin}"))?;

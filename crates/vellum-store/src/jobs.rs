@@ -212,14 +212,29 @@ pub async fn heartbeat(h: &mut impl Handle, ids: &[i64], worker: &str, until: Ti
 
 /// Removes a job that succeeded; `false` when `worker` no longer held it.
 pub async fn complete(h: &mut impl Handle, id: i64, worker: &str) -> Result<bool> {
-    const SQL: &str = "DELETE FROM jobs WHERE id = $1 AND worker = $2 AND state = 'running'";
-    let n = with_db!(h, |c| sqlx::query(SQL)
-        .bind(id)
+    Ok(complete_many(h, &[id], worker).await? == [id])
+}
+
+/// Removes jobs that succeeded, in one statement; answers those `worker`
+/// still held (the others' leases ran out: they are another worker's now).
+pub async fn complete_many(h: &mut impl Handle, ids: &[i64], worker: &str) -> Result<Vec<i64>> {
+    const SQL: Sql = Sql {
+        sqlite: "DELETE FROM jobs WHERE state = 'running' AND worker = $2 \
+                 AND id IN (SELECT value FROM json_each($1)) RETURNING id",
+        postgres: "DELETE FROM jobs WHERE state = 'running' AND worker = $2 \
+                   AND id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) RETURNING id",
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut done: Vec<i64> = with_db!(h, |c, b| sqlx::query_scalar(SQL.of(b))
+        .bind(list)
         .bind(worker)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(n == 1)
+        .fetch_all(&mut *c)
+        .await)?;
+    done.sort_unstable();
+    Ok(done)
 }
 
 /// Records a failed run: the job runs again at `retry_at`, or is dead when

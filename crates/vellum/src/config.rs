@@ -373,11 +373,11 @@ impl Config {
             }
             search.writer_memory = m * 1024 * 1024;
         }
-        let serve_workers = o.workers.or(file.jobs.workers).unwrap_or(2);
+        let serve_workers = o.workers.or(file.jobs.workers).unwrap_or(4);
         if serve_workers > 256 {
             bail!("`jobs.workers` / VELLUM_WORKERS must be between 0 and 256 (got {serve_workers})");
         }
-        let worker_concurrency = file.jobs.worker_concurrency.unwrap_or(8);
+        let worker_concurrency = file.jobs.worker_concurrency.unwrap_or(16);
         if !(1..=256).contains(&worker_concurrency) {
             bail!("`jobs.worker_concurrency` must be between 1 and 256 (got {worker_concurrency})");
         }
@@ -608,9 +608,9 @@ language = "english"
 # Background jobs (upkeep, mail, thumbnails) are rows in the database, run
 # by workers. `vellum serve` runs this many at once (0: none, for web nodes
 # when separate `vellum worker` processes do the work).
-workers = 2
+workers = 4
 # Jobs one `vellum worker` process runs at once.
-worker_concurrency = 8
+worker_concurrency = 16
 # The queues this process serves (default: all of them).
 # queues = ["default", "upkeep"]
 
