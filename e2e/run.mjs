@@ -265,6 +265,33 @@ try {
     await withJs.close();
   });
 
+  await step("comments: a thread, a reply, @ completion, resolve", async () => {
+    await page.goto(`${base}/wiki/operations/deploy`);
+    await page.fill("#v-new-comment", "Should we **announce** deploys?");
+    await Promise.all([page.waitForNavigation(), page.click("form.v-comment-new button")]);
+    check("the comment shows under the page", (await page.locator(".v-comment strong:has-text('announce')").count()) === 1);
+    const count = await page.locator(".v-meta a[href='#comments']").textContent();
+    check("the page header counts comments", count.includes("1 comment"), count);
+    await page.click(".v-thread-actions summary:has-text('Reply')");
+    await page.fill(".v-thread-actions textarea", "Yes, in the ops channel.");
+    await Promise.all([page.waitForNavigation(), page.click(".v-thread-actions button:has-text('Reply')")]);
+    check("a reply joins its thread (without JavaScript)", (await page.locator(".v-reply:has-text('ops channel')").count()) === 1);
+    const withJs = await browser.newContext({ viewport: { width: 1280, height: 860 }, storageState: await page.context().storageState() });
+    const j = await withJs.newPage();
+    await j.goto(`${base}/wiki/operations/deploy`);
+    await j.click("#v-new-comment");
+    await j.keyboard.type("Thanks @adm");
+    await j.waitForSelector(".v-comment-new .v-linksuggest li", { timeout: 10000 });
+    check("typing @ suggests people", (await j.locator(".v-comment-new .v-linksuggest li:has-text('@admin')").count()) === 1);
+    await j.keyboard.press("Enter");
+    const typed = await j.inputValue("#v-new-comment");
+    check("choosing a person completes the name", typed === "Thanks @admin ", JSON.stringify(typed));
+    await withJs.close();
+    await Promise.all([page.waitForNavigation(), page.click(".v-thread-actions button:has-text('Resolve')")]);
+    check("a resolved thread folds away", (await page.locator(".v-thread-resolved summary:has-text('Resolved thread')").count()) === 1);
+    await shot("comments");
+  });
+
   await step("two people edit the same line: the conflict screen", async () => {
     await page.goto(`${base}/wiki/operations/deploy/-/edit`);
     // Someone else saves the same lines in another tab meanwhile.

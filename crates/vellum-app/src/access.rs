@@ -108,7 +108,7 @@ pub(crate) fn sign_in() -> AppError {
     AppError::new(Code::Unauthenticated, "Sign in to see or do this.")
 }
 
-fn forbidden(message: String) -> AppError {
+pub(crate) fn forbidden(message: String) -> AppError {
     AppError::new(Code::Forbidden, message)
 }
 

@@ -76,7 +76,12 @@ pub(crate) fn audited(event: &Event) -> Option<(&'static str, String)> {
         Event::PageCreated { .. }
         | Event::PageEdited { .. }
         | Event::PageReverted { .. }
-        | Event::PageTagsChanged { .. } => return None,
+        | Event::PageTagsChanged { .. }
+        | Event::CommentAdded { .. }
+        | Event::CommentEdited { .. }
+        | Event::CommentResolved { .. } => return None,
+        // Removing what someone else wrote is worth a record.
+        Event::CommentDeleted { comment, path, .. } => format!("{path} comment {comment}"),
     };
     Some((event.action(), target))
 }

@@ -50,7 +50,11 @@ impl App {
             | Event::TokenRevoked { .. }
             // `require_totp` is in every cached session.
             | Event::SettingsChanged { .. } => self.forget_access(),
-            Event::TokenCreated { .. } => {}
+            Event::TokenCreated { .. }
+            | Event::CommentAdded { .. }
+            | Event::CommentEdited { .. }
+            | Event::CommentDeleted { .. }
+            | Event::CommentResolved { .. } => {}
             // Purged rows may free their ids for reuse (SQLite reuses the
             // highest rowid): nothing cached under an old id may outlive it.
             Event::TrashPurged { .. } => self.forget_renders(),

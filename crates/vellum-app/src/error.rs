@@ -80,6 +80,7 @@ codes! {
     TokenNotFound = "token_not_found", NotFound;
     SessionNotFound = "session_not_found", NotFound;
     JobNotFound = "job_not_found", NotFound;
+    CommentNotFound = "comment_not_found", NotFound;
     MethodNotAllowed = "method_not_allowed", MethodNotAllowed;
     EditConflict = "edit_conflict", Conflict;
     PageGone = "page_gone", Conflict;
@@ -121,6 +122,7 @@ codes! {
     InvalidCode = "invalid_code", Invalid;
     InvalidName = "invalid_name", Invalid;
     InvalidSetting = "invalid_setting", Invalid;
+    InvalidComment = "invalid_comment", Invalid;
     InvalidSearch = "invalid_search", Invalid;
     RateLimited = "rate_limited", TooManyRequests;
     Busy = "busy", Unavailable;

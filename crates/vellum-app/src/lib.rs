@@ -12,6 +12,7 @@ mod accounts;
 mod admin;
 pub mod audit;
 mod auth;
+mod comments;
 mod edit;
 mod effects;
 mod error;
@@ -43,6 +44,7 @@ pub use admin::{
 };
 pub use audit::{with_request, AuditEntry, AuditQuery, RequestMeta};
 pub use auth::{Credentials, LoginStep, NewAccount, NewSession, Session};
+pub use comments::{mentioned_names, CommentCounts, CommentView, MAX_COMMENT_BYTES};
 pub use edit::{SaveRequest, MAX_LINKS_PER_PAGE};
 pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
 pub use jobs::{Job, JobError, JobRecord, JobSpec, JobState, QueueStats};

@@ -23,6 +23,7 @@ pub enum TargetType {
     /// The access rules of a folder or page (the target path is the node).
     Access,
     Token,
+    Comment,
 }
 
 impl TargetType {
@@ -36,6 +37,7 @@ impl TargetType {
             Self::Role => "role",
             Self::Access => "access",
             Self::Token => "token",
+            Self::Comment => "comment",
         }
     }
 }
@@ -169,6 +171,32 @@ pub enum Event {
     /// audit log; the event names no page, so no page's history shows it).
     #[serde(rename = "trash.purged")]
     TrashPurged { pages: Vec<PageId>, paths: Vec<PagePath> },
+    /// A comment on a page (a reply when `thread` is set).
+    #[serde(rename = "comment.added")]
+    CommentAdded {
+        comment: i64,
+        thread: Option<i64>,
+        page: PageId,
+        path: PagePath,
+        mentions: Vec<UserId>,
+    },
+    #[serde(rename = "comment.edited")]
+    CommentEdited {
+        comment: i64,
+        page: PageId,
+        path: PagePath,
+        mentions: Vec<UserId>,
+    },
+    #[serde(rename = "comment.deleted")]
+    CommentDeleted { comment: i64, page: PageId, path: PagePath },
+    /// A thread was resolved (`true`) or reopened.
+    #[serde(rename = "comment.resolved")]
+    CommentResolved {
+        thread: i64,
+        page: PageId,
+        path: PagePath,
+        resolved: bool,
+    },
 }
 
 impl Event {
@@ -183,6 +211,10 @@ impl Event {
             Self::PageDeleted { .. } => "page.deleted",
             Self::PageRestored { .. } => "page.restored",
             Self::TrashPurged { .. } => "trash.purged",
+            Self::CommentAdded { .. } => "comment.added",
+            Self::CommentEdited { .. } => "comment.edited",
+            Self::CommentDeleted { .. } => "comment.deleted",
+            Self::CommentResolved { .. } => "comment.resolved",
             Self::UserCreated { .. } => "user.created",
             Self::SessionEnded { .. } => "session.ended",
             Self::UserUpdated { .. } => "user.updated",
@@ -213,6 +245,10 @@ impl Event {
             Self::TokenCreated { .. } | Self::TokenRevoked { .. } => TargetType::Token,
             Self::SessionEnded { .. } => TargetType::Session,
             Self::SettingsChanged { .. } | Self::TrashPurged { .. } => TargetType::Site,
+            Self::CommentAdded { .. }
+            | Self::CommentEdited { .. }
+            | Self::CommentDeleted { .. }
+            | Self::CommentResolved { .. } => TargetType::Comment,
             Self::AccessChanged { .. } => TargetType::Access,
             Self::GroupCreated { .. }
             | Self::GroupDeleted { .. }

@@ -22,10 +22,18 @@ pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, n
         | Event::GroupDeleted { group, .. }
         | Event::GroupMemberAdded { group, .. }
         | Event::GroupMemberRemoved { group, .. } => Some(group.0),
+        Event::CommentAdded { comment, .. }
+        | Event::CommentEdited { comment, .. }
+        | Event::CommentDeleted { comment, .. } => Some(*comment),
+        Event::CommentResolved { thread, .. } => Some(*thread),
         other => other.page().map(|p| p.0),
     };
     let target_path = match event {
         Event::AccessChanged { path, .. } => Some(path.as_str()),
+        Event::CommentAdded { path, .. }
+        | Event::CommentEdited { path, .. }
+        | Event::CommentDeleted { path, .. }
+        | Event::CommentResolved { path, .. } => Some(path.as_str()),
         other => other.path().map(PagePath::as_str),
     };
     let seq: i64 = with_db!(h, |c| {

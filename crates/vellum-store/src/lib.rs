@@ -16,6 +16,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod comments;
 pub mod db;
 mod error;
 pub mod events;

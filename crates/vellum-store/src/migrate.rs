@@ -46,6 +46,11 @@ const SQLITE: &[Migration] = &[
         name: "jobs",
         sql: include_str!("../migrations/sqlite/0005_jobs.sql"),
     },
+    Migration {
+        version: 6,
+        name: "comments",
+        sql: include_str!("../migrations/sqlite/0006_comments.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -73,6 +78,11 @@ const POSTGRES: &[Migration] = &[
         version: 5,
         name: "jobs",
         sql: include_str!("../migrations/postgres/0005_jobs.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "comments",
+        sql: include_str!("../migrations/postgres/0006_comments.sql"),
     },
 ];
 

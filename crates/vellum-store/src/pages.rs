@@ -512,7 +512,11 @@ pub async fn purge_trashed_before(
     let ids = serde_json::to_string(&rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     // Dependents first; one statement per table, over the whole batch.
-    const DELETES: [&str; 7] = [
+    const DELETES: [&str; 10] = [
+        "DELETE FROM comment_mentions WHERE comment_id IN (SELECT id FROM comments WHERE page_id IN ({ids}))",
+        "DELETE FROM events WHERE target_type = 'comment' AND target_id IN \
+         (SELECT id FROM comments WHERE page_id IN ({ids}))",
+        "DELETE FROM comments WHERE page_id IN ({ids})",
         "DELETE FROM page_renders WHERE page_id IN ({ids})",
         "DELETE FROM page_tags WHERE page_id IN ({ids})",
         "DELETE FROM page_links WHERE page_id IN ({ids})",

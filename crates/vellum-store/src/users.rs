@@ -315,6 +315,10 @@ pub async fn reassign(h: &mut impl Handle, from: UserId, to: UserId) -> Result<(
         "UPDATE revisions SET author_id = $2 WHERE author_id = $1",
         "UPDATE events SET actor_id = $2 WHERE actor_id = $1",
         "UPDATE pages SET deleted_by = $2 WHERE deleted_by = $1",
+        "UPDATE comments SET author_id = $2 WHERE author_id = $1",
+        "UPDATE comments SET resolved_by = $2 WHERE resolved_by = $1",
+        // A deleted account is mentioned by no one.
+        "DELETE FROM comment_mentions WHERE user_id = $1 AND $2 = $2",
     ] {
         with_db!(h, |c| sqlx::query(sql)
             .bind(from.0)

@@ -9,6 +9,7 @@
 mod access;
 mod admin;
 mod auth;
+mod comments;
 mod jobs;
 mod model;
 mod pages;
@@ -52,9 +53,11 @@ use crate::routes::Routes;
         access::list_groups, access::create_group, access::get_group, access::delete_group,
         access::add_member, access::remove_member, access::list_roles, access::create_role, access::delete_role,
         search::search, search::titles, search::status,
+        comments::list_comments, comments::add_comment, comments::get_comment, comments::edit_comment,
+        comments::delete_comment, comments::resolve, comments::reopen, comments::mention_suggestions,
         jobs::list_jobs, jobs::job_stats, jobs::get_job, jobs::retry_job, jobs::discard_job, jobs::broken_links,
     ),
-    tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"), (name = "search"))
+    tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"), (name = "search"), (name = "comments"))
 )]
 struct ApiDoc;
 
@@ -137,6 +140,7 @@ pub(crate) fn router() -> Routes {
         .merge(search::router())
         .merge(admin::router())
         .merge(jobs::router())
+        .merge(comments::router())
         .merge(access::router())
         .map(|r| {
             r.fallback(api_not_found)

@@ -8,6 +8,7 @@
 
 mod access;
 mod account;
+mod comments;
 mod csrf;
 mod history;
 mod jobs;
@@ -352,6 +353,7 @@ pub(crate) fn routes() -> Routes {
         .merge(me::router())
         .merge(users::router())
         .merge(jobs::router())
+        .merge(comments::router())
         .merge(search::router())
 }
 

@@ -68,6 +68,7 @@ struct PageTemplate {
     nav: Vec<NavItem>,
     toc: Vec<TocEntry>,
     redirected_from: Option<String>,
+    comments: super::comments::CommentsSection,
 }
 
 #[derive(Template)]
@@ -101,7 +102,10 @@ async fn view(
         Err(redirect) => return Ok(redirect),
     };
     match s.app.page_view(&v.actor, path.as_str()).await? {
-        Lookup::Found(view) => Ok(show(&v, *view, q.from)),
+        Lookup::Found(view) => {
+            let comments = super::comments::section(&s, &v, view.page.path.as_str()).await?;
+            Ok(show_with(&v, *view, q.from, comments, StatusCode::OK))
+        }
         Lookup::Moved(view) => {
             // Send the browser to the new address, saying where it came from.
             let to = format!("{}?from={}", wiki_href(&view.page.path), encode_query(path.as_str()));
@@ -131,7 +135,13 @@ pub(crate) fn without_repeated_title<'a>(html: &'a str, toc: &'a [TocEntry], tit
     }
 }
 
-fn show(v: &Visitor, view: PageView, redirected_from: Option<String>) -> Response {
+pub(crate) fn show_with(
+    v: &Visitor,
+    view: PageView,
+    redirected_from: Option<String>,
+    comments: super::comments::CommentsSection,
+    status: StatusCode,
+) -> Response {
     let PageView { page, nav, can } = view;
     let (body, toc) = without_repeated_title(&page.html, &page.toc, page.title.as_str());
     let t = PageTemplate {
@@ -145,8 +155,9 @@ fn show(v: &Visitor, view: PageView, redirected_from: Option<String>) -> Respons
         redirected_from: redirected_from.and_then(|f| PagePath::parse(&f).ok().map(PagePath::into_string)),
         can,
         page,
+        comments,
     };
-    render(&t)
+    render_status(&t, status)
 }
 
 #[derive(Template)]

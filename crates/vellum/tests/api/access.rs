@@ -34,6 +34,8 @@ struct Tree {
     /// One of hana's sessions and one of her API tokens.
     hana_session: i64,
     hana_token: i64,
+    /// A comment on `hr/salaries`.
+    secret_comment: i64,
 }
 
 async fn put(t: &TestApp, c: &Client, path: &str, body: Value) -> (StatusCode, Value) {
@@ -120,7 +122,16 @@ async fn tree() -> Tree {
         .unwrap();
     assert_eq!(res.status(), 201);
     let token: Value = res.json().await.unwrap();
+    let res = hana
+        .post(t.url("/api/v1/pages/hr/salaries/-/comments"))
+        .json(&json!({"markdown": "SECRET comment about payroll"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let comment: Value = res.json().await.unwrap();
     Tree {
+        secret_comment: comment["id"].as_i64().unwrap(),
         hana_session: sessions["items"][0]["id"].as_i64().unwrap(),
         hana_token: token["id"].as_i64().unwrap(),
         ann,
@@ -401,6 +412,8 @@ async fn every_route_answers_the_same_for_a_restricted_thing_and_a_missing_one()
                     tr.hana_session
                 } else if route.contains("/tokens/") {
                     tr.hana_token
+                } else if route.contains("/comments/") {
+                    tr.secret_comment
                 } else {
                     tr.secret_revision
                 };
