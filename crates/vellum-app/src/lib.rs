@@ -20,6 +20,7 @@ mod feed;
 pub mod jobs;
 mod lists;
 pub mod model;
+mod notifications;
 pub mod ports;
 mod read;
 mod relocate;
@@ -50,6 +51,7 @@ pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
 pub use jobs::{Job, JobError, JobRecord, JobSpec, JobState, QueueStats};
 pub use lists::NavLevel;
 pub use model::*;
+pub use notifications::{NotificationView, Notifications, WatchState};
 pub use read::{DiffView, Lookup, PageView};
 pub use search::{SearchConfig, SearchHit, SearchPage, SearchStatus};
 pub use sso::{OidcConfig, SsoDone, SsoStart};
@@ -202,6 +204,7 @@ impl App {
             jobs: jobs::Registry::default(),
         }));
         app.register_builtin_jobs();
+        app.register_notification_jobs();
         app
     }
 

@@ -77,6 +77,10 @@ impl UnitOfWork {
             )
             .await?;
         }
+        // Watchers hear of it through a job that commits with the change.
+        if let Some(job) = crate::notifications::fanout_job(&event, seq) {
+            self.enqueue(job).await?;
+        }
         self.events.push(event);
         Ok(seq)
     }

@@ -55,6 +55,17 @@ pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, n
     Ok(seq)
 }
 
+/// One event by its sequence number, with who caused it.
+pub async fn by_seq(h: &mut impl Handle, seq: i64) -> Result<Option<(Event, Option<UserId>)>> {
+    let row: Option<(sqlx::types::Json<Event>, Option<i64>)> = with_db!(h, |c| sqlx::query_as(
+        "SELECT details, actor_id FROM events WHERE seq = $1"
+    )
+    .bind(seq)
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(row.map(|(e, a)| (e.0, a.map(UserId))))
+}
+
 /// A page change for the recent-changes list, with the revision it made.
 #[derive(Debug, Clone)]
 pub struct ChangeRecord {

@@ -23,6 +23,7 @@ pub mod events;
 pub mod feed;
 pub mod jobs;
 mod migrate;
+pub mod notifications;
 pub mod pages;
 pub mod refs;
 pub mod renders;

@@ -51,6 +51,11 @@ const SQLITE: &[Migration] = &[
         name: "comments",
         sql: include_str!("../migrations/sqlite/0006_comments.sql"),
     },
+    Migration {
+        version: 7,
+        name: "notifications",
+        sql: include_str!("../migrations/sqlite/0007_notifications.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -83,6 +88,11 @@ const POSTGRES: &[Migration] = &[
         version: 6,
         name: "comments",
         sql: include_str!("../migrations/postgres/0006_comments.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "notifications",
+        sql: include_str!("../migrations/postgres/0007_notifications.sql"),
     },
 ];
 

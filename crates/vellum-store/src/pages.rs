@@ -512,7 +512,9 @@ pub async fn purge_trashed_before(
     let ids = serde_json::to_string(&rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     // Dependents first; one statement per table, over the whole batch.
-    const DELETES: [&str; 10] = [
+    const DELETES: [&str; 12] = [
+        "DELETE FROM notifications WHERE page_id IN ({ids})",
+        "DELETE FROM watches WHERE page_id IN ({ids})",
         "DELETE FROM comment_mentions WHERE comment_id IN (SELECT id FROM comments WHERE page_id IN ({ids}))",
         "DELETE FROM events WHERE target_type = 'comment' AND target_id IN \
          (SELECT id FROM comments WHERE page_id IN ({ids}))",

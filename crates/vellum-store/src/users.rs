@@ -317,8 +317,12 @@ pub async fn reassign(h: &mut impl Handle, from: UserId, to: UserId) -> Result<(
         "UPDATE pages SET deleted_by = $2 WHERE deleted_by = $1",
         "UPDATE comments SET author_id = $2 WHERE author_id = $1",
         "UPDATE comments SET resolved_by = $2 WHERE resolved_by = $1",
-        // A deleted account is mentioned by no one.
+        // A deleted account is mentioned by no one, watches nothing and
+        // is told nothing.
         "DELETE FROM comment_mentions WHERE user_id = $1 AND $2 = $2",
+        "DELETE FROM watches WHERE user_id = $1 AND $2 = $2",
+        "DELETE FROM notifications WHERE user_id = $1 AND $2 = $2",
+        "UPDATE notifications SET actor_id = $2 WHERE actor_id = $1",
     ] {
         with_db!(h, |c| sqlx::query(sql)
             .bind(from.0)

@@ -60,6 +60,7 @@ pub(crate) fn public_form(routed: &str) -> String {
         ("/wiki/", "/.sub/wiki/"),
         ("/api/v1/pages/", "/api/v1/.sub/pages/"),
         ("/api/v1/access/", "/api/v1/.sub/access/"),
+        ("/api/v1/folders/", "/api/v1/.sub/folders/"),
     ] {
         if let Some(rest) = routed.strip_prefix(mount) {
             return match rest.split_once('/') {

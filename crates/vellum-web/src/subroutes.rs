@@ -16,6 +16,7 @@ const MOUNTS: &[(&str, &str)] = &[
     ("/wiki/", "/.sub/wiki/"),
     ("/api/v1/pages/", "/api/v1/.sub/pages/"),
     ("/api/v1/access/", "/api/v1/.sub/access/"),
+    ("/api/v1/folders/", "/api/v1/.sub/folders/"),
 ];
 
 /// The routed form of a path, when it names a page sub-resource.
@@ -24,11 +25,11 @@ pub(crate) fn routed_path(path: &str) -> Option<String> {
         let Some(rest) = path.strip_prefix(prefix) else {
             continue;
         };
-        // Access rules have the root (the whole wiki) as a node too:
-        // `/api/v1/access/-/explain`.
+        // Access rules and watches have the root (the whole wiki) as a
+        // node too: `/api/v1/access/-/explain`, `/api/v1/folders/-/watch`.
         if let Some(sub) = rest
             .strip_prefix("-/")
-            .filter(|_| prefix.starts_with("/api/v1/access/"))
+            .filter(|_| prefix.starts_with("/api/v1/access/") || prefix.starts_with("/api/v1/folders/"))
         {
             if sub.is_empty() || sub.contains('/') {
                 return None;

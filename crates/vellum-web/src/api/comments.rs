@@ -242,7 +242,8 @@ pub struct MentionsJson {
 
 /// Accounts to mention, for `@` completion (signed-in users; at most 10).
 #[utoipa::path(get, path = "/api/v1/mentions", tag = "comments", params(MentionParams),
-    responses((status = 200, body = MentionsJson), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = MentionsJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 pub(crate) async fn mention_suggestions(
     State(s): State<AppState>,
     v: Visitor,

@@ -12,6 +12,7 @@ mod auth;
 mod comments;
 mod jobs;
 mod model;
+mod notifications;
 mod pages;
 mod search;
 mod site;
@@ -55,9 +56,13 @@ use crate::routes::Routes;
         search::search, search::titles, search::status,
         comments::list_comments, comments::add_comment, comments::get_comment, comments::edit_comment,
         comments::delete_comment, comments::resolve, comments::reopen, comments::mention_suggestions,
+        notifications::page_watch, notifications::watch_page, notifications::unwatch_page,
+        notifications::folder_watch, notifications::watch_folder, notifications::unwatch_folder,
+        notifications::root_watch, notifications::watch_root, notifications::unwatch_root,
+        notifications::list, notifications::mark_read, notifications::settings, notifications::put_settings,
         jobs::list_jobs, jobs::job_stats, jobs::get_job, jobs::retry_job, jobs::discard_job, jobs::broken_links,
     ),
-    tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"), (name = "search"), (name = "comments"))
+    tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"), (name = "search"), (name = "comments"), (name = "notifications"))
 )]
 struct ApiDoc;
 
@@ -141,6 +146,7 @@ pub(crate) fn router() -> Routes {
         .merge(admin::router())
         .merge(jobs::router())
         .merge(comments::router())
+        .merge(notifications::router())
         .merge(access::router())
         .map(|r| {
             r.fallback(api_not_found)

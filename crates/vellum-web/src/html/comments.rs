@@ -197,11 +197,12 @@ async fn comments_post(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
+            let watch = s.app.watch_state(&v.actor, path.as_str()).await?;
             let mut section = section(&s, &v, path.as_str()).await?;
             section.error = Some(e.message);
             section.error_for = id.unwrap_or(0);
             section.draft = f.markdown;
-            Ok(show_with(&v, *view, None, section, status))
+            Ok(show_with(&v, *view, None, section, watch, status))
         }
         Err(e) => Err(e.into()),
     }

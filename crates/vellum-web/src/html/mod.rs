@@ -15,6 +15,7 @@ mod jobs;
 mod lists;
 mod manage;
 mod me;
+mod notifications;
 mod pages;
 mod search;
 mod users;
@@ -354,6 +355,7 @@ pub(crate) fn routes() -> Routes {
         .merge(users::router())
         .merge(jobs::router())
         .merge(comments::router())
+        .merge(notifications::router())
         .merge(search::router())
 }
 

@@ -69,6 +69,9 @@ struct PageTemplate {
     toc: Vec<TocEntry>,
     redirected_from: Option<String>,
     comments: super::comments::CommentsSection,
+    /// What the visitor watches about the page (signed in only).
+    watch: vellum_app::WatchState,
+    signed_in: bool,
 }
 
 #[derive(Template)]
@@ -104,7 +107,8 @@ async fn view(
     match s.app.page_view(&v.actor, path.as_str()).await? {
         Lookup::Found(view) => {
             let comments = super::comments::section(&s, &v, view.page.path.as_str()).await?;
-            Ok(show_with(&v, *view, q.from, comments, StatusCode::OK))
+            let watch = s.app.watch_state(&v.actor, view.page.path.as_str()).await?;
+            Ok(show_with(&v, *view, q.from, comments, watch, StatusCode::OK))
         }
         Lookup::Moved(view) => {
             // Send the browser to the new address, saying where it came from.
@@ -140,6 +144,7 @@ pub(crate) fn show_with(
     view: PageView,
     redirected_from: Option<String>,
     comments: super::comments::CommentsSection,
+    watch: vellum_app::WatchState,
     status: StatusCode,
 ) -> Response {
     let PageView { page, nav, can } = view;
@@ -156,6 +161,8 @@ pub(crate) fn show_with(
         can,
         page,
         comments,
+        watch,
+        signed_in: v.actor.user_id().is_some(),
     };
     render_status(&t, status)
 }

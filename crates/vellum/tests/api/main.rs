@@ -14,6 +14,7 @@ mod html;
 mod jobs;
 mod links;
 mod nodes;
+mod notifications;
 mod pages;
 mod reads;
 mod revisions;
