@@ -221,7 +221,7 @@ impl App {
     }
 
     /// Ends every session and voids every token of a user (but `keep`).
-    async fn end_everything(
+    pub(crate) async fn end_everything(
         &self,
         uow: &mut UnitOfWork,
         user: UserId,

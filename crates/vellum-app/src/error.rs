@@ -128,6 +128,7 @@ codes! {
     Busy = "busy", Unavailable;
     SsoUnavailable = "sso_unavailable", Unavailable;
     SearchUnavailable = "search_unavailable", Unavailable;
+    MailUnavailable = "mail_unavailable", Unavailable;
     Internal = "internal", Internal;
 }
 

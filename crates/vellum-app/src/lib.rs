@@ -19,12 +19,14 @@ mod error;
 mod feed;
 pub mod jobs;
 mod lists;
+mod mail;
 pub mod model;
 mod notifications;
 pub mod ports;
 mod read;
 mod relocate;
 mod render;
+mod reset;
 mod search;
 mod sso;
 mod tokens;
@@ -50,6 +52,7 @@ pub use edit::{SaveRequest, MAX_LINKS_PER_PAGE};
 pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
 pub use jobs::{Job, JobError, JobRecord, JobSpec, JobState, QueueStats};
 pub use lists::NavLevel;
+pub use mail::{EmailMode, MailConfig};
 pub use model::*;
 pub use notifications::{NotificationView, Notifications, WatchState};
 pub use read::{DiffView, Lookup, PageView};
@@ -82,6 +85,10 @@ pub struct AppConfig {
     /// Single sign-on with an OpenID provider, when set up.
     pub oidc: Option<sso::OidcConfig>,
     pub search: SearchConfig,
+    /// Notification mail, when set up.
+    pub mail: Option<mail::MailConfig>,
+    /// The address people reach the wiki at, for links in mail.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -94,6 +101,8 @@ impl std::fmt::Debug for AppConfig {
             .field("store", &self.store)
             .field("oidc", &self.oidc)
             .field("search", &self.search)
+            .field("mail", &self.mail)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -111,6 +120,8 @@ impl AppConfig {
             store: StoreOptions::default(),
             oidc: None,
             search: SearchConfig::default(),
+            mail: None,
+            public_url: None,
         }
     }
 }
@@ -164,6 +175,7 @@ struct Inner {
     render_queue: Mutex<Option<tokio::sync::mpsc::Receiver<render::RenderJob>>>,
     search: search::SearchState,
     jobs: jobs::Registry,
+    mailer: Option<mail::Mailer>,
 }
 
 /// A safety net for caches that events keep current.
@@ -186,6 +198,7 @@ impl App {
         let (renders, render_queue) = render::Renders::new();
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let sso = config.oidc.is_some().then(sso::SsoRuntime::new);
+        let mailer = config.mail.as_ref().and_then(mail::Mailer::new);
         let app = App(Arc::new(Inner {
             store,
             config,
@@ -202,9 +215,12 @@ impl App {
             render_queue: Mutex::new(Some(render_queue)),
             search: search::SearchState::default(),
             jobs: jobs::Registry::default(),
+            mailer,
         }));
         app.register_builtin_jobs();
         app.register_notification_jobs();
+        app.register_mail_jobs();
+        app.register_reset_jobs();
         app
     }
 

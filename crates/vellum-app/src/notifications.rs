@@ -161,6 +161,7 @@ impl App {
             };
             if store::insert(&mut uow, &n, now).await? {
                 written += 1;
+                self.queue_mail(&mut uow, user).await?;
             }
         }
         uow.commit().await?;

@@ -99,12 +99,14 @@ impl App {
         let throttle =
             vellum_store::throttle::purge_before(&mut tx, Timestamp::from_millis(now.as_millis() - 86_400_000)).await?;
         let refresh = vellum_store::tokens::purge_refresh_before(&mut tx, now).await?;
+        let resets = vellum_store::tokens::purge_password_resets_before(&mut tx, now).await?;
         tx.commit().await?;
         Ok(vec![
             ("audit entries", audit),
             ("sessions", sessions),
             ("sign-in failures", throttle),
             ("refresh tokens", refresh),
+            ("password reset links", resets),
         ])
     }
 

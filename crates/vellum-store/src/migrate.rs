@@ -56,6 +56,11 @@ const SQLITE: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../migrations/sqlite/0007_notifications.sql"),
     },
+    Migration {
+        version: 8,
+        name: "mail",
+        sql: include_str!("../migrations/sqlite/0008_mail.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -93,6 +98,11 @@ const POSTGRES: &[Migration] = &[
         version: 7,
         name: "notifications",
         sql: include_str!("../migrations/postgres/0007_notifications.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "mail",
+        sql: include_str!("../migrations/postgres/0008_mail.sql"),
     },
 ];
 

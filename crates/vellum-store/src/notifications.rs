@@ -210,24 +210,94 @@ pub async fn list(
             None => q,
         };
         let rows = q.fetch_all(&mut *c).await?;
-        rows.iter()
-            .map(|r| {
-                let path = r.text("path")?;
-                Ok(NotificationRecord {
-                    id: r.int("id")?,
-                    kind: r.text("kind")?,
-                    path: PagePath::parse(&path)
-                        .map_err(|e| StoreError::Corrupt(format!("page path {path:?}: {e}")))?,
-                    title: r.text("title")?,
-                    actor_name: r.opt_text("actor_name")?,
-                    actor_display: r.opt_text("actor_display")?,
-                    comment_id: r.opt_int("comment_id")?,
-                    created_at: r.time("created_at")?,
-                    read_at: r.opt_time("read_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(decode_notification).collect()
     })
+}
+
+fn decode_notification(r: &impl Columns) -> Result<NotificationRecord> {
+    let path = r.text("path")?;
+    Ok(NotificationRecord {
+        id: r.int("id")?,
+        kind: r.text("kind")?,
+        path: PagePath::parse(&path).map_err(|e| StoreError::Corrupt(format!("page path {path:?}: {e}")))?,
+        title: r.text("title")?,
+        actor_name: r.opt_text("actor_name")?,
+        actor_display: r.opt_text("actor_display")?,
+        comment_id: r.opt_int("comment_id")?,
+        created_at: r.time("created_at")?,
+        read_at: r.opt_time("read_at")?,
+    })
+}
+
+/// `user`'s unread notifications not mailed yet, about live pages they
+/// may read, oldest first.
+pub async fn unmailed(
+    h: &mut impl Handle,
+    user: UserId,
+    visible: Visible<'_>,
+    limit: i64,
+) -> Result<Vec<NotificationRecord>> {
+    static SQL: VisibleSql = VisibleSql::both(
+        "SELECT n.id, n.kind, p.path, p.title, u.username AS actor_name, u.display_name AS actor_display, \
+         n.comment_id, n.created_at, n.read_at FROM notifications n JOIN pages p ON p.id = n.page_id \
+         LEFT JOIN users u ON u.id = n.actor_id \
+         WHERE n.user_id = $1 AND n.read_at IS NULL AND n.mailed_at IS NULL AND p.deleted_at IS NULL \
+         AND {visible p.scope $3} ORDER BY n.id LIMIT $2",
+    );
+    with_db!(h, |c, b| {
+        let q = sqlx::query(SQL.of(b, visible))
+            .persistent(visible.cache_plan(b))
+            .bind(user.0)
+            .bind(limit);
+        let q = match visible.param() {
+            Some(s) => q.bind(s),
+            None => q,
+        };
+        let rows = q.fetch_all(&mut *c).await?;
+        rows.iter().map(decode_notification).collect()
+    })
+}
+
+/// Records that these notifications went out by mail.
+pub async fn mark_mailed(h: &mut impl Handle, ids: &[i64], now: Timestamp) -> Result<()> {
+    let list = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    with_db!(h, |c, b| {
+        let sql = match b {
+            crate::Backend::Sqlite => {
+                "UPDATE notifications SET mailed_at = $1 WHERE id IN (SELECT value FROM json_each($2))"
+            }
+            crate::Backend::Postgres => {
+                "UPDATE notifications SET mailed_at = $1 WHERE id IN \
+                 (SELECT jsonb_array_elements_text($2::jsonb)::bigint)"
+            }
+        };
+        sqlx::query(sql)
+            .bind(DbTime(now))
+            .bind(&list)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// How an account wants notification mail: `immediate`, `daily` or `off`.
+pub async fn email_mode(h: &mut impl Handle, user: UserId) -> Result<String> {
+    let v: Option<String> = with_db!(h, |c| sqlx::query_scalar("SELECT email_mode FROM users WHERE id = $1")
+        .bind(user.0)
+        .fetch_optional(&mut *c)
+        .await)?;
+    Ok(v.unwrap_or_else(|| "off".into()))
+}
+
+pub async fn set_email_mode(h: &mut impl Handle, user: UserId, mode: &str) -> Result<()> {
+    with_db!(h, |c| sqlx::query("UPDATE users SET email_mode = $2 WHERE id = $1")
+        .bind(user.0)
+        .bind(mode)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// Unread notifications about live pages `user` may read.

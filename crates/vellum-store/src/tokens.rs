@@ -265,3 +265,59 @@ pub async fn purge_refresh_before(h: &mut impl Handle, cutoff: Timestamp) -> Res
     .await
     .map(|r| r.rows_affected()))?)
 }
+
+/// Records a password reset link's token (its hash).
+pub async fn insert_password_reset(
+    h: &mut impl Handle,
+    token_hash: &str,
+    user: UserId,
+    now: Timestamp,
+    expires: Timestamp,
+) -> Result<()> {
+    with_db!(h, |c| sqlx::query(
+        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)"
+    )
+    .bind(token_hash)
+    .bind(user.0)
+    .bind(DbTime(now))
+    .bind(DbTime(expires))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Uses a password reset token: the account it is for, if it is unused
+/// and unexpired; every reset link of that account is void afterwards.
+pub async fn use_password_reset(h: &mut impl Handle, token_hash: &str, now: Timestamp) -> Result<Option<UserId>> {
+    let user: Option<i64> = with_db!(h, |c| sqlx::query_scalar(
+        "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+         RETURNING user_id"
+    )
+    .bind(token_hash)
+    .bind(DbTime(now))
+    .fetch_optional(&mut *c)
+    .await)?;
+    if let Some(u) = user {
+        with_db!(h, |c| sqlx::query(
+            "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL"
+        )
+        .bind(u)
+        .bind(DbTime(now))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    Ok(user.map(UserId))
+}
+
+/// Removes reset links that expired before `cutoff`.
+pub async fn purge_password_resets_before(h: &mut impl Handle, cutoff: Timestamp) -> Result<u64> {
+    Ok(with_db!(h, |c| sqlx::query(
+        "DELETE FROM password_resets WHERE expires_at < $1"
+    )
+    .bind(DbTime(cutoff))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?)
+}

@@ -323,6 +323,7 @@ pub async fn reassign(h: &mut impl Handle, from: UserId, to: UserId) -> Result<(
         "DELETE FROM watches WHERE user_id = $1 AND $2 = $2",
         "DELETE FROM notifications WHERE user_id = $1 AND $2 = $2",
         "UPDATE notifications SET actor_id = $2 WHERE actor_id = $1",
+        "DELETE FROM password_resets WHERE user_id = $1 AND $2 = $2",
     ] {
         with_db!(h, |c| sqlx::query(sql)
             .bind(from.0)

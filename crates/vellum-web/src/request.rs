@@ -129,7 +129,16 @@ enum Class {
 fn class_of(method: &Method, path: &str) -> Class {
     let sign_in = matches!(
         path,
-        "/login" | "/login/code" | "/api/v1/auth/login" | "/api/v1/auth/token" | "/api/v1/auth/refresh" | "/setup"
+        "/login"
+            | "/login/code"
+            | "/api/v1/auth/login"
+            | "/api/v1/auth/token"
+            | "/api/v1/auth/refresh"
+            | "/setup"
+            // Asking for and using password reset links, like signing in.
+            | "/reset-password"
+            | "/api/v1/auth/password-reset"
+            | "/api/v1/auth/password-reset/confirm"
     );
     match method {
         &Method::POST if sign_in => Class::SignIn,

@@ -38,6 +38,22 @@ pub struct FileConfig {
     pub search: SearchFileConfig,
     #[serde(default)]
     pub jobs: JobsFileConfig,
+    #[serde(default)]
+    pub mail: MailFileConfig,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct MailFileConfig {
+    /// `smtp://host:port` or `smtps://user:password@host` (better given as
+    /// VELLUM_SMTP_URL, to keep the password out of the file).
+    pub smtp_url: Option<String>,
+    /// The sender: `Wiki <wiki@example.com>`.
+    pub from: Option<String>,
+    /// Seconds an immediate mail waits for more to put in it (default 60).
+    pub batch_seconds: Option<u64>,
+    /// The hour (UTC) daily digests go out (default 7).
+    pub digest_hour: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -175,6 +191,19 @@ pub struct Overrides {
     /// beside `vellum worker` processes).
     #[arg(long, global = true, env = "VELLUM_WORKERS", value_name = "N")]
     pub workers: Option<usize>,
+    /// The SMTP server for notification mail: `smtp://host:port` or
+    /// `smtps://user:password@host`.
+    #[arg(
+        long,
+        global = true,
+        env = "VELLUM_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub smtp_url: Option<String>,
+    /// The sender of notification mail, e.g. `Wiki <wiki@example.com>`.
+    #[arg(long, global = true, env = "VELLUM_MAIL_FROM", value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
     /// The OpenID client secret (environment only, so that it stays out of
     /// process listings).
     #[arg(skip = std::env::var("VELLUM_OIDC_CLIENT_SECRET").ok())]
@@ -199,6 +228,7 @@ pub struct Config {
     pub search: vellum_app::SearchConfig,
     pub log: LogConfig,
     pub jobs: JobsConfig,
+    pub mail: Option<vellum_app::MailConfig>,
 }
 
 /// How this process runs background jobs.
@@ -229,6 +259,7 @@ impl std::fmt::Debug for Config {
             .field("oidc", &self.oidc)
             .field("search", &self.search)
             .field("jobs", &self.jobs)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -386,7 +417,33 @@ impl Config {
             worker_concurrency,
             queues: file.jobs.queues.unwrap_or_default(),
         };
+        let smtp_url = o.smtp_url.clone().or(file.mail.smtp_url);
+        let mail_from = o.mail_from.clone().or(file.mail.from);
+        let mail = match (smtp_url, mail_from) {
+            (None, None) => None,
+            (Some(_), None) => bail!(
+                "mail needs a sender too: set VELLUM_MAIL_FROM (or `mail.from`), e.g. \"Wiki <wiki@example.com>\""
+            ),
+            (None, Some(_)) => bail!(
+                "mail needs an SMTP server too: set VELLUM_SMTP_URL (or `mail.smtp_url`), e.g. smtp://127.0.0.1:25"
+            ),
+            (Some(url), Some(from)) => {
+                let mut m = vellum_app::MailConfig::new(url, from);
+                if let Some(s) = file.mail.batch_seconds {
+                    if !(1..=86_400).contains(&s) {
+                        bail!("`mail.batch_seconds` must be between 1 and 86400 (got {s})");
+                    }
+                    m.batch = std::time::Duration::from_secs(s);
+                }
+                if let Some(h) = file.mail.digest_hour {
+                    m.digest_hour = h;
+                }
+                m.check().map_err(|e| anyhow::anyhow!("mail: {e}"))?;
+                Some(m)
+            }
+        };
         Ok(Config {
+            mail,
             jobs,
             search,
             trusted_proxies,
@@ -412,6 +469,8 @@ impl Config {
         c.store = self.store.clone();
         c.oidc = self.oidc.clone();
         c.search = self.search.clone();
+        c.mail = self.mail.clone();
+        c.public_url = self.public_url.clone();
         c
     }
 
@@ -510,7 +569,8 @@ pub const EXAMPLE: &str = r#"# Vellum configuration. Every key is optional; the 
 # VELLUM_LISTEN / --listen, VELLUM_DATA_DIR / --data-dir,
 # VELLUM_DATABASE_URL / --database-url, VELLUM_PUBLIC_URL / --public-url,
 # VELLUM_LOG_FORMAT / --log-format, VELLUM_SQLITE_SYNCHRONOUS / --sqlite-synchronous,
-# VELLUM_RATE_LIMIT / --rate-limit (on or off), VELLUM_WORKERS / --workers.
+# VELLUM_RATE_LIMIT / --rate-limit (on or off), VELLUM_WORKERS / --workers,
+# VELLUM_SMTP_URL / --smtp-url, VELLUM_MAIL_FROM / --mail-from.
 
 # Address and port to listen on.
 listen = "127.0.0.1:3000"
@@ -613,6 +673,16 @@ workers = 4
 worker_concurrency = 16
 # The queues this process serves (default: all of them).
 # queues = ["default", "upkeep"]
+
+[mail]
+# Notification mail (and, later, password resets). Off unless both are set.
+# Give the server as VELLUM_SMTP_URL rather than here if it has a password.
+# smtp_url = "smtp://127.0.0.1:25"        # or smtps://user:password@mail.example.com
+# from = "Wiki <wiki@example.com>"
+# Seconds an "immediate" mail waits, so that a burst of changes is one mail.
+batch_seconds = 60
+# The hour (UTC) daily digests go out.
+digest_hour = 7
 
 [log]
 # "text" for people, "json" for log collectors.

@@ -14,6 +14,7 @@ mod jobs;
 mod model;
 mod notifications;
 mod pages;
+mod reset;
 mod search;
 mod site;
 
@@ -42,7 +43,7 @@ use crate::routes::Routes;
     paths(
         auth::login, auth::logout, auth::me, auth::update_me, auth::token, auth::refresh, auth::change_password,
         auth::sessions, auth::end_session, auth::totp_status, auth::begin_totp, auth::confirm_totp,
-        auth::disable_totp, auth::create_token, auth::list_tokens, auth::revoke_token,
+        auth::disable_totp, reset::request, reset::confirm, auth::create_token, auth::list_tokens, auth::revoke_token,
         pages::get_page, pages::put_page, pages::delete_page, pages::list_pages,
         pages::revisions, pages::diff, pages::backlinks, pages::move_page, pages::revert,
         site::revision, site::folder_root, site::folder, site::recent_changes, site::tags, site::tag,
@@ -147,6 +148,7 @@ pub(crate) fn router() -> Routes {
         .merge(jobs::router())
         .merge(comments::router())
         .merge(notifications::router())
+        .merge(reset::router())
         .merge(access::router())
         .map(|r| {
             r.fallback(api_not_found)

@@ -284,33 +284,56 @@ pub(crate) async fn mark_read(
     Ok(Json(UnreadJson { unread }))
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationSettingsJson {
     /// Watch the pages you create (default `true`).
     pub watch_created: bool,
+    /// Notification mail: `immediate` (one mail per burst, about a minute
+    /// after), `daily` (a digest) or `off`. Needs an e-mail address on
+    /// your account, and mail set up on the wiki.
+    pub email: String,
+    /// The wiki sends mail at all.
+    pub mail_enabled: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettingsUpdate {
+    pub watch_created: Option<bool>,
+    /// `immediate`, `daily` or `off`.
+    pub email: Option<String>,
+}
+
+async fn settings_json(s: &AppState, v: &Visitor) -> ApiResult<Json<NotificationSettingsJson>> {
+    Ok(Json(NotificationSettingsJson {
+        watch_created: s.app.watch_created(&v.actor).await?,
+        email: s.app.email_mode(&v.actor).await?.as_str().to_owned(),
+        mail_enabled: s.app.mail_enabled(),
+    }))
 }
 
 /// Your notification settings.
 #[utoipa::path(get, path = "/api/v1/notifications/settings", tag = "notifications",
     responses((status = 200, body = NotificationSettingsJson), (status = 401, body = ErrorBody)))]
 pub(crate) async fn settings(State(s): State<AppState>, v: Visitor) -> ApiResult<Json<NotificationSettingsJson>> {
-    Ok(Json(NotificationSettingsJson {
-        watch_created: s.app.watch_created(&v.actor).await?,
-    }))
+    settings_json(&s, &v).await
 }
 
-/// Changes your notification settings.
+/// Changes your notification settings; absent fields stay.
 #[utoipa::path(put, path = "/api/v1/notifications/settings", tag = "notifications",
-    request_body = NotificationSettingsJson,
+    request_body = NotificationSettingsUpdate,
     responses((status = 200, body = NotificationSettingsJson), (status = 400, body = ErrorBody),
-              (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+              (status = 401, body = ErrorBody), (status = 422, body = ErrorBody, description = "`invalid_setting`")))]
 pub(crate) async fn put_settings(
     State(s): State<AppState>,
     v: Visitor,
-    ApiJson(body): ApiJson<NotificationSettingsJson>,
+    ApiJson(body): ApiJson<NotificationSettingsUpdate>,
 ) -> ApiResult<Json<NotificationSettingsJson>> {
-    Ok(Json(NotificationSettingsJson {
-        watch_created: s.app.set_watch_created(&v.actor, body.watch_created).await?,
-    }))
+    if let Some(mode) = &body.email {
+        s.app.set_email_mode(&v.actor, mode).await?;
+    }
+    if let Some(on) = body.watch_created {
+        s.app.set_watch_created(&v.actor, on).await?;
+    }
+    settings_json(&s, &v).await
 }

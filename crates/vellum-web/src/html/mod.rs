@@ -17,6 +17,7 @@ mod manage;
 mod me;
 mod notifications;
 mod pages;
+mod reset;
 mod search;
 mod users;
 
@@ -356,6 +357,7 @@ pub(crate) fn routes() -> Routes {
         .merge(jobs::router())
         .merge(comments::router())
         .merge(notifications::router())
+        .merge(reset::router())
         .merge(search::router())
 }
 

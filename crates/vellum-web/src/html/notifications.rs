@@ -24,6 +24,10 @@ pub(crate) fn router() -> Routes {
             class(RouteClass::Small, get(notifications).post(notifications_post)),
         )
         .route("/.sub/wiki/watch/{*path}", class(RouteClass::Small, post(watch_post)))
+        .route(
+            "/notifications/unsubscribe",
+            class(RouteClass::Small, get(unsubscribe_form).post(unsubscribe)),
+        )
 }
 
 pub(crate) struct NotificationRow {
@@ -71,6 +75,8 @@ struct NotificationsTemplate {
     unread_only: bool,
     next: Option<String>,
     watch_created: bool,
+    email: String,
+    mail_enabled: bool,
     message: Option<String>,
 }
 
@@ -101,6 +107,8 @@ async fn notifications(State(s): State<AppState>, v: Visitor, Query(q): Query<No
             unread_only,
             next,
             watch_created: s.app.watch_created(&v.actor).await?,
+            email: s.app.email_mode(&v.actor).await?.as_str().to_owned(),
+            mail_enabled: s.app.mail_enabled(),
             message: q.done,
         },
         StatusCode::OK,
@@ -113,6 +121,8 @@ pub(crate) struct NotificationsForm {
     action: String,
     #[serde(default)]
     watch_created: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
 }
 
 async fn notifications_post(
@@ -127,6 +137,9 @@ async fn notifications_post(
         }
         "settings" => {
             s.app.set_watch_created(&v.actor, f.watch_created.is_some()).await?;
+            if let Some(mode) = &f.email {
+                s.app.set_email_mode(&v.actor, mode).await?;
+            }
             "Settings saved."
         }
         _ => return Err(AppError::new(Code::InvalidRequest, "That form action is unknown. Reload the page.").into()),
@@ -157,4 +170,57 @@ async fn watch_post(
     };
     s.app.watch_page(&v.actor, path.as_str(), on).await?;
     Ok(see_other(&wiki_href(&path)))
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct UnsubscribeQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Template)]
+#[template(path = "unsubscribe.html")]
+struct UnsubscribeTemplate {
+    chrome: Chrome,
+    token: String,
+    done: Option<String>,
+}
+
+/// The link in every notification mail: a button (a GET changes nothing,
+/// so that mail scanners following links do not unsubscribe anyone).
+async fn unsubscribe_form(v: Visitor, Query(q): Query<UnsubscribeQuery>) -> HtmlResult {
+    Ok(render_status(
+        &UnsubscribeTemplate {
+            chrome: Chrome::new(&v, "Stop notification mail"),
+            token: q.token,
+            done: None,
+        },
+        StatusCode::OK,
+    ))
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct UnsubscribeForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// The button, and mail programs' one-click unsubscribe (RFC 8058: a form
+/// post of `List-Unsubscribe=One-Click` to the link, token in the address).
+async fn unsubscribe(
+    State(s): State<AppState>,
+    v: Visitor,
+    Query(q): Query<UnsubscribeQuery>,
+    axum::Form(f): axum::Form<UnsubscribeForm>,
+) -> HtmlResult {
+    let token = if q.token.is_empty() { f.token } else { q.token };
+    let name = s.app.unsubscribe(&token).await?;
+    Ok(render_status(
+        &UnsubscribeTemplate {
+            chrome: Chrome::new(&v, "Stop notification mail"),
+            token: String::new(),
+            done: Some(name),
+        },
+        StatusCode::OK,
+    ))
 }

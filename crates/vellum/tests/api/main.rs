@@ -13,6 +13,7 @@ mod hardening;
 mod html;
 mod jobs;
 mod links;
+mod mail;
 mod nodes;
 mod notifications;
 mod pages;
