@@ -94,6 +94,7 @@ codes! {
     TotpAlreadyOn = "totp_already_on", Conflict;
     TotpNotStarted = "totp_not_started", Conflict;
     JobRunning = "job_running", Conflict;
+    MailUnavailable = "mail_unavailable", Conflict;
     JobDuplicate = "job_duplicate", Conflict;
     PageTooLarge = "page_too_large", TooLarge;
     PayloadTooLarge = "payload_too_large", TooLarge;
@@ -128,7 +129,6 @@ codes! {
     Busy = "busy", Unavailable;
     SsoUnavailable = "sso_unavailable", Unavailable;
     SearchUnavailable = "search_unavailable", Unavailable;
-    MailUnavailable = "mail_unavailable", Unavailable;
     Internal = "internal", Internal;
 }
 

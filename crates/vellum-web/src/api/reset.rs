@@ -38,7 +38,7 @@ pub struct ResetRequestedJson {
 #[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = ResetRequestJson,
     responses((status = 202, body = ResetRequestedJson), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody),
               (status = 429, body = ErrorBody),
-              (status = 503, body = ErrorBody, description = "`mail_unavailable`: the wiki sends no mail")))]
+              (status = 409, body = ErrorBody, description = "`mail_unavailable`: the wiki sends no mail")))]
 pub(crate) async fn request(
     State(s): State<AppState>,
     ApiJson(body): ApiJson<ResetRequestJson>,

@@ -442,7 +442,7 @@ async fn without_mail_a_reset_says_to_ask_an_administrator() {
         .send()
         .await
         .unwrap();
-    let (code, err) = vellum_testkit::error_code(res, StatusCode::SERVICE_UNAVAILABLE).await;
+    let (code, err) = vellum_testkit::error_code(res, StatusCode::CONFLICT).await;
     assert_eq!(code, "mail_unavailable");
     assert!(err["message"].as_str().unwrap().contains("administrator"));
 }
