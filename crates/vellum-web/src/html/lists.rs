@@ -60,6 +60,10 @@ struct FolderTemplate {
     folders: Vec<(String, String, i64)>,
     pages: Vec<ListItem>,
     next: Option<String>,
+    /// Whether the visitor watches this folder (`None`: not signed in).
+    watching: Option<bool>,
+    /// The folder's path, for the watch form (`""`: the whole wiki).
+    folder_path: String,
 }
 
 async fn folder_root(s: State<AppState>, v: Visitor, q: Query<ListQuery>) -> HtmlResult {
@@ -80,7 +84,13 @@ async fn show_folder(State(s): State<AppState>, v: Visitor, raw: String, Query(q
         path.name().to_owned()
     };
     let can = s.app.folder_capabilities(&v.actor, &path).await?;
+    let watching = match v.actor.user_id() {
+        Some(_) => Some(s.app.folder_watched(&v.actor, path.as_str()).await?),
+        None => None,
+    };
     let t = FolderTemplate {
+        watching,
+        folder_path: path.as_str().to_owned(),
         can_create: can.edit,
         access_href: can.manage_access.then(|| {
             if path.is_root() {

@@ -24,6 +24,7 @@ pub(crate) fn router() -> Routes {
             class(RouteClass::Small, get(notifications).post(notifications_post)),
         )
         .route("/.sub/wiki/watch/{*path}", class(RouteClass::Small, post(watch_post)))
+        .route("/watch-folder", class(RouteClass::Small, post(watch_folder_post)))
         .route(
             "/notifications/unsubscribe",
             class(RouteClass::Small, get(unsubscribe_form).post(unsubscribe)),
@@ -170,6 +171,30 @@ async fn watch_post(
     };
     s.app.watch_page(&v.actor, path.as_str(), on).await?;
     Ok(see_other(&wiki_href(&path)))
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct WatchFolderForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    folder: String,
+}
+
+/// The watch button of folder pages (`""`: the whole wiki).
+async fn watch_folder_post(
+    State(s): State<AppState>,
+    v: Visitor,
+    axum::Form(f): axum::Form<WatchFolderForm>,
+) -> HtmlResult {
+    let on = match f.action.as_str() {
+        "watch" => true,
+        "unwatch" => false,
+        _ => return Err(AppError::new(Code::InvalidRequest, "That form action is unknown. Reload the page.").into()),
+    };
+    s.app.watch_folder(&v.actor, &f.folder, on).await?;
+    let folder = vellum_core::FolderPath::parse(f.folder.trim_matches('/')).map_err(AppError::from)?;
+    Ok(see_other(&crate::urls::folder_href(&folder)))
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -368,6 +368,44 @@ async fn the_watch_button_and_the_notification_centre_work_without_javascript() 
         .await
         .unwrap();
     assert!(centre.contains("Nothing unread."));
+    // Folders have the button too; so has the whole wiki.
+    let folder = ann
+        .get(t.url("/folders/team"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(folder.contains(">Watch folder</button>"), "{folder}");
+    let res = t
+        .browser_post(&ann, "/watch-folder")
+        .form(&[("action", "watch"), ("folder", "team")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/folders/team");
+    let res = ann.get(t.url("/api/v1/folders/team/-/watch")).send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["watching"], true);
+    let folder = ann
+        .get(t.url("/folders/team"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(folder.contains(">Unwatch folder</button>"));
+    let res = t
+        .browser_post(&ann, "/watch-folder")
+        .form(&[("action", "watch"), ("folder", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = ann.get(t.url("/api/v1/folders/-/watch")).send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["watching"], true);
     // The setting: off, then a page ann creates is not watched.
     let res = t
         .browser_post(&ann, "/notifications")
