@@ -196,13 +196,13 @@ pub async fn claim(
 pub async fn heartbeat(h: &mut impl Handle, ids: &[i64], worker: &str, until: Timestamp) -> Result<u64> {
     const SQL: Sql = Sql {
         sqlite: "UPDATE jobs SET locked_until = $3 WHERE state = 'running' AND worker = $2 \
-                 AND id IN (SELECT value FROM json_each($1))",
+                 AND id IN (SELECT CAST(value AS INTEGER) FROM json_each($1))",
         postgres: "UPDATE jobs SET locked_until = $3 WHERE state = 'running' AND worker = $2 \
-                   AND id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)",
+                   AND id = ANY($1::text[]::bigint[])",
     };
-    let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
     Ok(with_db!(h, |c, b| sqlx::query(SQL.of(b))
-        .bind(ids)
+        .bind(TextList(&ids))
         .bind(worker)
         .bind(DbTime(until))
         .execute(&mut *c)
@@ -220,16 +220,16 @@ pub async fn complete(h: &mut impl Handle, id: i64, worker: &str) -> Result<bool
 pub async fn complete_many(h: &mut impl Handle, ids: &[i64], worker: &str) -> Result<Vec<i64>> {
     const SQL: Sql = Sql {
         sqlite: "DELETE FROM jobs WHERE state = 'running' AND worker = $2 \
-                 AND id IN (SELECT value FROM json_each($1)) RETURNING id",
+                 AND id IN (SELECT CAST(value AS INTEGER) FROM json_each($1)) RETURNING id",
         postgres: "DELETE FROM jobs WHERE state = 'running' AND worker = $2 \
-                   AND id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) RETURNING id",
+                   AND id = ANY($1::text[]::bigint[]) RETURNING id",
     };
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     let mut done: Vec<i64> = with_db!(h, |c, b| sqlx::query_scalar(SQL.of(b))
-        .bind(list)
+        .bind(TextList(&list))
         .bind(worker)
         .fetch_all(&mut *c)
         .await)?;

@@ -2,7 +2,7 @@
 
 use vellum_core::{PageId, PagePath, Timestamp, UserId};
 
-use crate::db::{with_db, Columns, DbTime, Handle};
+use crate::db::{with_db, Columns, DbTime, Handle, Sql, TextList};
 use crate::visible::{Visible, VisibleSql};
 use crate::{Result, StoreError};
 
@@ -68,25 +68,17 @@ pub async fn watching(
     page: PageId,
     folders: &[String],
 ) -> Result<(bool, Option<String>)> {
-    let list = serde_json::to_string(folders).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let rows: Vec<(Option<i64>, Option<String>)> = with_db!(h, |c, b| {
-        let sql = match b {
-            crate::Backend::Sqlite => {
-                "SELECT page_id, folder FROM watches WHERE user_id = $1 AND (page_id = $2 \
-                 OR folder IN (SELECT value FROM json_each($3)))"
-            }
-            crate::Backend::Postgres => {
-                "SELECT page_id, folder FROM watches WHERE user_id = $1 AND (page_id = $2 \
-                 OR folder IN (SELECT jsonb_array_elements_text($3::jsonb)))"
-            }
-        };
-        sqlx::query_as(sql)
-            .bind(user.0)
-            .bind(page.0)
-            .bind(&list)
-            .fetch_all(&mut *c)
-            .await
-    })?;
+    const SQL: Sql = Sql {
+        sqlite: "SELECT page_id, folder FROM watches WHERE user_id = $1 AND (page_id = $2 \
+                 OR folder IN (SELECT value FROM json_each($3)))",
+        postgres: "SELECT page_id, folder FROM watches WHERE user_id = $1 AND (page_id = $2 OR folder = ANY($3))",
+    };
+    let rows: Vec<(Option<i64>, Option<String>)> = with_db!(h, |c, b| sqlx::query_as(SQL.of(b))
+        .bind(user.0)
+        .bind(page.0)
+        .bind(TextList(folders))
+        .fetch_all(&mut *c)
+        .await)?;
     let page_watched = rows.iter().any(|(p, _)| p.is_some());
     let folder = rows.into_iter().filter_map(|(_, f)| f).max_by_key(|f| f.len());
     Ok((page_watched, folder))
@@ -106,24 +98,16 @@ pub async fn watches_folder(h: &mut impl Handle, user: UserId, folder: &str) -> 
 
 /// Everyone who watches the page or a folder at or above it.
 pub async fn watchers(h: &mut impl Handle, page: PageId, folders: &[String]) -> Result<Vec<UserId>> {
-    let list = serde_json::to_string(folders).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let ids: Vec<i64> = with_db!(h, |c, b| {
-        let sql = match b {
-            crate::Backend::Sqlite => {
-                "SELECT DISTINCT user_id FROM watches WHERE page_id = $1 \
-                 OR folder IN (SELECT value FROM json_each($2)) ORDER BY user_id"
-            }
-            crate::Backend::Postgres => {
-                "SELECT DISTINCT user_id FROM watches WHERE page_id = $1 \
-                 OR folder IN (SELECT jsonb_array_elements_text($2::jsonb)) ORDER BY user_id"
-            }
-        };
-        sqlx::query_scalar(sql)
-            .bind(page.0)
-            .bind(&list)
-            .fetch_all(&mut *c)
-            .await
-    })?;
+    const SQL: Sql = Sql {
+        sqlite: "SELECT DISTINCT user_id FROM watches WHERE page_id = $1 \
+                 OR folder IN (SELECT value FROM json_each($2)) ORDER BY user_id",
+        postgres: "SELECT DISTINCT user_id FROM watches WHERE page_id = $1 OR folder = ANY($2) ORDER BY user_id",
+    };
+    let ids: Vec<i64> = with_db!(h, |c, b| sqlx::query_scalar(SQL.of(b))
+        .bind(page.0)
+        .bind(TextList(folders))
+        .fetch_all(&mut *c)
+        .await)?;
     Ok(ids.into_iter().map(UserId).collect())
 }
 
@@ -260,24 +244,18 @@ pub async fn unmailed(
 
 /// Records that these notifications went out by mail.
 pub async fn mark_mailed(h: &mut impl Handle, ids: &[i64], now: Timestamp) -> Result<()> {
-    let list = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    with_db!(h, |c, b| {
-        let sql = match b {
-            crate::Backend::Sqlite => {
-                "UPDATE notifications SET mailed_at = $1 WHERE id IN (SELECT value FROM json_each($2))"
-            }
-            crate::Backend::Postgres => {
-                "UPDATE notifications SET mailed_at = $1 WHERE id IN \
-                 (SELECT jsonb_array_elements_text($2::jsonb)::bigint)"
-            }
-        };
-        sqlx::query(sql)
-            .bind(DbTime(now))
-            .bind(&list)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-    })?;
+    const SQL: Sql = Sql {
+        sqlite:
+            "UPDATE notifications SET mailed_at = $1 WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each($2))",
+        postgres: "UPDATE notifications SET mailed_at = $1 WHERE id = ANY($2::text[]::bigint[])",
+    };
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    with_db!(h, |c, b| sqlx::query(SQL.of(b))
+        .bind(DbTime(now))
+        .bind(TextList(&list))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -330,26 +308,20 @@ pub async fn mark_read(h: &mut impl Handle, user: UserId, ids: Option<&[i64]>, n
         .await
         .map(|r| r.rows_affected()))?,
         Some(ids) => {
-            let list = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            with_db!(h, |c, b| {
-                let sql = match b {
-                    crate::Backend::Sqlite => {
-                        "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL \
-                         AND id IN (SELECT value FROM json_each($3))"
-                    }
-                    crate::Backend::Postgres => {
-                        "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL \
-                         AND id IN (SELECT jsonb_array_elements_text($3::jsonb)::bigint)"
-                    }
-                };
-                sqlx::query(sql)
-                    .bind(user.0)
-                    .bind(DbTime(now))
-                    .bind(&list)
-                    .execute(&mut *c)
-                    .await
-                    .map(|r| r.rows_affected())
-            })?
+            const SQL: Sql = Sql {
+                sqlite: "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL \
+                         AND id IN (SELECT CAST(value AS INTEGER) FROM json_each($3))",
+                postgres: "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL \
+                           AND id = ANY($3::text[]::bigint[])",
+            };
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            with_db!(h, |c, b| sqlx::query(SQL.of(b))
+                .bind(user.0)
+                .bind(DbTime(now))
+                .bind(TextList(&list))
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?
         }
     })
 }

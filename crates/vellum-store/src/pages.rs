@@ -509,8 +509,7 @@ pub async fn purge_trashed_before(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = serde_json::to_string(&rows.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
     // Dependents first; one statement per table, over the whole batch.
     const DELETES: [&str; 12] = [
         "DELETE FROM notifications WHERE page_id IN ({ids})",
@@ -530,12 +529,12 @@ pub async fn purge_trashed_before(
     for sql in DELETES {
         with_db!(h, |c, b| {
             let list = match b {
-                Backend::Sqlite => "SELECT value FROM json_each($1)",
-                Backend::Postgres => "SELECT jsonb_array_elements_text($1::jsonb)::bigint",
+                Backend::Sqlite => "SELECT CAST(value AS INTEGER) FROM json_each($1)",
+                Backend::Postgres => "SELECT unnest($1::text[]::bigint[])",
             };
             let sql = sql.replace("{ids}", list);
             sqlx::query(&sql)
-                .bind(&ids)
+                .bind(TextList(&ids))
                 .execute(&mut *c)
                 .await
                 .map(|r| r.rows_affected())

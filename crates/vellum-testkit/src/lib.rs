@@ -201,6 +201,20 @@ fn init_logging() {
     });
 }
 
+/// Workers for tests: they look often and retry soon, so tests do not wait
+/// on the production intervals; no built-in schedules.
+pub fn quick_workers() -> vellum_app::WorkerOptions {
+    vellum_app::WorkerOptions {
+        concurrency: 4,
+        queues: Vec::new(),
+        lease: std::time::Duration::from_secs(5),
+        poll: std::time::Duration::from_millis(50),
+        grace: std::time::Duration::from_millis(300),
+        schedules: false,
+        retry_base: std::time::Duration::from_millis(50),
+    }
+}
+
 /// A client that keeps cookies and does not follow redirects.
 pub fn client() -> Client {
     Client::builder()

@@ -18,13 +18,10 @@ use vellum_testkit::{client, error_code, TestApp};
 /// production intervals.
 fn quick() -> WorkerOptions {
     WorkerOptions {
-        concurrency: 4,
-        queues: Vec::new(),
+        // Short, so that a dead worker's job comes back soon.
         lease: Duration::from_millis(600),
-        poll: Duration::from_millis(50),
-        grace: Duration::from_millis(300),
-        schedules: false,
         retry_base: Duration::from_millis(20),
+        ..vellum_testkit::quick_workers()
     }
 }
 

@@ -1,23 +1,13 @@
 //! Watchlists and notifications: who is told about what, never about a
 //! page they cannot read, once per event, and the notification centre.
 
-use std::time::Duration;
-
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use vellum_app::{JobSpec, Role, WorkerOptions};
 use vellum_testkit::{client, error_code, TestApp};
 
 fn quick() -> WorkerOptions {
-    WorkerOptions {
-        concurrency: 4,
-        lease: Duration::from_secs(5),
-        poll: Duration::from_millis(50),
-        grace: Duration::from_millis(300),
-        schedules: false,
-        retry_base: Duration::from_millis(20),
-        ..WorkerOptions::default()
-    }
+    vellum_testkit::quick_workers()
 }
 
 /// Runs the queued jobs (the fan-outs) to the end.
