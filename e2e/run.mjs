@@ -292,6 +292,28 @@ try {
     await shot("comments");
   });
 
+  await step("page verification: an owner and interval, mark as verified, the report", async () => {
+    await page.goto(`${base}/wiki/operations/deploy`);
+    await Promise.all([page.waitForNavigation(), page.click(".v-actions a:has-text('Review')")]);
+    await page.fill("input[name=owner]", "admin");
+    await page.fill("input[name=interval_days]", "90");
+    await Promise.all([page.waitForNavigation(), page.click("form.v-editor button:has-text('Save')")]);
+    check("the review settings are saved", (await page.locator("p.v-note:has-text('Review settings saved')").count()) === 1);
+    await page.goto(`${base}/wiki/operations/deploy`);
+    check("the byline says the page is under review", (await page.locator(".v-meta a:has-text('under review')").count()) === 1);
+    await page.goto(`${base}/verification`);
+    check("the report lists the never-verified page", (await page.locator(".v-table a:has-text('Deploy')").count()) === 1);
+    await shot("verification");
+    await page.goto(`${base}/wiki/operations/deploy/-/review`);
+    await Promise.all([page.waitForNavigation(), page.click("form button:has-text('Mark as verified')")]);
+    check("verifying is confirmed", (await page.locator("p.v-note:has-text('Marked verified')").count()) === 1);
+    await shot("review");
+    await page.goto(`${base}/wiki/operations/deploy`);
+    check("the byline says it was verified", (await page.locator(".v-meta a:has-text('verified 20')").count()) === 1);
+    await page.goto(`${base}/wiki/operations/deploy/-/history`);
+    check("the history lists the verification", (await page.locator("li:has-text('Verified by')").count()) === 1);
+  });
+
   await step("two people edit the same line: the conflict screen", async () => {
     await page.goto(`${base}/wiki/operations/deploy/-/edit`);
     // Someone else saves the same lines in another tab meanwhile.

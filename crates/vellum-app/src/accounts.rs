@@ -136,7 +136,7 @@ impl App {
         let mut conn = self.0.store.read().await?;
         let u = self.account_named(&mut conn, name).await?;
         let groups = access::group_names_of(&mut conn, u.id).await?;
-        let sessions = sessions::of_user(&mut conn, u.id, Timestamp::now()).await?.len();
+        let sessions = sessions::of_user(&mut conn, u.id, self.now()).await?.len();
         Ok(AccountDetail {
             summary: summary_of(&u),
             email: u.email.clone(),
@@ -347,7 +347,7 @@ impl App {
         let mut conn = self.0.store.read().await?;
         let u = users::by_id(&mut conn, id).await?.ok_or_else(crate::access::sign_in)?;
         let groups = access::group_names_of(&mut conn, u.id).await?;
-        let sessions = sessions::of_user(&mut conn, u.id, Timestamp::now()).await?.len();
+        let sessions = sessions::of_user(&mut conn, u.id, self.now()).await?.len();
         Ok(AccountDetail {
             summary: summary_of(&u),
             email: u.email.clone(),
@@ -476,7 +476,7 @@ impl App {
     pub async fn my_sessions(&self, actor: &Actor, current: Option<SessionId>) -> AppResult<Vec<SessionView>> {
         let id = crate::access::signed_in(actor)?;
         let mut conn = self.0.store.read().await?;
-        Ok(sessions::of_user(&mut conn, id, Timestamp::now())
+        Ok(sessions::of_user(&mut conn, id, self.now())
             .await?
             .into_iter()
             .map(|s| SessionView {

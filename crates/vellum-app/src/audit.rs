@@ -79,7 +79,11 @@ pub(crate) fn audited(event: &Event) -> Option<(&'static str, String)> {
         | Event::PageTagsChanged { .. }
         | Event::CommentAdded { .. }
         | Event::CommentEdited { .. }
-        | Event::CommentResolved { .. } => return None,
+        | Event::CommentResolved { .. }
+        | Event::PageVerified { .. }
+        | Event::ReviewReminded { .. } => return None,
+        // Who must review what, and how often, is a governance record.
+        Event::ReviewPolicySet { path, .. } => format!("review:{path}"),
         // Removing what someone else wrote is worth a record.
         Event::CommentDeleted { comment, path, .. } => format!("{path} comment {comment}"),
     };
@@ -187,7 +191,7 @@ impl App {
         details: serde_json::Value,
     ) -> AppResult<()> {
         let mut tx = self.0.store.begin().await?;
-        append(&mut tx, actor, actor_name, action, target, &details, Timestamp::now()).await?;
+        append(&mut tx, actor, actor_name, action, target, &details, self.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -255,7 +259,7 @@ impl App {
     pub(crate) async fn purge_audit(&self) -> AppResult<u64> {
         let mut tx = self.0.store.begin().await?;
         let days = self.audit_retention_days(&mut tx).await?;
-        let cutoff = Timestamp::from_millis(Timestamp::now().as_millis() - days * 86_400_000);
+        let cutoff = Timestamp::from_millis(self.now().as_millis() - days * 86_400_000);
         let gone = audit::purge_before(&mut tx, cutoff).await?;
         tx.commit().await?;
         Ok(gone)

@@ -191,7 +191,7 @@ impl App {
             }
         }
         let mut conn = self.0.store.read().await?;
-        let found = sessions::find(&mut conn, &hash, Timestamp::now()).await?;
+        let found = sessions::find(&mut conn, &hash, self.now()).await?;
         let require_totp = self.require_totp(&mut conn).await?;
         let session = found.map(|row| Session {
             id: row.id,
@@ -234,7 +234,7 @@ impl App {
     }
 
     async fn check_throttle(&self, keys: &[(String, i64)]) -> AppResult<()> {
-        let now = Timestamp::now();
+        let now = self.now();
         let mut conn = self.0.store.read().await?;
         for (k, _) in keys {
             if let Some(t) = throttle::get(&mut conn, k).await? {
@@ -303,7 +303,7 @@ impl App {
     /// Counts a failed sign-in against each key, locks keys past their
     /// allowance, and audits both.
     async fn sign_in_failed(&self, keys: &[(String, i64)], name: Option<&str>, what: &str) -> AppResult<()> {
-        let now = Timestamp::now();
+        let now = self.now();
         let mut tx = self.0.store.begin().await?;
         let target = name.map(|n| format!("user:{n}"));
         for (k, free) in keys {
@@ -476,7 +476,7 @@ impl App {
         }
         let token = random_token()?;
         let mut uow = self.begin(None).await?;
-        setup::add_token(&mut uow, &token_hash(&token), Timestamp::now()).await?;
+        setup::add_token(&mut uow, &token_hash(&token), self.now()).await?;
         uow.commit().await?;
         Ok(Some(token))
     }

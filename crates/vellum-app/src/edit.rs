@@ -36,6 +36,9 @@ pub struct SaveRequest {
     /// The revision the editor started from. When another edit landed
     /// since, the two are merged; without it the save overwrites.
     pub base_revision: Option<RevisionId>,
+    /// Also mark the page verified (its review owner, or someone who
+    /// manages it; see `verification.rs`).
+    pub verify: bool,
 }
 
 pub(crate) fn check_size(app: &App, markdown: &str) -> AppResult<()> {
@@ -259,6 +262,7 @@ impl App {
         let pre_rendered = self.render_stored_form(&req.markdown).await?;
         check_links(&pre_rendered)?;
         let author_name = actor.name().map(str::to_owned);
+        let verify = req.verify;
 
         let mut uow = self.begin(actor.user_id()).await?;
         let Some(page) = pages::lock_by_path(&mut uow, &path).await? else {
@@ -309,6 +313,9 @@ impl App {
                     },
                 )
                 .await?;
+            if verify {
+                self.verify_with_save(&mut uow, actor, &perms, page, revision).await?;
+            }
             uow.commit().await?;
             return Ok(Saved {
                 page: reply,
@@ -381,6 +388,10 @@ impl App {
                     },
                 )
                 .await?;
+            if verify {
+                self.verify_with_save(&mut uow, actor, &perms, page.id, current.id)
+                    .await?;
+            }
             uow.commit().await?;
             return Ok(Saved {
                 page: reply,
@@ -463,12 +474,33 @@ impl App {
                 },
             )
             .await?;
+        if verify {
+            self.verify_with_save(&mut uow, actor, &perms, page.id, rev).await?;
+        }
         uow.commit().await?;
         Ok(Saved {
             page: reply,
             created: false,
             merged,
         })
+    }
+
+    /// Marks the page just saved verified as of `revision`, in the save's
+    /// unit of work (refused, and the save with it, when the actor may
+    /// not verify it).
+    async fn verify_with_save(
+        &self,
+        uow: &mut UnitOfWork,
+        actor: &Actor,
+        perms: &Permissions,
+        page: PageId,
+        revision: RevisionId,
+    ) -> AppResult<()> {
+        let record = pages::by_id(uow, page)
+            .await?
+            .ok_or_else(|| AppError::bug(format!("page {page} vanished inside its own save")))?;
+        self.record_verification(uow, actor, perms, &record, revision, true)
+            .await
     }
 
     /// Merges `yours` (edited from `base`) with `current`: the merged text,
@@ -541,6 +573,7 @@ impl App {
             // Revert on top of the revision the reverter saw, so a save
             // that landed since is merged or reported, never lost.
             base_revision: Some(page.current_revision),
+            verify: false,
         };
         self.save(actor, path.as_str(), req, Mode::Revert { to: revision })
             .await

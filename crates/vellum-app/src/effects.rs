@@ -54,7 +54,10 @@ impl App {
             | Event::CommentAdded { .. }
             | Event::CommentEdited { .. }
             | Event::CommentDeleted { .. }
-            | Event::CommentResolved { .. } => {}
+            | Event::CommentResolved { .. }
+            | Event::PageVerified { .. }
+            | Event::ReviewPolicySet { .. }
+            | Event::ReviewReminded { .. } => {}
             // Purged rows may free their ids for reuse (SQLite reuses the
             // highest rowid): nothing cached under an old id may outlive it.
             Event::TrashPurged { .. } => self.forget_renders(),

@@ -95,6 +95,7 @@ codes! {
     TotpNotStarted = "totp_not_started", Conflict;
     JobRunning = "job_running", Conflict;
     MailUnavailable = "mail_unavailable", Conflict;
+    NoReview = "no_review", Conflict;
     JobDuplicate = "job_duplicate", Conflict;
     PageTooLarge = "page_too_large", TooLarge;
     PayloadTooLarge = "payload_too_large", TooLarge;
@@ -124,6 +125,7 @@ codes! {
     InvalidName = "invalid_name", Invalid;
     InvalidSetting = "invalid_setting", Invalid;
     InvalidComment = "invalid_comment", Invalid;
+    InvalidReview = "invalid_review", Invalid;
     InvalidSearch = "invalid_search", Invalid;
     RateLimited = "rate_limited", TooManyRequests;
     Busy = "busy", Unavailable;

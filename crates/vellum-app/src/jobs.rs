@@ -317,7 +317,7 @@ impl App {
             let mut conn = self.0.store.read().await?;
             store::counts(&mut conn).await?
         };
-        let now = Timestamp::now();
+        let now = self.now();
         let mut out: Vec<QueueStats> = Vec::new();
         for c in counts {
             let i = match out.iter().position(|q| q.queue == c.queue) {

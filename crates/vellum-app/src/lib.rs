@@ -34,6 +34,7 @@ mod totp;
 mod uow;
 mod upkeep;
 mod validate;
+mod verification;
 mod worker;
 
 use std::path::PathBuf;
@@ -68,7 +69,11 @@ use vellum_markup::Renderer;
 pub use vellum_search::{Language as SearchLanguage, Sort as SearchSort};
 use vellum_store::Store;
 pub use vellum_store::{Backend, SqliteDurability, StoreOptions};
-pub use worker::{Schedule, WorkerOptions, Workers};
+pub use verification::{
+    PageReview, ReviewPolicy, ReviewQuery, ReviewReport, ReviewRow, ReviewState, ReviewTally, VerificationView,
+    REVIEW_NOTICE_DAYS,
+};
+pub use worker::{Schedule, When, WorkerOptions, Workers};
 
 use crate::ports::{EventBus, LocalBus, MemoryCache};
 
@@ -89,6 +94,30 @@ pub struct AppConfig {
     pub mail: Option<mail::MailConfig>,
     /// The address people reach the wiki at, for links in mail.
     pub public_url: Option<String>,
+    /// The time the services go by (tests move it forward).
+    pub clock: Clock,
+    /// When built-in schedules fire, where the operator chose otherwise
+    /// (by schedule name; see `App::schedules`).
+    pub schedules: Vec<(String, When)>,
+}
+
+/// The time the services go by: the system clock, plus an offset that only
+/// tests set (to see what a wiki looks like 90 days on without waiting).
+/// Clones share the offset.
+#[derive(Clone, Default)]
+pub struct Clock(Arc<std::sync::atomic::AtomicI64>);
+
+impl Clock {
+    pub fn now(&self) -> vellum_core::Timestamp {
+        let offset = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        vellum_core::Timestamp::from_millis(vellum_core::Timestamp::now().as_millis().saturating_add(offset))
+    }
+
+    /// Moves this clock (and every clone of it) forward.
+    pub fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.0.fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -103,7 +132,7 @@ impl std::fmt::Debug for AppConfig {
             .field("search", &self.search)
             .field("mail", &self.mail)
             .field("public_url", &self.public_url)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -122,6 +151,8 @@ impl AppConfig {
             search: SearchConfig::default(),
             mail: None,
             public_url: None,
+            clock: Clock::default(),
+            schedules: Vec::new(),
         }
     }
 }
@@ -219,6 +250,7 @@ impl App {
         }));
         app.register_builtin_jobs();
         app.register_notification_jobs();
+        app.register_review_jobs();
         app.register_mail_jobs();
         app.register_reset_jobs();
         app
@@ -271,6 +303,11 @@ impl App {
 
     pub fn config(&self) -> &AppConfig {
         &self.0.config
+    }
+
+    /// The time now, by the configured clock.
+    pub fn now(&self) -> vellum_core::Timestamp {
+        self.0.config.clock.now()
     }
 
     pub fn renderer(&self) -> &Renderer {

@@ -317,7 +317,7 @@ impl App {
             .map_err(|e| JobError::Retry(format!("sending mail: {e}")))?;
         let ids: Vec<i64> = items.iter().map(|n| n.id).collect();
         let mut tx = self.0.store.begin().await.map_err(AppError::from)?;
-        store::mark_mailed(&mut tx, &ids, Timestamp::now())
+        store::mark_mailed(&mut tx, &ids, self.now())
             .await
             .map_err(AppError::from)?;
         tx.commit().await.map_err(AppError::from)?;
@@ -360,6 +360,7 @@ fn news(items: &[NotificationRecord]) -> Vec<PageNews<'_>> {
             "comment" => "comment",
             "reply" => "reply",
             "mention" => "mention of you",
+            "review" => "review reminder",
             _ => "change",
         };
         let i = match out.iter().position(|p| p.first.path == n.path) {
@@ -378,7 +379,8 @@ fn news(items: &[NotificationRecord]) -> Vec<PageNews<'_>> {
             Some((_, c)) => *c += 1,
             None => p.counts.push((label, 1)),
         }
-        if !p.who.contains(&who) {
+        // A reminder is from no one.
+        if n.kind != "review" && !p.who.contains(&who) {
             p.who.push(who);
         }
     }
@@ -399,6 +401,9 @@ fn summary(p: &PageNews<'_>) -> String {
     let mut who = p.who.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
     if p.who.len() > 3 {
         who.push_str(&format!(" and {} more", p.who.len() - 3));
+    }
+    if who.is_empty() {
+        return counts.join(", ");
     }
     format!("{} by {who}", counts.join(", "))
 }

@@ -41,7 +41,7 @@ pub(crate) fn fanout_job(event: &Event, seq: i64) -> Option<JobSpec> {
 
 /// The folders whose watchers hear of a change at `path`: the whole wiki
 /// (`""`) and each folder down to the page's own.
-fn watched_folders(path: &PagePath) -> Vec<String> {
+pub(crate) fn watched_folders(path: &PagePath) -> Vec<String> {
     std::iter::once(String::new())
         .chain(path.folder().lineage().into_iter().map(|f| f.as_str().to_owned()))
         .collect()
@@ -169,7 +169,7 @@ impl App {
     }
 
     /// Whether the (enabled) account `user` may read `path` now.
-    async fn may_read_as(&self, h: &mut impl Handle, user: UserId, path: &PagePath) -> AppResult<bool> {
+    pub(crate) async fn may_read_as(&self, h: &mut impl Handle, user: UserId, path: &PagePath) -> AppResult<bool> {
         let Some(u) = users::by_id(h, user).await?.filter(|u| u.disabled_at.is_none()) else {
             return Ok(false);
         };

@@ -12,7 +12,7 @@ use std::time::Duration;
 use lettre::message::{header, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncTransport, Message};
 use serde_json::json;
-use vellum_core::{Event, Timestamp, UserId};
+use vellum_core::{Event, UserId};
 use vellum_store::tokens;
 use vellum_store::users::{self, UserChange, NO_PASSWORD_HASH, PLACEHOLDER_HASH};
 
@@ -106,7 +106,7 @@ impl App {
             if u.disabled_at.is_some() || u.email.is_none() {
                 return Ok(());
             }
-            let now = Timestamp::now();
+            let now = self.now();
             tokens::insert_password_reset(&mut tx, &token_hash(&token), user, now, now.plus(RESET_LINK_TTL))
                 .await
                 .map_err(AppError::from)?;

@@ -238,7 +238,7 @@ impl App {
         family: &str,
         secret: &[u8],
     ) -> AppResult<TokenPair> {
-        let now = Timestamp::now();
+        let now = self.now();
         let refresh = random_token()?;
         tokens::insert_refresh(
             h,
@@ -277,7 +277,7 @@ impl App {
         let Some((family, secret)) = presented.split_once('.') else {
             return Err(invalid_token());
         };
-        let now = Timestamp::now();
+        let now = self.now();
         let key = self.jwt_secret().await?;
         let mut uow = self.begin(None).await?;
         let Some(row) = tokens::refresh_by_hash(&mut uow, &token_hash(secret)).await? else {
@@ -325,7 +325,7 @@ impl App {
         if let Some((g, cached)) = self.0.tokens.bearers.get(&hash) {
             if g == gen {
                 return cached
-                    .filter(|b| b.expires_at.is_none_or(|e| e > Timestamp::now()))
+                    .filter(|b| b.expires_at.is_none_or(|e| e > self.now()))
                     .ok_or_else(invalid_token);
             }
         }
@@ -343,7 +343,7 @@ impl App {
     }
 
     async fn check_api_token(&self, hash: &str) -> AppResult<Option<Bearer>> {
-        let now = Timestamp::now();
+        let now = self.now();
         let mut conn = self.0.store.read().await?;
         let Some((t, user)) = tokens::find_api_token(&mut conn, hash, now).await? else {
             return Ok(None);
@@ -433,7 +433,7 @@ impl App {
                 format!("The scope “{bad}” is unknown. The scopes are read, write and admin."),
             )
         })?;
-        let now = Timestamp::now();
+        let now = self.now();
         let expires = parse_expiry(expires_at, now)?;
         let token = format!("{PAT_PREFIX}{}", random_token()?);
         let mut uow = self.begin(Some(user)).await?;

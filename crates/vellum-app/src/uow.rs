@@ -40,7 +40,7 @@ impl App {
             app: self.clone(),
             tx,
             actor,
-            now: Timestamp::now(),
+            now: self.now(),
             events: Vec::new(),
             jobs: false,
         })

@@ -10,7 +10,7 @@ use vellum_core::{Event, Timestamp};
 use vellum_store::{pages, settings, Handle};
 
 use crate::jobs::{JobError, JobSpec, UPKEEP_QUEUE};
-use crate::worker::Schedule;
+use crate::worker::{Schedule, When};
 use crate::{App, AppResult};
 
 pub(crate) const NOOP: &str = "noop";
@@ -38,23 +38,30 @@ pub(crate) fn schedules() -> Vec<Schedule> {
     vec![
         Schedule {
             name: STATISTICS.into(),
-            period: vellum_store::MAINTENANCE_INTERVAL,
+            when: When::Every(vellum_store::MAINTENANCE_INTERVAL),
             job: upkeep(STATISTICS),
         },
         Schedule {
             name: EXPIRED.into(),
-            period: Duration::from_secs(600),
+            when: When::Every(Duration::from_secs(600)),
             job: upkeep(EXPIRED),
         },
         Schedule {
             name: TRASH.into(),
-            period: Duration::from_secs(3600),
+            when: When::Every(Duration::from_secs(3600)),
             job: upkeep(TRASH),
         },
         Schedule {
             name: LINK_REPORT.into(),
-            period: Duration::from_secs(86_400),
+            when: When::Every(Duration::from_secs(86_400)),
             job: upkeep(LINK_REPORT),
+        },
+        Schedule {
+            name: crate::verification::REMIND.into(),
+            when: When::Every(Duration::from_secs(3600)),
+            job: JobSpec::new(crate::verification::REMIND, serde_json::json!({}))
+                .queue(crate::notifications::NOTIFY_QUEUE)
+                .attempts(3),
         },
     ]
 }
@@ -77,7 +84,7 @@ impl App {
             Ok(())
         });
         self.register_job(TRASH, UPKEEP_QUEUE, |app: App, _| async move {
-            let n = app.empty_old_trash(Timestamp::now()).await?;
+            let n = app.empty_old_trash(app.now()).await?;
             if n > 0 {
                 tracing::info!(pages = n, "trashed pages past the retention removed");
             }
@@ -93,7 +100,7 @@ impl App {
     /// of each.
     pub async fn remove_expired(&self) -> AppResult<Vec<(&'static str, u64)>> {
         let audit = self.purge_audit().await?;
-        let now = Timestamp::now();
+        let now = self.now();
         let mut tx = self.0.store.begin().await?;
         let sessions = vellum_store::sessions::delete_expired(&mut tx, now).await?;
         let throttle =
@@ -188,7 +195,7 @@ impl App {
             }
         }
         let report = LinkReport {
-            generated_at: Timestamp::now(),
+            generated_at: self.now(),
             broken_links: wanted.iter().map(|w| w.links).sum(),
             missing_pages: wanted.len() as i64,
             top: wanted

@@ -56,22 +56,85 @@ impl Default for WorkerOptions {
     }
 }
 
-/// A schedule: a job enqueued once per period across all processes, at
-/// times aligned to the period (every 30 s at :00 and :30, daily at 00:00
-/// UTC).
+/// When a schedule fires.
+#[derive(Debug, Clone)]
+pub enum When {
+    /// Once per period, at times aligned to it (every 30 s at :00 and :30,
+    /// hourly on the hour, daily at 00:00 UTC).
+    Every(Duration),
+    /// At the times a cron expression names, in UTC: five fields (minute,
+    /// hour, day of month, month, day of week) or six with seconds first,
+    /// or a nickname such as `@daily`.
+    Cron(std::sync::Arc<croner::Cron>),
+    /// Never (an operator turned the schedule off).
+    Off,
+}
+
+impl When {
+    /// Reads a schedule from configuration: `off`, `every 30s` (also `m`,
+    /// `h`, `d`), or a cron expression.
+    pub fn parse(raw: &str) -> Result<When, String> {
+        let s = raw.trim();
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(When::Off);
+        }
+        if let Some(rest) = s.strip_prefix("every ") {
+            let rest = rest.trim();
+            let (n, unit) = rest.split_at(rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len()));
+            let n: u64 = n
+                .parse()
+                .map_err(|_| format!("`{s}` needs a number of seconds, minutes, hours or days, as in `every 10m`"))?;
+            let secs = match unit.trim() {
+                "s" => n,
+                "m" => n * 60,
+                "h" => n * 3600,
+                "d" => n * 86_400,
+                other => return Err(format!("`{other}` in `{s}` is not a unit; use s, m, h or d")),
+            };
+            if secs == 0 {
+                return Err(format!("`{s}` is no time at all; give a period of at least a second"));
+            }
+            return Ok(When::Every(Duration::from_secs(secs)));
+        }
+        croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Optional)
+            .year(croner::parser::Year::Disallowed)
+            .build()
+            .parse(s)
+            .map(|c| When::Cron(std::sync::Arc::new(c)))
+            .map_err(|e| format!("`{s}` is not a cron expression ({e}); write e.g. `0 3 * * *` for 03:00 UTC daily"))
+    }
+
+    /// The first firing time after `now` (`None`: never).
+    pub fn next_after(&self, now: Timestamp) -> Option<Timestamp> {
+        match self {
+            When::Every(period) => {
+                let p = i64::try_from(period.as_millis()).unwrap_or(i64::MAX).max(1);
+                let t = now.as_millis();
+                Some(Timestamp::from_millis((t.div_euclid(p) + 1).saturating_mul(p)))
+            }
+            When::Cron(cron) => {
+                let at = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(now.as_millis())?;
+                let next = cron.find_next_occurrence(&at, false).ok()?;
+                Some(Timestamp::from_millis(next.timestamp_millis()))
+            }
+            When::Off => None,
+        }
+    }
+}
+
+/// A schedule: a job enqueued once per firing across all processes.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pub name: String,
-    pub period: Duration,
+    pub when: When,
     pub job: JobSpec,
 }
 
 impl Schedule {
-    /// The first aligned time after `now`.
-    pub fn next_after(&self, now: Timestamp) -> Timestamp {
-        let p = i64::try_from(self.period.as_millis()).unwrap_or(i64::MAX).max(1);
-        let t = now.as_millis();
-        Timestamp::from_millis((t.div_euclid(p) + 1).saturating_mul(p))
+    /// The first firing time after `now` (`None`: never).
+    pub fn next_after(&self, now: Timestamp) -> Option<Timestamp> {
+        self.when.next_after(now)
     }
 }
 
@@ -129,17 +192,32 @@ impl App {
         Workers { stop, task, name }
     }
 
-    /// The built-in schedules (upkeep.rs), with this deployment's settings.
+    /// The built-in schedules (upkeep.rs), with this deployment's
+    /// overrides (`AppConfig::schedules`).
     pub fn schedules(&self) -> Vec<Schedule> {
-        crate::upkeep::schedules()
+        let mut list = crate::upkeep::schedules();
+        for s in &mut list {
+            if let Some((_, when)) = self.0.config.schedules.iter().find(|(name, _)| *name == s.name) {
+                s.when = when.clone();
+            }
+        }
+        list
+    }
+
+    /// The names of the built-in schedules (for checking configuration).
+    pub fn schedule_names() -> Vec<String> {
+        crate::upkeep::schedules().into_iter().map(|s| s.name).collect()
     }
 
     /// Fires every due schedule once (across all processes): answers the
     /// names fired here.
     pub async fn fire_schedules(&self, schedules: &[Schedule]) -> crate::AppResult<Vec<String>> {
-        let now = Timestamp::now();
+        let now = self.now();
         let mut fired = Vec::new();
         for s in schedules {
+            let Some(next) = s.next_after(now) else {
+                continue; // turned off
+            };
             let due = {
                 let mut conn = self.0.store.read().await?;
                 store::schedule(&mut conn, &s.name)
@@ -150,7 +228,7 @@ impl App {
                 continue;
             }
             let mut uow = self.begin(None).await?;
-            if store::fire_schedule(&mut uow, &s.name, now, s.next_after(now)).await? {
+            if store::fire_schedule(&mut uow, &s.name, now, next).await? {
                 // Keyed by the schedule: a firing whose job still waits (the
                 // workers are behind) does not pile up another.
                 uow.enqueue(s.job.clone().unique(format!("schedule:{}", s.name)))
@@ -286,7 +364,7 @@ async fn claim(
     lease: Duration,
     busy: bool,
 ) -> crate::AppResult<Vec<JobRecord>> {
-    let now = Timestamp::now();
+    let now = app.now();
     // A read first when idle: a claim is a write transaction (on SQLite
     // one at a time), which an idle worker should not take every time it
     // looks. A busy one goes straight to claiming.
@@ -309,7 +387,7 @@ async fn heartbeat(app: &App, held: &Held, name: &str, lease: Duration) {
     }
     let result = async {
         let mut tx = app.0.store.begin().await?;
-        let n = store::heartbeat(&mut tx, &ids, name, Timestamp::now().plus(lease)).await?;
+        let n = store::heartbeat(&mut tx, &ids, name, app.now().plus(lease)).await?;
         tx.commit().await?;
         Ok::<_, crate::AppError>(n)
     }
@@ -327,7 +405,7 @@ async fn heartbeat(app: &App, held: &Held, name: &str, lease: Duration) {
 
 async fn reap(app: &App) {
     let result = async {
-        let now = Timestamp::now();
+        let now = app.now();
         let mut tx = app.0.store.begin().await?;
         let n = store::reap(&mut tx, now).await?;
         tx.commit().await?;
@@ -349,7 +427,7 @@ async fn reap(app: &App) {
 
 async fn release(app: &App, id: i64, name: &str) -> crate::AppResult<()> {
     let mut tx = app.0.store.begin().await?;
-    store::release(&mut tx, id, name, Timestamp::now()).await?;
+    store::release(&mut tx, id, name, app.now()).await?;
     tx.commit().await?;
     app.store().ring_jobs();
     Ok(())
@@ -401,7 +479,7 @@ async fn execute(app: &App, job: JobRecord, retry_base: Duration) -> Finished {
             }
         };
         let retry_at = match &outcome {
-            Err(JobError::Retry(_)) => Some(Timestamp::now().plus(backoff(job.attempts, jitter(), retry_base))),
+            Err(JobError::Retry(_)) => Some(app.now().plus(backoff(job.attempts, jitter(), retry_base))),
             _ => None,
         };
         Finished {
@@ -438,7 +516,7 @@ async fn record_outcomes(app: App, name: String, held: Held, mut outcomes: mpsc:
                 Err(_) => break,
             }
         }
-        let now = Timestamp::now();
+        let now = app.now();
         let written = async {
             let ok: Vec<i64> = batch.iter().filter(|f| f.outcome.is_ok()).map(|f| f.job.id).collect();
             let mut tx = app.0.store.begin().await?;
@@ -503,27 +581,40 @@ mod tests {
 
     #[test]
     fn schedules_fire_at_times_aligned_to_their_period() {
-        let s = Schedule {
-            name: "t".into(),
-            period: Duration::from_secs(30),
-            job: JobSpec::new("noop", serde_json::json!({})),
-        };
-        assert_eq!(s.next_after(Timestamp::from_millis(0)), Timestamp::from_millis(30_000));
-        assert_eq!(
-            s.next_after(Timestamp::from_millis(29_999)),
-            Timestamp::from_millis(30_000)
-        );
-        assert_eq!(
-            s.next_after(Timestamp::from_millis(30_000)),
-            Timestamp::from_millis(60_000)
-        );
-        let daily = Schedule {
-            period: Duration::from_secs(86_400),
-            ..s
-        };
+        let s = When::Every(Duration::from_secs(30));
+        let at = |ms| Some(Timestamp::from_millis(ms));
+        assert_eq!(s.next_after(Timestamp::from_millis(0)), at(30_000));
+        assert_eq!(s.next_after(Timestamp::from_millis(29_999)), at(30_000));
+        assert_eq!(s.next_after(Timestamp::from_millis(30_000)), at(60_000));
+        let daily = When::Every(Duration::from_secs(86_400));
         assert_eq!(
             daily.next_after(Timestamp::from_millis(86_400_000 + 5)),
-            Timestamp::from_millis(2 * 86_400_000)
+            at(2 * 86_400_000)
         );
+        assert_eq!(When::Off.next_after(Timestamp::from_millis(5)), None);
+    }
+
+    #[test]
+    fn cron_expressions_name_times_in_utc() {
+        // 2026-12-04T01:50:00Z
+        let now = Timestamp::from_millis(1_796_349_000_000);
+        let at_three = When::parse("0 3 * * *").unwrap();
+        // 03:00 the same day.
+        assert_eq!(
+            at_three.next_after(now),
+            Some(Timestamp::from_millis(1_796_353_200_000))
+        );
+        // With seconds, every 15 s.
+        let quarter = When::parse("*/15 * * * * *").unwrap();
+        assert_eq!(quarter.next_after(now), Some(Timestamp::from_millis(1_796_349_015_000)));
+        // Mondays at 09:30: 2026-12-07 is a Monday.
+        let monday = When::parse("30 9 * * MON").unwrap();
+        assert_eq!(monday.next_after(now), Some(Timestamp::from_millis(1_796_635_800_000)));
+        assert!(matches!(When::parse("@hourly"), Ok(When::Cron(_))));
+        assert!(matches!(When::parse("every 10m"), Ok(When::Every(d)) if d == Duration::from_secs(600)));
+        assert!(matches!(When::parse(" OFF "), Ok(When::Off)));
+        for bad in ["61 * * * *", "every", "every 5x", "every 0s", "tuesdays", ""] {
+            assert!(When::parse(bad).is_err(), "{bad}");
+        }
     }
 }

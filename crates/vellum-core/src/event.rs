@@ -24,6 +24,9 @@ pub enum TargetType {
     Access,
     Token,
     Comment,
+    /// Page verification: a review policy on a page or folder, or a
+    /// reminder sent to an owner (the target path is the page or folder).
+    Review,
 }
 
 impl TargetType {
@@ -38,6 +41,7 @@ impl TargetType {
             Self::Access => "access",
             Self::Token => "token",
             Self::Comment => "comment",
+            Self::Review => "review",
         }
     }
 }
@@ -197,6 +201,35 @@ pub enum Event {
         path: PagePath,
         resolved: bool,
     },
+    /// Someone confirmed that the page is still right, as of `revision`
+    /// (by saving it with "verified" ticked when `with_edit`).
+    #[serde(rename = "page.verified")]
+    PageVerified {
+        page: PageId,
+        path: PagePath,
+        revision: RevisionId,
+        with_edit: bool,
+    },
+    /// The review policy of a page (`page` set) or of a folder and
+    /// everything below it (`path`; `""` is the whole wiki) was set, or
+    /// removed (`interval_days` is `None`).
+    #[serde(rename = "review.policy_set")]
+    ReviewPolicySet {
+        page: Option<PageId>,
+        path: String,
+        owner: Option<UserId>,
+        interval_days: Option<u32>,
+    },
+    /// The owner of a page was reminded that its review is coming up
+    /// (`stage` `ahead`) or due (`due`).
+    #[serde(rename = "review.reminded")]
+    ReviewReminded {
+        page: PageId,
+        path: PagePath,
+        owner: UserId,
+        due_at: crate::Timestamp,
+        stage: String,
+    },
 }
 
 impl Event {
@@ -215,6 +248,9 @@ impl Event {
             Self::CommentEdited { .. } => "comment.edited",
             Self::CommentDeleted { .. } => "comment.deleted",
             Self::CommentResolved { .. } => "comment.resolved",
+            Self::PageVerified { .. } => "page.verified",
+            Self::ReviewPolicySet { .. } => "review.policy_set",
+            Self::ReviewReminded { .. } => "review.reminded",
             Self::UserCreated { .. } => "user.created",
             Self::SessionEnded { .. } => "session.ended",
             Self::UserUpdated { .. } => "user.updated",
@@ -240,7 +276,9 @@ impl Event {
             | Self::PageTagsChanged { .. }
             | Self::PageMoved { .. }
             | Self::PageDeleted { .. }
-            | Self::PageRestored { .. } => TargetType::Page,
+            | Self::PageRestored { .. }
+            | Self::PageVerified { .. } => TargetType::Page,
+            Self::ReviewPolicySet { .. } | Self::ReviewReminded { .. } => TargetType::Review,
             Self::UserCreated { .. } | Self::UserUpdated { .. } | Self::UserDeleted { .. } => TargetType::User,
             Self::TokenCreated { .. } | Self::TokenRevoked { .. } => TargetType::Token,
             Self::SessionEnded { .. } => TargetType::Session,
@@ -267,7 +305,8 @@ impl Event {
             | Self::PageTagsChanged { page, .. }
             | Self::PageMoved { page, .. }
             | Self::PageDeleted { page, .. }
-            | Self::PageRestored { page, .. } => Some(*page),
+            | Self::PageRestored { page, .. }
+            | Self::PageVerified { page, .. } => Some(*page),
             _ => None,
         }
     }
@@ -279,7 +318,8 @@ impl Event {
             | Self::PageEdited { path, .. }
             | Self::PageReverted { path, .. }
             | Self::PageTagsChanged { path, .. }
-            | Self::PageDeleted { path, .. } => Some(path),
+            | Self::PageDeleted { path, .. }
+            | Self::PageVerified { path, .. } => Some(path),
             Self::PageMoved { to, .. } | Self::PageRestored { to, .. } => Some(to),
             _ => None,
         }
@@ -355,6 +395,25 @@ mod tests {
             Event::SessionEnded {
                 session: SessionId(4),
                 user: UserId(1),
+            },
+            Event::PageVerified {
+                page: PageId(1),
+                path: PagePath::parse("x").unwrap(),
+                revision: RevisionId(3),
+                with_edit: true,
+            },
+            Event::ReviewPolicySet {
+                page: None,
+                path: "ops".into(),
+                owner: Some(UserId(2)),
+                interval_days: Some(90),
+            },
+            Event::ReviewReminded {
+                page: PageId(1),
+                path: PagePath::parse("x").unwrap(),
+                owner: UserId(2),
+                due_at: crate::Timestamp::from_millis(5),
+                stage: "due".into(),
             },
         ];
         for e in events {

@@ -434,6 +434,7 @@ pub(crate) trait Columns {
     fn opt_int(&self, col: &str) -> Result<Option<i64>>;
     fn text(&self, col: &str) -> Result<String>;
     fn opt_text(&self, col: &str) -> Result<Option<String>>;
+    fn flag(&self, col: &str) -> Result<bool>;
     fn time(&self, col: &str) -> Result<Timestamp>;
     fn opt_time(&self, col: &str) -> Result<Option<Timestamp>>;
     fn json(&self, col: &str) -> Result<serde_json::Value>;
@@ -468,6 +469,9 @@ macro_rules! columns_for {
                 Ok(self.try_get(col)?)
             }
             fn opt_text(&self, col: &str) -> Result<Option<String>> {
+                Ok(self.try_get(col)?)
+            }
+            fn flag(&self, col: &str) -> Result<bool> {
                 Ok(self.try_get(col)?)
             }
             fn time(&self, col: &str) -> Result<Timestamp> {

@@ -26,6 +26,8 @@ pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, n
         | Event::CommentEdited { comment, .. }
         | Event::CommentDeleted { comment, .. } => Some(*comment),
         Event::CommentResolved { thread, .. } => Some(*thread),
+        Event::ReviewPolicySet { page, .. } => page.map(|p| p.0),
+        Event::ReviewReminded { page, .. } => Some(page.0),
         other => other.page().map(|p| p.0),
     };
     let target_path = match event {
@@ -33,7 +35,9 @@ pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, n
         Event::CommentAdded { path, .. }
         | Event::CommentEdited { path, .. }
         | Event::CommentDeleted { path, .. }
-        | Event::CommentResolved { path, .. } => Some(path.as_str()),
+        | Event::CommentResolved { path, .. }
+        | Event::ReviewReminded { path, .. } => Some(path.as_str()),
+        Event::ReviewPolicySet { path, .. } => Some(path.as_str()),
         other => other.path().map(PagePath::as_str),
     };
     let seq: i64 = with_db!(h, |c| {

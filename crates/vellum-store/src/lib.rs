@@ -27,6 +27,7 @@ pub mod notifications;
 pub mod pages;
 pub mod refs;
 pub mod renders;
+pub mod reviews;
 pub mod revisions;
 pub mod search;
 pub mod sessions;

@@ -61,6 +61,11 @@ const SQLITE: &[Migration] = &[
         name: "mail",
         sql: include_str!("../migrations/sqlite/0008_mail.sql"),
     },
+    Migration {
+        version: 9,
+        name: "verification",
+        sql: include_str!("../migrations/sqlite/0009_verification.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -103,6 +108,11 @@ const POSTGRES: &[Migration] = &[
         version: 8,
         name: "mail",
         sql: include_str!("../migrations/postgres/0008_mail.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "verification",
+        sql: include_str!("../migrations/postgres/0009_verification.sql"),
     },
 ];
 

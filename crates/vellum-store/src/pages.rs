@@ -511,8 +511,12 @@ pub async fn purge_trashed_before(
     }
     let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
     // Dependents first; one statement per table, over the whole batch.
-    const DELETES: [&str; 12] = [
+    const DELETES: [&str; 16] = [
         "DELETE FROM notifications WHERE page_id IN ({ids})",
+        "DELETE FROM review_reminders WHERE page_id IN ({ids})",
+        "DELETE FROM verifications WHERE page_id IN ({ids})",
+        "DELETE FROM review_policies WHERE page_id IN ({ids})",
+        "DELETE FROM events WHERE target_type = 'review' AND target_id IN ({ids})",
         "DELETE FROM watches WHERE page_id IN ({ids})",
         "DELETE FROM comment_mentions WHERE comment_id IN (SELECT id FROM comments WHERE page_id IN ({ids}))",
         "DELETE FROM events WHERE target_type = 'comment' AND target_id IN \

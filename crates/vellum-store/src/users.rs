@@ -324,6 +324,10 @@ pub async fn reassign(h: &mut impl Handle, from: UserId, to: UserId) -> Result<(
         "DELETE FROM notifications WHERE user_id = $1 AND $2 = $2",
         "UPDATE notifications SET actor_id = $2 WHERE actor_id = $1",
         "DELETE FROM password_resets WHERE user_id = $1 AND $2 = $2",
+        // Reviews it owned are left without an owner (managers still
+        // verify them); its verifications stay on record.
+        "UPDATE review_policies SET owner_id = NULL WHERE owner_id = $1 AND $2 = $2",
+        "UPDATE verifications SET user_id = $2 WHERE user_id = $1",
     ] {
         with_db!(h, |c| sqlx::query(sql)
             .bind(from.0)

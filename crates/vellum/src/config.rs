@@ -65,6 +65,9 @@ pub struct JobsFileConfig {
     pub worker_concurrency: Option<usize>,
     /// The queues this process serves (default: all).
     pub queues: Option<Vec<String>>,
+    /// When built-in schedules fire, by name: a cron expression (UTC),
+    /// `every 10m`, or `off`.
+    pub schedules: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -240,6 +243,8 @@ pub struct JobsConfig {
     pub worker_concurrency: usize,
     /// Queues served (empty: all).
     pub queues: Vec<String>,
+    /// Schedule overrides by name (checked: each parses).
+    pub schedules: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Config {
@@ -412,10 +417,25 @@ impl Config {
         if !(1..=256).contains(&worker_concurrency) {
             bail!("`jobs.worker_concurrency` must be between 1 and 256 (got {worker_concurrency})");
         }
+        let known = vellum_app::App::schedule_names();
+        let mut schedules = Vec::new();
+        for (name, when) in file.jobs.schedules.unwrap_or_default() {
+            if !known.contains(&name) {
+                bail!(
+                    "`jobs.schedules` names `{name}`, which is not a schedule; the schedules are {}",
+                    known.join(", ")
+                );
+            }
+            if let Err(e) = vellum_app::When::parse(&when) {
+                bail!("`jobs.schedules.\"{name}\"`: {e}");
+            }
+            schedules.push((name, when));
+        }
         let jobs = JobsConfig {
             serve_workers,
             worker_concurrency,
             queues: file.jobs.queues.unwrap_or_default(),
+            schedules,
         };
         let smtp_url = o.smtp_url.clone().or(file.mail.smtp_url);
         let mail_from = o.mail_from.clone().or(file.mail.from);
@@ -471,6 +491,12 @@ impl Config {
         c.search = self.search.clone();
         c.mail = self.mail.clone();
         c.public_url = self.public_url.clone();
+        c.schedules = self
+            .jobs
+            .schedules
+            .iter()
+            .filter_map(|(name, when)| Some((name.clone(), vellum_app::When::parse(when).ok()?)))
+            .collect();
         c
     }
 
@@ -674,6 +700,13 @@ worker_concurrency = 16
 # The queues this process serves (default: all of them).
 # queues = ["default", "upkeep"]
 
+# When the built-in schedules fire (each once across all processes): a cron
+# expression in UTC (minute hour day month weekday, optionally seconds
+# first, or @hourly / @daily), "every 10m" (s, m, h, d), or "off".
+# [jobs.schedules]
+# "report.broken_links" = "0 3 * * *"
+# "upkeep.trash" = "every 6h"
+
 [mail]
 # Notification mail (and, later, password resets). Off unless both are set.
 # Give the server as VELLUM_SMTP_URL rather than here if it has a password.
@@ -741,5 +774,33 @@ mod tests {
         };
         let c = Config::merge(FileConfig::default(), &o).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn schedules_take_cron_expressions_periods_or_off() {
+        let file = parse(
+            "[jobs.schedules]\n\"report.broken_links\" = \"0 3 * * *\"\n\"upkeep.trash\" = \"off\"\n\"review.remind\" = \"every 15m\"\n",
+        )
+        .unwrap();
+        let c = Config::merge(file, &Overrides::default()).unwrap();
+        let app = c.app_config();
+        assert_eq!(app.schedules.len(), 3);
+        assert!(app
+            .schedules
+            .iter()
+            .any(|(n, w)| n == "upkeep.trash" && matches!(w, vellum_app::When::Off)));
+        for (toml, says) in [
+            ("[jobs.schedules]\n\"upkeep.nonsense\" = \"@daily\"\n", "not a schedule"),
+            (
+                "[jobs.schedules]\n\"upkeep.trash\" = \"at noon\"\n",
+                "not a cron expression",
+            ),
+        ] {
+            let err = format!(
+                "{:#}",
+                Config::merge(parse(toml).unwrap(), &Overrides::default()).unwrap_err()
+            );
+            assert!(err.contains(says), "{err}");
+        }
     }
 }

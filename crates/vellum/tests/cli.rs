@@ -150,8 +150,9 @@ async fn three_nodes_started_at_once_on_an_empty_database_all_come_up() {
 }
 
 /// Two `vellum worker` processes on one database: every built-in schedule
-/// fires once per period between them, the jobs it enqueues run, and
-/// SIGTERM stops each cleanly.
+/// fires once per period between them (one of them moved to a cron
+/// expression by the configuration file, firing every two seconds), the
+/// jobs it enqueues run, and SIGTERM stops each cleanly.
 #[tokio::test]
 async fn two_worker_processes_fire_each_schedule_once() {
     let backend = vellum_testkit::Backend::from_env();
@@ -162,11 +163,19 @@ async fn two_worker_processes_fire_each_schedule_once() {
         .output()
         .expect("migrate");
     assert!(migrated.status.success());
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("vellum.toml");
+    std::fs::write(
+        &config,
+        "[jobs.schedules]\n\"report.broken_links\" = \"*/2 * * * * *\"\n",
+    )
+    .unwrap();
     let started = std::time::SystemTime::now();
     let workers: Vec<_> = (0..2)
         .map(|_| {
             vellum(&dir)
                 .args(["--database-url", &db.url, "worker"])
+                .env("VELLUM_CONFIG", &config)
                 .env("VELLUM_LOG", "info,vellum_app::worker=debug")
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -180,7 +189,9 @@ async fn two_worker_processes_fire_each_schedule_once() {
             .scalar("SELECT COUNT(*) FROM schedules WHERE last_fired_at IS NOT NULL")
             .await;
         let waiting = db.scalar("SELECT COUNT(*) FROM jobs").await;
-        if fired == 4 && waiting == 0 {
+        // Long enough for the cron schedule to fire a few times.
+        let long_enough = started.elapsed().unwrap() >= std::time::Duration::from_secs(5);
+        if fired == 5 && waiting == 0 && long_enough {
             break;
         }
         assert!(
@@ -209,7 +220,8 @@ async fn two_worker_processes_fire_each_schedule_once() {
         ("upkeep.statistics", 30_000),
         ("upkeep.expired", 600_000),
         ("upkeep.trash", 3_600_000),
-        ("report.broken_links", 86_400_000),
+        ("report.broken_links", 2_000),
+        ("review.remind", 3_600_000),
     ] {
         let fired = logs
             .lines()
@@ -221,6 +233,9 @@ async fn two_worker_processes_fire_each_schedule_once() {
             fired >= 1 && fired <= 1 + boundaries,
             "{name} fired {fired} times between two workers:\n{logs}"
         );
+        if period_ms == 2_000 {
+            assert!(fired >= 2, "the cron schedule fired again: {fired}\n{logs}");
+        }
     }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -17,6 +17,7 @@ mod pages;
 mod reset;
 mod search;
 mod site;
+mod verification;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -62,8 +63,12 @@ use crate::routes::Routes;
         notifications::root_watch, notifications::watch_root, notifications::unwatch_root,
         notifications::list, notifications::mark_read, notifications::settings, notifications::put_settings,
         jobs::list_jobs, jobs::job_stats, jobs::get_job, jobs::retry_job, jobs::discard_job, jobs::broken_links,
+        verification::page_review, verification::set_page_review, verification::clear_page_review,
+        verification::verify, verification::folder_review, verification::set_folder_review,
+        verification::clear_folder_review, verification::root_review, verification::set_root_review,
+        verification::clear_root_review, verification::report,
     ),
-    tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"), (name = "search"), (name = "comments"), (name = "notifications"))
+    tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"), (name = "search"), (name = "comments"), (name = "notifications"), (name = "verification"))
 )]
 struct ApiDoc;
 
@@ -148,6 +153,7 @@ pub(crate) fn router() -> Routes {
         .merge(jobs::router())
         .merge(comments::router())
         .merge(notifications::router())
+        .merge(verification::router())
         .merge(reset::router())
         .merge(access::router())
         .map(|r| {

@@ -247,7 +247,8 @@ pub struct ChangeJson {
     pub user: Option<String>,
     pub user_name: Option<String>,
     /// `page.created`, `page.edited`, `page.reverted`, `page.moved`,
-    /// `page.deleted`, `page.restored` or `page.tags_changed`.
+    /// `page.deleted`, `page.restored`, `page.tags_changed` or
+    /// `page.verified`.
     pub action: String,
     /// The page's path after the change (the new path of a move).
     pub path: Option<String>,
@@ -424,6 +425,10 @@ pub struct PutPage {
     pub tags: Option<Vec<String>>,
     /// The revision id the edit started from; enables the three-way merge.
     pub base_revision: Option<i64>,
+    /// Also mark the page verified (its review owner, or someone who
+    /// manages it); refused, with nothing saved, for anyone else.
+    #[serde(default)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

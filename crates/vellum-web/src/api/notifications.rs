@@ -188,7 +188,8 @@ pub struct NotificationParams {
 pub struct NotificationJson {
     pub id: i64,
     /// `edit` (a watched page changed), `comment` (on a watched page),
-    /// `reply` (in a thread you took part in) or `mention`.
+    /// `reply` (in a thread you took part in), `mention`, or `review` (a
+    /// page whose review you own is coming up or due).
     pub kind: String,
     pub path: String,
     pub title: String,

@@ -106,6 +106,7 @@ pub(crate) async fn put_page(
         summary: body.summary,
         tags: body.tags,
         base_revision: body.base_revision.map(RevisionId),
+        verify: body.verify,
     };
     let saved = s.app.save_page(&v.actor, &path, req).await?;
     let status = if saved.created {

@@ -202,7 +202,8 @@ async fn comments_post(
             section.error = Some(e.message);
             section.error_for = id.unwrap_or(0);
             section.draft = f.markdown;
-            Ok(show_with(&v, *view, None, section, watch, status))
+            let review = s.app.page_review(&v.actor, view.page.path.as_str()).await?;
+            Ok(show_with(&v, *view, None, (section, watch, review), status))
         }
         Err(e) => Err(e.into()),
     }

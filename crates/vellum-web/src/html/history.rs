@@ -50,6 +50,16 @@ struct HistoryTemplate {
     revisions: Vec<RevisionInfo>,
     next: Option<String>,
     can_revert: bool,
+    /// Who confirmed the page when, newest first (page verification).
+    verifications: Vec<vellum_app::VerificationView>,
+}
+
+impl HistoryTemplate {
+    /// Someone marked this revision verified.
+    fn verified(&self, revision: impl std::borrow::Borrow<vellum_core::RevisionId>) -> bool {
+        let r = *revision.borrow();
+        self.verifications.iter().any(|x| x.revision == r)
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -77,8 +87,10 @@ async fn history(
         )
         .await?;
     let can = s.app.capabilities(&v.actor, &page.path).await?;
+    let verifications = s.app.page_review(&v.actor, page.path.as_str()).await?.history;
     let href = wiki_href(&page.path);
     let t = HistoryTemplate {
+        verifications,
         chrome: Chrome::new(&v, format!("History of {}", page.title)),
         next: list
             .next_cursor

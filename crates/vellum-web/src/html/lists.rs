@@ -210,6 +210,7 @@ fn change_row(c: Change) -> ChangeRow {
         Event::PageRestored { from, to, .. } if from != to => ("restored", Some(from.to_string())),
         Event::PageRestored { .. } => ("restored", None),
         Event::PageTagsChanged { .. } => ("retagged", None),
+        Event::PageVerified { .. } => ("verified", None),
         _ => ("changed", None),
     };
     let path = c.event.path().cloned();

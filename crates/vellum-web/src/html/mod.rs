@@ -20,6 +20,7 @@ mod pages;
 mod reset;
 mod search;
 mod users;
+mod verification;
 
 use askama::Template;
 use axum::extract::{OriginalUri, Query, Request, State};
@@ -359,6 +360,7 @@ pub(crate) fn routes() -> Routes {
         .merge(notifications::router())
         .merge(reset::router())
         .merge(search::router())
+        .merge(verification::router())
 }
 
 pub(crate) fn router(state: AppState) -> Routes {

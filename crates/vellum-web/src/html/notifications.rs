@@ -53,14 +53,18 @@ fn row(n: &NotificationView) -> NotificationRow {
             "comment" => "commented on",
             "reply" => "replied on",
             "mention" => "mentioned you on",
+            "review" => "review due:",
             _ => "changed",
         }
         .to_owned(),
-        who: n
-            .actor_display
-            .clone()
-            .or_else(|| n.actor.clone())
-            .unwrap_or_else(|| "Someone".into()),
+        who: match n.kind.as_str() {
+            "review" => "Reminder,".into(),
+            _ => n
+                .actor_display
+                .clone()
+                .or_else(|| n.actor.clone())
+                .unwrap_or_else(|| "Someone".into()),
+        },
         when: crate::fmt::short(n.created_at),
         when_rfc3339: crate::fmt::rfc3339(n.created_at),
         read: n.read,

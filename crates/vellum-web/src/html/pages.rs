@@ -72,6 +72,9 @@ struct PageTemplate {
     /// What the visitor watches about the page (signed in only).
     watch: vellum_app::WatchState,
     signed_in: bool,
+    /// The "needs review" banner, when a review policy covers the page.
+    banner: Option<super::verification::ReviewBanner>,
+    review_href: String,
 }
 
 #[derive(Template)]
@@ -108,7 +111,8 @@ async fn view(
         Lookup::Found(view) => {
             let comments = super::comments::section(&s, &v, view.page.path.as_str()).await?;
             let watch = s.app.watch_state(&v.actor, view.page.path.as_str()).await?;
-            Ok(show_with(&v, *view, q.from, comments, watch, StatusCode::OK))
+            let review = s.app.page_review(&v.actor, view.page.path.as_str()).await?;
+            Ok(show_with(&v, *view, q.from, (comments, watch, review), StatusCode::OK))
         }
         Lookup::Moved(view) => {
             // Send the browser to the new address, saying where it came from.
@@ -143,8 +147,11 @@ pub(crate) fn show_with(
     v: &Visitor,
     view: PageView,
     redirected_from: Option<String>,
-    comments: super::comments::CommentsSection,
-    watch: vellum_app::WatchState,
+    (comments, watch, review): (
+        super::comments::CommentsSection,
+        vellum_app::WatchState,
+        vellum_app::PageReview,
+    ),
     status: StatusCode,
 ) -> Response {
     let PageView { page, nav, can } = view;
@@ -163,6 +170,8 @@ pub(crate) fn show_with(
         comments,
         watch,
         signed_in: v.actor.user_id().is_some(),
+        banner: super::verification::banner(&review),
+        review_href: format!("{}/-/review", wiki_href(&review.path)),
     };
     render_status(&t, status)
 }
@@ -184,6 +193,9 @@ struct EditTemplate {
     conflict: Option<Conflict>,
     /// The last save was refused for leftover conflict markers.
     markers_left: bool,
+    /// The editor may mark the page verified with the save (`Some`: it is
+    /// under review; the flag is whether the box is ticked).
+    verify: Option<bool>,
 }
 
 pub(crate) struct Conflict {
@@ -198,7 +210,7 @@ async fn edit_form(State(s): State<AppState>, v: Visitor, Path(raw): Path<String
         Err(redirect) => return Ok(redirect),
     };
     s.app.check_write(&v.actor, path.as_str()).await?;
-    let t = match s.app.lookup(&v.actor, path.as_str(), true).await? {
+    let mut t = match s.app.lookup(&v.actor, path.as_str(), true).await? {
         Lookup::Found(page) | Lookup::Moved(page) => EditTemplate {
             chrome: Chrome::new(&v, format!("Editing {}", page.title)),
             href: wiki_href(&page.path),
@@ -213,6 +225,7 @@ async fn edit_form(State(s): State<AppState>, v: Visitor, Path(raw): Path<String
             error: None,
             conflict: None,
             markers_left: false,
+            verify: None,
         },
         Lookup::Missing { path, .. } => EditTemplate {
             chrome: Chrome::new(&v, format!("Creating {path}")),
@@ -228,9 +241,24 @@ async fn edit_form(State(s): State<AppState>, v: Visitor, Path(raw): Path<String
             error: None,
             conflict: None,
             markers_left: false,
+            verify: None,
         },
     };
+    t.verify = may_verify(&s, &v, &t).await?.then_some(false);
     Ok(render(&t))
+}
+
+/// Whether the editor may tick "verified" (an existing page under review
+/// that they own or manage).
+async fn may_verify(s: &AppState, v: &Visitor, t: &EditTemplate) -> Result<bool, AppError> {
+    if t.is_new {
+        return Ok(false);
+    }
+    match s.app.page_review(&v.actor, t.path.as_str()).await {
+        Ok(r) => Ok(r.can_verify),
+        Err(e) if e.kind() == vellum_app::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -249,6 +277,8 @@ pub(crate) struct EditForm {
     base_revision: String,
     /// Save text that contains conflict-marker lines on purpose.
     keep_markers: Option<String>,
+    /// "This page is still right": mark it verified with the save.
+    verify: Option<String>,
 }
 
 /// Whether the text holds a conflict left by the merge (all three kinds of
@@ -290,7 +320,9 @@ async fn save(
         error: None,
         conflict: None,
         markers_left: false,
+        verify: None,
     };
+    t.verify = may_verify(&s, &v, &t).await?.then_some(form.verify.is_some());
     if rejected.is_some() {
         t.error = Some(
             "Your text was not saved: the form was sent without the headers your browser normally adds, or from another site. Your text is below; save again from this page."
@@ -321,6 +353,7 @@ async fn save(
         summary: Some(form.summary.clone()),
         tags: Some(vellum_app::split_tags(&form.tags)),
         base_revision,
+        verify: form.verify.is_some(),
     };
     match s.app.save_page(&v.actor, path.as_str(), req).await {
         Ok(saved) => Ok(see_other(&wiki_href(&saved.page.path))),

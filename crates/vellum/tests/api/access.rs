@@ -130,6 +130,15 @@ async fn tree() -> Tree {
         .unwrap();
     assert_eq!(res.status(), 201);
     let comment: Value = res.json().await.unwrap();
+    // Reviews: the secret page has its own, its folder one, the wiki one.
+    for (path, owner) in [
+        ("/api/v1/pages/hr/salaries/-/verification", "hana"),
+        ("/api/v1/folders/hr/-/verification", "hana"),
+        ("/api/v1/folders/-/verification", "admin"),
+    ] {
+        let (s, body) = put(&t, c, path, json!({"owner": owner, "interval_days": 30})).await;
+        assert_eq!(s, 200, "{path}: {body}");
+    }
     Tree {
         secret_comment: comment["id"].as_i64().unwrap(),
         hana_session: sessions["items"][0]["id"].as_i64().unwrap(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use vellum_app::{JobError, JobSpec, JobState, RequestMeta, Role, Schedule, WorkerOptions};
+use vellum_app::{JobError, JobSpec, JobState, RequestMeta, Role, Schedule, When, WorkerOptions};
 use vellum_core::Timestamp;
 use vellum_store::jobs::{self as store, NewJob};
 use vellum_testkit::{client, error_code, TestApp};
@@ -297,7 +297,7 @@ async fn a_schedule_fires_once_per_period_across_processes() {
     let other = t.another_node().await;
     let schedule = Schedule {
         name: "test.every-minute".into(),
-        period: Duration::from_secs(60),
+        when: When::Every(Duration::from_secs(60)),
         job: JobSpec::new("noop", json!({"from": "schedule"})),
     };
     let list = vec![schedule.clone()];

@@ -22,3 +22,4 @@ mod revisions;
 mod schema;
 mod search;
 mod sso;
+mod verification;
