@@ -314,6 +314,33 @@ try {
     check("the history lists the verification", (await page.locator("li:has-text('Verified by')").count()) === 1);
   });
 
+  await step("files: upload an image, show it in the page, versions", async () => {
+    // A 16×16 blue PNG.
+    const png = Buffer.from("89504e470d0a1a0a0000000d49484452000000100000001008060000001ff3ff610000001949444154789c63d0883af19f12cc306ac0a801a3060c170300181d491f48dc0c980000000049454e44ae426082", "hex");
+    await page.goto(`${base}/wiki/engineering/overview`);
+    await Promise.all([page.waitForNavigation(), page.click(".v-actions a:has-text('Files')")]);
+    await page.setInputFiles("input[type=file]", { name: "diagram.png", mimeType: "image/png", buffer: png });
+    await Promise.all([page.waitForNavigation(), page.click("form.v-upload button")]);
+    check("the upload is confirmed", (await page.locator("p.v-note:has-text('is uploaded')").count()) === 1);
+    check("the file is listed with its type from its bytes", (await page.locator("td code:has-text('image/png')").count()) === 1);
+    await shot("files");
+    await page.goto(`${base}/wiki/engineering/overview/-/edit`);
+    const text = await page.inputValue("textarea[name=markdown]");
+    await page.fill("textarea[name=markdown]", `${text}\n\n![The diagram](file:diagram.png)\n`);
+    await Promise.all([page.waitForNavigation(), page.click("button[value=save]")]);
+    const src = await page.getAttribute(".v-content img[alt='The diagram']", "src");
+    check("the page shows the image by its file: reference", typeof src === "string" && src.startsWith("/embed/"), String(src));
+    const img = await page.context().request.get(`${base}${src}`);
+    check("the image is delivered", img.status() === 200 && (await img.body()).equals(png), String(img.status()));
+    await page.goto(`${base}/wiki/engineering/overview/-/files`);
+    await page.setInputFiles("input[type=file]", { name: "diagram.png", mimeType: "image/png", buffer: png });
+    await Promise.all([page.waitForNavigation(), page.click("form.v-upload button")]);
+    check("the same name again is a new version", (await page.locator("p.v-note:has-text('new version, 2')").count()) === 1);
+    await Promise.all([page.waitForNavigation(), page.click("td a:has-text('diagram.png')")]);
+    check("the file page lists both versions", (await page.locator(".v-table tbody tr").count()) === 2);
+    await shot("file");
+  });
+
   await step("two people edit the same line: the conflict screen", async () => {
     await page.goto(`${base}/wiki/operations/deploy/-/edit`);
     // Someone else saves the same lines in another tab meanwhile.

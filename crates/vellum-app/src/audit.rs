@@ -81,7 +81,9 @@ pub(crate) fn audited(event: &Event) -> Option<(&'static str, String)> {
         | Event::CommentEdited { .. }
         | Event::CommentResolved { .. }
         | Event::PageVerified { .. }
-        | Event::ReviewReminded { .. } => return None,
+        | Event::ReviewReminded { .. }
+        | Event::FileUploaded { .. } => return None,
+        Event::FileDeleted { path, name, .. } => format!("{path} file {name}"),
         // Who must review what, and how often, is a governance record.
         Event::ReviewPolicySet { path, .. } => format!("review:{path}"),
         // Removing what someone else wrote is worth a record.

@@ -228,7 +228,7 @@ impl App {
                 .map(|u| u.display_name),
             None => None,
         };
-        let served = Self::serve_with_missing(&w.rendered.html, w.rendered.toc.clone().into(), &missing);
+        let served = Self::serve_with_missing(&w.rendered.html, w.rendered.toc.clone().into(), &missing, Some(w.page));
         Ok(Page {
             id: w.page,
             path: w.path.clone(),

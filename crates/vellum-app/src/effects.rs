@@ -57,7 +57,9 @@ impl App {
             | Event::CommentResolved { .. }
             | Event::PageVerified { .. }
             | Event::ReviewPolicySet { .. }
-            | Event::ReviewReminded { .. } => {}
+            | Event::ReviewReminded { .. }
+            | Event::FileUploaded { .. }
+            | Event::FileDeleted { .. } => {}
             // Purged rows may free their ids for reuse (SQLite reuses the
             // highest rowid): nothing cached under an old id may outlive it.
             Event::TrashPurged { .. } => self.forget_renders(),

@@ -81,6 +81,7 @@ codes! {
     SessionNotFound = "session_not_found", NotFound;
     JobNotFound = "job_not_found", NotFound;
     CommentNotFound = "comment_not_found", NotFound;
+    FileNotFound = "file_not_found", NotFound;
     MethodNotAllowed = "method_not_allowed", MethodNotAllowed;
     EditConflict = "edit_conflict", Conflict;
     PageGone = "page_gone", Conflict;
@@ -99,6 +100,7 @@ codes! {
     JobDuplicate = "job_duplicate", Conflict;
     PageTooLarge = "page_too_large", TooLarge;
     PayloadTooLarge = "payload_too_large", TooLarge;
+    FileTooLarge = "file_too_large", TooLarge;
     InvalidBody = "invalid_body", Invalid;
     InvalidText = "invalid_text", Invalid;
     InvalidPath = "invalid_path", Invalid;
@@ -126,11 +128,14 @@ codes! {
     InvalidSetting = "invalid_setting", Invalid;
     InvalidComment = "invalid_comment", Invalid;
     InvalidReview = "invalid_review", Invalid;
+    InvalidFileName = "invalid_file_name", Invalid;
+    FileTypeRefused = "file_type_refused", Invalid;
     InvalidSearch = "invalid_search", Invalid;
     RateLimited = "rate_limited", TooManyRequests;
     Busy = "busy", Unavailable;
     SsoUnavailable = "sso_unavailable", Unavailable;
     SearchUnavailable = "search_unavailable", Unavailable;
+    StorageUnavailable = "storage_unavailable", Unavailable;
     Internal = "internal", Internal;
 }
 

@@ -12,11 +12,13 @@ mod accounts;
 mod admin;
 pub mod audit;
 mod auth;
+mod blobs;
 mod comments;
 mod edit;
 mod effects;
 mod error;
 mod feed;
+mod files;
 pub mod jobs;
 mod lists;
 mod mail;
@@ -48,9 +50,11 @@ pub use admin::{
 };
 pub use audit::{with_request, AuditEntry, AuditQuery, RequestMeta};
 pub use auth::{Credentials, LoginStep, NewAccount, NewSession, Session};
+pub use blobs::{BlobRead, StorageUrl};
 pub use comments::{mentioned_names, CommentCounts, CommentView, MAX_COMMENT_BYTES};
 pub use edit::{SaveRequest, MAX_LINKS_PER_PAGE};
 pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
+pub use files::{FileContent, FileDetail, FileVersionView, FileView, FilesConfig};
 pub use jobs::{Job, JobError, JobRecord, JobSpec, JobState, QueueStats};
 pub use lists::NavLevel;
 pub use mail::{EmailMode, MailConfig};
@@ -99,6 +103,8 @@ pub struct AppConfig {
     /// When built-in schedules fire, where the operator chose otherwise
     /// (by schedule name; see `App::schedules`).
     pub schedules: Vec<(String, When)>,
+    /// Attachments: where they are stored, how large, which types.
+    pub files: FilesConfig,
 }
 
 /// The time the services go by: the system clock, plus an offset that only
@@ -153,6 +159,7 @@ impl AppConfig {
             public_url: None,
             clock: Clock::default(),
             schedules: Vec::new(),
+            files: FilesConfig::default(),
         }
     }
 }
@@ -207,6 +214,7 @@ struct Inner {
     search: search::SearchState,
     jobs: jobs::Registry,
     mailer: Option<mail::Mailer>,
+    blobs: blobs::Blobs,
 }
 
 /// A safety net for caches that events keep current.
@@ -230,6 +238,13 @@ impl App {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let sso = config.oidc.is_some().then(sso::SsoRuntime::new);
         let mailer = config.mail.as_ref().and_then(mail::Mailer::new);
+        let blobs = blobs::Blobs::open(
+            &config
+                .files
+                .storage
+                .clone()
+                .unwrap_or_else(|| StorageUrl::Local(config.data_dir.join("files"))),
+        );
         let app = App(Arc::new(Inner {
             store,
             config,
@@ -247,10 +262,12 @@ impl App {
             search: search::SearchState::default(),
             jobs: jobs::Registry::default(),
             mailer,
+            blobs,
         }));
         app.register_builtin_jobs();
         app.register_notification_jobs();
         app.register_review_jobs();
+        app.register_file_jobs();
         app.register_mail_jobs();
         app.register_reset_jobs();
         app

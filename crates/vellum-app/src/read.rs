@@ -164,7 +164,7 @@ impl App {
     pub(crate) async fn finish_page(&self, f: Fetched) -> AppResult<Page> {
         let page = f.view.page;
         let served = match f.view.render {
-            Some(stored) => Self::serve_with_missing(&stored.html, toc_of(&stored.toc), &f.missing),
+            Some(stored) => Self::serve_with_missing(&stored.html, toc_of(&stored.toc), &f.missing, Some(page.id)),
             None => {
                 let rendered = match self.cached_rendering(page.current_revision) {
                     Some(r) => r,
@@ -174,7 +174,7 @@ impl App {
                     }
                 };
                 self.store_later(page.id, page.current_revision, rendered.clone());
-                Self::serve_with_missing(&rendered.html, rendered.toc.clone().into(), &f.missing)
+                Self::serve_with_missing(&rendered.html, rendered.toc.clone().into(), &f.missing, Some(page.id))
             }
         };
         Ok(Page {
@@ -330,7 +330,7 @@ impl App {
         }
         let rendered = self.rendering_of(rev.id, &rev.markdown).await?;
         let mut conn = self.0.store.read().await?;
-        let served = self.serve_rendered(&mut conn, &perms, &rendered).await?;
+        let served = self.serve_rendered(&mut conn, &perms, &rendered, Some(page.id)).await?;
         Ok(Revision {
             info: revision_info(&rev),
             path: page.path,
@@ -395,7 +395,7 @@ impl App {
         let rendered = self.render_stored_form(markdown).await?;
         crate::edit::check_links(&rendered)?;
         let mut conn = self.0.store.read().await?;
-        let served = self.serve_rendered(&mut conn, &perms, &rendered).await?;
+        let served = self.serve_rendered(&mut conn, &perms, &rendered, None).await?;
         Ok((served.html, rendered.toc))
     }
 }

@@ -135,12 +135,24 @@ impl App {
 
     /// Restyles links to pages that do not exist now, in a stored-form
     /// rendering, and wraps the result for serving.
-    pub(crate) fn serve_with_missing(html: &str, toc: Arc<[TocEntry]>, missing: &[vellum_core::PagePath]) -> Served {
-        let html: Arc<str> = if missing.is_empty() {
+    pub(crate) fn serve_with_missing(
+        html: &str,
+        toc: Arc<[TocEntry]>,
+        missing: &[vellum_core::PagePath],
+        page: Option<vellum_core::PageId>,
+    ) -> Served {
+        let mut html: Arc<str> = if missing.is_empty() {
             html.into()
         } else {
             mark_missing(html, missing).into()
         };
+        // `file:NAME` references become the page's file addresses. The
+        // prefix can only occur in attribute values of sanitized HTML
+        // (text has its quotes escaped).
+        let marker = format!("\"{}", vellum_markup::FILE_PREFIX);
+        if let Some(id) = page.filter(|_| html.contains(&marker)) {
+            html = html.replace(&marker, &format!("\"/embed/{}/", id.0)).into();
+        }
         Served { html, toc }
     }
 
@@ -152,6 +164,7 @@ impl App {
         h: &mut impl Handle,
         perms: &vellum_core::Permissions,
         rendered: &Rendered,
+        page: Option<vellum_core::PageId>,
     ) -> AppResult<Served> {
         let readable: Vec<&str> = rendered
             .links
@@ -170,6 +183,7 @@ impl App {
             &rendered.html,
             rendered.toc.clone().into(),
             &missing,
+            page,
         ))
     }
 }

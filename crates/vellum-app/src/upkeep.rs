@@ -56,6 +56,7 @@ pub(crate) fn schedules() -> Vec<Schedule> {
             when: When::Every(Duration::from_secs(86_400)),
             job: upkeep(LINK_REPORT),
         },
+        crate::files::gc_schedule(),
         Schedule {
             name: crate::verification::REMIND.into(),
             when: When::Every(Duration::from_secs(3600)),

@@ -27,6 +27,8 @@ pub enum TargetType {
     /// Page verification: a review policy on a page or folder, or a
     /// reminder sent to an owner (the target path is the page or folder).
     Review,
+    /// A file attached to a page (the target path is the page's).
+    File,
 }
 
 impl TargetType {
@@ -42,6 +44,7 @@ impl TargetType {
             Self::Token => "token",
             Self::Comment => "comment",
             Self::Review => "review",
+            Self::File => "file",
         }
     }
 }
@@ -230,6 +233,26 @@ pub enum Event {
         due_at: crate::Timestamp,
         stage: String,
     },
+    /// A file was attached to a page, or a new version of it uploaded or
+    /// restored (`restored_from`: the version whose bytes it has again).
+    #[serde(rename = "file.uploaded")]
+    FileUploaded {
+        file: i64,
+        page: PageId,
+        path: PagePath,
+        name: String,
+        version: i64,
+        sha256: String,
+        restored_from: Option<i64>,
+    },
+    /// A file went to the trash.
+    #[serde(rename = "file.deleted")]
+    FileDeleted {
+        file: i64,
+        page: PageId,
+        path: PagePath,
+        name: String,
+    },
 }
 
 impl Event {
@@ -251,6 +274,8 @@ impl Event {
             Self::PageVerified { .. } => "page.verified",
             Self::ReviewPolicySet { .. } => "review.policy_set",
             Self::ReviewReminded { .. } => "review.reminded",
+            Self::FileUploaded { .. } => "file.uploaded",
+            Self::FileDeleted { .. } => "file.deleted",
             Self::UserCreated { .. } => "user.created",
             Self::SessionEnded { .. } => "session.ended",
             Self::UserUpdated { .. } => "user.updated",
@@ -279,6 +304,7 @@ impl Event {
             | Self::PageRestored { .. }
             | Self::PageVerified { .. } => TargetType::Page,
             Self::ReviewPolicySet { .. } | Self::ReviewReminded { .. } => TargetType::Review,
+            Self::FileUploaded { .. } | Self::FileDeleted { .. } => TargetType::File,
             Self::UserCreated { .. } | Self::UserUpdated { .. } | Self::UserDeleted { .. } => TargetType::User,
             Self::TokenCreated { .. } | Self::TokenRevoked { .. } => TargetType::Token,
             Self::SessionEnded { .. } => TargetType::Session,

@@ -20,6 +20,6 @@ mod text;
 
 pub use highlight::highlight_css;
 pub use links::extract_links;
-pub use render::{mark_missing, split_leading_heading, Rendered, Renderer, TocEntry, RENDER_VERSION};
+pub use render::{mark_missing, split_leading_heading, Rendered, Renderer, TocEntry, FILE_PREFIX, RENDER_VERSION};
 pub use sanitize::sanitize_html;
 pub use text::{plain_text, PlainText};

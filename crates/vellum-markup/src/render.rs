@@ -32,7 +32,8 @@ const MISSING_PAGE_TITLE: &str = "This page does not exist yet. Follow the link 
 /// Changes whenever the HTML that [`Renderer::render`] produces changes, so
 /// that HTML stored by callers can be recognised as stale and rendered anew.
 /// Version 2: code beyond the highlighting budget is shown plain.
-pub const RENDER_VERSION: i64 = 2;
+/// Version 3: `file:NAME` links and images point at the page's files.
+pub const RENDER_VERSION: i64 = 3;
 
 /// Restyles wiki links to pages that do not exist, in HTML rendered as if
 /// every page existed (`render(md, &|_| true)`). The result is the HTML that
@@ -200,6 +201,12 @@ impl fmt::Debug for Renderer {
     }
 }
 
+/// Where `file:NAME` links and images point in rendered HTML: a path no
+/// page or route has, which the server replaces, when it serves a page,
+/// with the address of that page's file (so the stored rendering holds no
+/// page id and survives moves).
+pub const FILE_PREFIX: &str = "/-/file/";
+
 /// The per-page state of the syntax tree rewrite.
 struct TreeRewrite<'a, 'e> {
     arena: &'a Arena<AstNode<'a>>,
@@ -230,6 +237,18 @@ impl<'a> TreeRewrite<'a, '_> {
         };
         if let Some(level) = heading_level {
             self.add_heading_anchor(node, level);
+        }
+        // `file:NAME` (an image or a link): the page's attachment of that
+        // name, by a path the server resolves against the page it serves
+        // (see FILE_PREFIX).
+        if let NodeValue::Link(link) | NodeValue::Image(link) = &mut node.data.borrow_mut().value {
+            if let Some(name) = link
+                .url
+                .strip_prefix("file:")
+                .filter(|n| !n.is_empty() && !n.contains('/'))
+            {
+                link.url = format!("{FILE_PREFIX}{name}");
+            }
         }
         match target {
             Some(target) if is_wiki_link => self.replace_wiki_link(node, target),

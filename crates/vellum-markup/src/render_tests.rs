@@ -452,3 +452,14 @@ fn a_leading_heading_is_split_off() {
     assert_eq!(title, "A & title");
     assert_eq!(rest, "");
 }
+
+#[test]
+fn file_references_point_at_the_pages_own_files() {
+    let out = html("![Diagram](file:diagram.png) and [the PDF](<file:spec v2.pdf>)");
+    assert!(out.contains(r#"<img src="/-/file/diagram.png" alt="Diagram""#), "{out}");
+    assert!(out.contains(r#"<a href="/-/file/spec%20v2.pdf">the PDF</a>"#), "{out}");
+    // Not a file reference: left alone (and a `file:` image is dropped by
+    // the sanitizer as before).
+    let other = html("![x](file:a/b.png)");
+    assert!(!other.contains("/-/file/"), "{other}");
+}

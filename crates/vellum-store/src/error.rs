@@ -16,6 +16,8 @@ pub enum Constraint {
     GroupName,
     /// `jobs_unique`: one waiting or running job per unique key.
     JobKey,
+    /// `files_live_name`: one live file per page and name.
+    FileName,
 }
 
 /// (constraint, index name, table, columns), for every unique index that a
@@ -31,6 +33,7 @@ pub const UNIQUE_INDEXES: &[(Constraint, &str, &str, &[&str])] = &[
     ),
     (Constraint::GroupName, "groups_name_key", "groups", &["name_key"]),
     (Constraint::JobKey, "jobs_unique", "jobs", &["unique_key"]),
+    (Constraint::FileName, "files_live_name", "files", &["page_id", "name"]),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -28,6 +28,7 @@ pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, n
         Event::CommentResolved { thread, .. } => Some(*thread),
         Event::ReviewPolicySet { page, .. } => page.map(|p| p.0),
         Event::ReviewReminded { page, .. } => Some(page.0),
+        Event::FileUploaded { file, .. } | Event::FileDeleted { file, .. } => Some(*file),
         other => other.page().map(|p| p.0),
     };
     let target_path = match event {
@@ -36,7 +37,9 @@ pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, n
         | Event::CommentEdited { path, .. }
         | Event::CommentDeleted { path, .. }
         | Event::CommentResolved { path, .. }
-        | Event::ReviewReminded { path, .. } => Some(path.as_str()),
+        | Event::ReviewReminded { path, .. }
+        | Event::FileUploaded { path, .. }
+        | Event::FileDeleted { path, .. } => Some(path.as_str()),
         Event::ReviewPolicySet { path, .. } => Some(path.as_str()),
         other => other.path().map(PagePath::as_str),
     };

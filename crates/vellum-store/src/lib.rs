@@ -21,6 +21,7 @@ pub mod db;
 mod error;
 pub mod events;
 pub mod feed;
+pub mod files;
 pub mod jobs;
 mod migrate;
 pub mod notifications;

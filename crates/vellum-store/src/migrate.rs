@@ -66,6 +66,11 @@ const SQLITE: &[Migration] = &[
         name: "verification",
         sql: include_str!("../migrations/sqlite/0009_verification.sql"),
     },
+    Migration {
+        version: 10,
+        name: "files",
+        sql: include_str!("../migrations/sqlite/0010_files.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -113,6 +118,11 @@ const POSTGRES: &[Migration] = &[
         version: 9,
         name: "verification",
         sql: include_str!("../migrations/postgres/0009_verification.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "files",
+        sql: include_str!("../migrations/postgres/0010_files.sql"),
     },
 ];
 

@@ -511,8 +511,12 @@ pub async fn purge_trashed_before(
     }
     let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
     // Dependents first; one statement per table, over the whole batch.
-    const DELETES: [&str; 16] = [
+    const DELETES: [&str; 19] = [
         "DELETE FROM notifications WHERE page_id IN ({ids})",
+        // Their blobs stay until the blob collection finds them unused.
+        "DELETE FROM file_versions WHERE file_id IN (SELECT id FROM files WHERE page_id IN ({ids}))",
+        "DELETE FROM events WHERE target_type = 'file' AND target_id IN (SELECT id FROM files WHERE page_id IN ({ids}))",
+        "DELETE FROM files WHERE page_id IN ({ids})",
         "DELETE FROM review_reminders WHERE page_id IN ({ids})",
         "DELETE FROM verifications WHERE page_id IN ({ids})",
         "DELETE FROM review_policies WHERE page_id IN ({ids})",

@@ -45,6 +45,9 @@ pub(crate) enum RouteClass {
     /// Page text: saves, previews (a page is at most 1 MiB; JSON and form
     /// encoding can make its body several times larger).
     Page,
+    /// File uploads: the handler streams the body to storage and applies
+    /// the wiki's file size limit itself (with a clear 413).
+    Upload,
 }
 
 impl RouteClass {
@@ -52,6 +55,7 @@ impl RouteClass {
         match self {
             RouteClass::Small => 64 * 1024,
             RouteClass::Page => 8 * 1024 * 1024,
+            RouteClass::Upload => usize::MAX,
         }
     }
 
@@ -59,6 +63,7 @@ impl RouteClass {
         match self {
             RouteClass::Small => Duration::from_secs(15),
             RouteClass::Page => Duration::from_secs(60),
+            RouteClass::Upload => Duration::from_secs(3600),
         }
     }
 
@@ -66,6 +71,7 @@ impl RouteClass {
         match self {
             RouteClass::Small => Duration::from_secs(30),
             RouteClass::Page => Duration::from_secs(60),
+            RouteClass::Upload => Duration::from_secs(3600),
         }
     }
 }

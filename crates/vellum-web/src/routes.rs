@@ -61,6 +61,7 @@ pub(crate) fn public_form(routed: &str) -> String {
         ("/api/v1/pages/", "/api/v1/.sub/pages/"),
         ("/api/v1/access/", "/api/v1/.sub/access/"),
         ("/api/v1/folders/", "/api/v1/.sub/folders/"),
+        ("/api/v1/files/", "/api/v1/.sub/files/"),
     ] {
         if let Some(rest) = routed.strip_prefix(mount) {
             return match rest.split_once('/') {

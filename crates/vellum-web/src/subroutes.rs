@@ -17,6 +17,7 @@ const MOUNTS: &[(&str, &str)] = &[
     ("/api/v1/pages/", "/api/v1/.sub/pages/"),
     ("/api/v1/access/", "/api/v1/.sub/access/"),
     ("/api/v1/folders/", "/api/v1/.sub/folders/"),
+    ("/api/v1/files/", "/api/v1/.sub/files/"),
 ];
 
 /// The routed form of a path, when it names a page sub-resource.
@@ -31,10 +32,10 @@ pub(crate) fn routed_path(path: &str) -> Option<String> {
             .strip_prefix("-/")
             .filter(|_| prefix.starts_with("/api/v1/access/") || prefix.starts_with("/api/v1/folders/"))
         {
-            if sub.is_empty() || sub.contains('/') {
-                return None;
+            // `-/-/watch` is the sub-resource of a node named `-`.
+            if !sub.is_empty() && !sub.contains('/') {
+                return Some(format!("{mount}{sub}"));
             }
-            return Some(format!("{mount}{sub}"));
         }
         let (page, sub) = rest.split_once("/-/")?;
         if page.is_empty() || sub.is_empty() || sub.contains('/') {
@@ -81,5 +82,18 @@ mod tests {
         assert_eq!(routed_path("/wiki/a/-/b/-/c"), None);
         assert_eq!(routed_path("/wiki/a/-/"), None);
         assert_eq!(routed_path("/folders/a/-/x"), None);
+        // The root node, and a node named `-`.
+        assert_eq!(
+            routed_path("/api/v1/folders/-/watch").as_deref(),
+            Some("/api/v1/.sub/folders/watch")
+        );
+        assert_eq!(
+            routed_path("/api/v1/folders/-/-/watch").as_deref(),
+            Some("/api/v1/.sub/folders/watch/-")
+        );
+        assert_eq!(
+            routed_path("/api/v1/files/7/-/restore").as_deref(),
+            Some("/api/v1/.sub/files/restore/7")
+        );
     }
 }

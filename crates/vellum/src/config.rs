@@ -40,6 +40,21 @@ pub struct FileConfig {
     pub jobs: JobsFileConfig,
     #[serde(default)]
     pub mail: MailFileConfig,
+    #[serde(default)]
+    pub files: FilesFileConfig,
+}
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct FilesFileConfig {
+    /// Where file contents are stored: `file://DIRECTORY` (default: `files/`
+    /// in the data directory).
+    pub storage: Option<String>,
+    /// The largest upload, in MiB (default 1024).
+    pub max_upload_mib: Option<u64>,
+    /// The types accepted (`image/*`, `application/pdf`, …; default: a
+    /// list of documents, images, media and archives).
+    pub allowed_types: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -207,6 +222,9 @@ pub struct Overrides {
     /// The sender of notification mail, e.g. `Wiki <wiki@example.com>`.
     #[arg(long, global = true, env = "VELLUM_MAIL_FROM", value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+    /// Where file contents are stored: `file://DIRECTORY`.
+    #[arg(long, global = true, env = "VELLUM_STORAGE_URL", value_name = "URL")]
+    pub storage_url: Option<String>,
     /// The OpenID client secret (environment only, so that it stays out of
     /// process listings).
     #[arg(skip = std::env::var("VELLUM_OIDC_CLIENT_SECRET").ok())]
@@ -232,6 +250,7 @@ pub struct Config {
     pub log: LogConfig,
     pub jobs: JobsConfig,
     pub mail: Option<vellum_app::MailConfig>,
+    pub files: vellum_app::FilesConfig,
 }
 
 /// How this process runs background jobs.
@@ -462,7 +481,27 @@ impl Config {
                 Some(m)
             }
         };
+        let mut files = vellum_app::FilesConfig::default();
+        if let Some(url) = o.storage_url.clone().or(file.files.storage.clone()) {
+            files.storage = Some(
+                vellum_app::StorageUrl::parse(&url)
+                    .map_err(|e| anyhow::anyhow!("`files.storage` / VELLUM_STORAGE_URL: {e}"))?,
+            );
+        }
+        if let Some(mib) = file.files.max_upload_mib {
+            if !(1..=1024 * 1024).contains(&mib) {
+                bail!("`files.max_upload_mib` must be between 1 and 1048576 (got {mib})");
+            }
+            files.max_bytes = mib * 1024 * 1024;
+        }
+        if let Some(types) = file.files.allowed_types.clone() {
+            if let Some(bad) = types.iter().find(|t| !t.contains('/') || t.trim() != t.as_str()) {
+                bail!("`files.allowed_types` holds `{bad}`; write types as `image/png` or `image/*`");
+            }
+            files.allowed_types = types;
+        }
         Ok(Config {
+            files,
             mail,
             jobs,
             search,
@@ -491,6 +530,7 @@ impl Config {
         c.search = self.search.clone();
         c.mail = self.mail.clone();
         c.public_url = self.public_url.clone();
+        c.files = self.files.clone();
         c.schedules = self
             .jobs
             .schedules
@@ -716,6 +756,16 @@ worker_concurrency = 16
 batch_seconds = 60
 # The hour (UTC) daily digests go out.
 digest_hour = 7
+
+[files]
+# Where attachments are stored (each content once, by its SHA-256). Also
+# VELLUM_STORAGE_URL. Default: the `files` directory in the data directory.
+# storage = "file:///var/lib/vellum/files"
+# The largest upload, in MiB.
+max_upload_mib = 1024
+# The types accepted, decided from each file's bytes (default: documents,
+# images, audio, video, text and archives; never programs).
+# allowed_types = ["image/*", "application/pdf", "text/*"]
 
 [log]
 # "text" for people, "json" for log collectors.

@@ -11,7 +11,7 @@
 //! send it on cross-site posts at all.
 
 use axum::http::request::Parts;
-use axum::http::{header, HeaderName};
+use axum::http::{header, HeaderMap, HeaderName};
 
 use crate::extract::Visitor;
 use crate::WebOptions;
@@ -28,11 +28,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn same_host(origin: &str, parts: &Parts, opts: &WebOptions) -> bool {
+fn same_host(origin: &str, headers: &HeaderMap, opts: &WebOptions) -> bool {
     if opts.public_origin().is_some_and(|p| p.eq_ignore_ascii_case(origin)) {
         return true;
     }
-    let Some(host) = parts.headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
     url::Url::parse(origin).is_ok_and(|u| {
@@ -47,22 +47,27 @@ fn same_host(origin: &str, parts: &Parts, opts: &WebOptions) -> bool {
 
 /// Whether an unsafe request may proceed.
 pub(crate) fn allowed(parts: &Parts, visitor: &Visitor, opts: &WebOptions) -> bool {
+    allowed_headers(&parts.headers, visitor, opts)
+}
+
+/// [`allowed`], from the request's headers alone (for API routes that take
+/// bodies other than JSON, such as uploads).
+pub(crate) fn allowed_headers(headers: &HeaderMap, visitor: &Visitor, opts: &WebOptions) -> bool {
     // A bearer token is sent by a program, never by a browser on its own.
     if visitor.bearer {
         return true;
     }
     let token_ok = || {
         !visitor.csrf.is_empty()
-            && parts
-                .headers
+            && headers
                 .get(CSRF_HEADER)
                 .is_some_and(|t| constant_time_eq(t.as_bytes(), visitor.csrf.as_bytes()))
     };
-    if let Some(site) = parts.headers.get(FETCH_SITE).and_then(|v| v.to_str().ok()) {
+    if let Some(site) = headers.get(FETCH_SITE).and_then(|v| v.to_str().ok()) {
         return matches!(site, "same-origin" | "none") || token_ok();
     }
-    if let Some(origin) = parts.headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        return same_host(origin, parts, opts) || token_ok();
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        return same_host(origin, headers, opts) || token_ok();
     }
     visitor.session_token.is_none() || token_ok()
 }

@@ -9,7 +9,8 @@
 mod access;
 mod account;
 mod comments;
-mod csrf;
+pub(crate) mod csrf;
+mod files;
 mod history;
 mod jobs;
 mod lists;
@@ -361,6 +362,7 @@ pub(crate) fn routes() -> Routes {
         .merge(reset::router())
         .merge(search::router())
         .merge(verification::router())
+        .merge(files::router())
 }
 
 pub(crate) fn router(state: AppState) -> Routes {

@@ -36,6 +36,9 @@ struct Tree {
     hana_token: i64,
     /// A comment on `hr/salaries`.
     secret_comment: i64,
+    /// A file of `hr/salaries`, and that page's id.
+    secret_file: i64,
+    secret_page: i64,
 }
 
 async fn put(t: &TestApp, c: &Client, path: &str, body: Value) -> (StatusCode, Value) {
@@ -130,6 +133,15 @@ async fn tree() -> Tree {
         .unwrap();
     assert_eq!(res.status(), 201);
     let comment: Value = res.json().await.unwrap();
+    // A file on the secret page.
+    let res = t
+        .browser_post(c, "/api/v1/pages/hr/salaries/-/files?name=salaries.txt")
+        .body("SECRET figures")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let file: Value = res.json().await.unwrap();
     // Reviews: the secret page has its own, its folder one, the wiki one.
     for (path, owner) in [
         ("/api/v1/pages/hr/salaries/-/verification", "hana"),
@@ -140,6 +152,8 @@ async fn tree() -> Tree {
         assert_eq!(s, 200, "{path}: {body}");
     }
     Tree {
+        secret_file: file["id"].as_i64().unwrap(),
+        secret_page: salaries["id"].as_i64().unwrap(),
         secret_comment: comment["id"].as_i64().unwrap(),
         hana_session: sessions["items"][0]["id"].as_i64().unwrap(),
         hana_token: token["id"].as_i64().unwrap(),
@@ -339,6 +353,8 @@ fn fill(template: &str, path: &str, id: i64, tag: &str, name: &str) -> String {
     for (hole, value) in [
         ("{*path}", path.to_owned()),
         ("{id}", id.to_string()),
+        ("{page}", id.to_string()),
+        ("{version}", "1".to_owned()),
         ("{tag}", tag.to_owned()),
         ("{name}", name.to_owned()),
         ("{username}", "ann".to_owned()),
@@ -423,12 +439,28 @@ async fn every_route_answers_the_same_for_a_restricted_thing_and_a_missing_one()
                     tr.hana_token
                 } else if route.contains("/comments/") {
                     tr.secret_comment
+                } else if route.starts_with("/embed/") {
+                    tr.secret_page
+                } else if route.contains("/files/") {
+                    tr.secret_file
                 } else {
                     tr.secret_revision
                 };
-                let real = fill(route, "hr/salaries", id, "payroll", "HR");
+                // A file's name is the secret file's for file routes.
+                let name = if route.contains("{name}") && (route.contains("/files/") || route.starts_with("/embed/")) {
+                    "salaries.txt"
+                } else {
+                    "HR"
+                };
+                let real = fill(route, "hr/salaries", id, "payroll", name);
                 let real_trash = fill(route, "hr/salaries", tr.secret_trash, "payroll", "HR");
-                let none = fill(route, "hr/no-such-page", 987_654_321, "no-such-tag", "no-such-group");
+                let none = fill(
+                    route,
+                    "hr/no-such-page",
+                    987_654_321,
+                    "no-such-tag",
+                    if name == "HR" { "no-such-group" } else { "salaries.txt" },
+                );
                 let (rev, trash) = (id.to_string(), tr.secret_trash.to_string());
                 let replace = [
                     ("hr/no-such-page", "X"),

@@ -9,6 +9,7 @@ mod auth;
 mod comments;
 mod errors;
 mod feed;
+mod files;
 mod hardening;
 mod html;
 mod jobs;

@@ -1,0 +1,656 @@
+//! Files attached to pages: uploads streamed to storage, versions, the
+//! trash, and reading them back (for the web layer to deliver).
+//!
+//! An upload is streamed to a temporary file while its SHA-256 and size
+//! are computed (never held in memory), refused as soon as it passes the
+//! size limit, typed from its first bytes (not from what the client says)
+//! and checked against the allowed types; its bytes go to the object store
+//! under their hash unless they are there already (so identical files are
+//! stored once), and then one unit of work records the file, its new
+//! version and a `file.uploaded` event. Every read goes through the page:
+//! a file of a page the reader may not read answers as a missing one.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+use vellum_core::acl::Level;
+use vellum_core::{Actor, Event, PageId, PagePath, Timestamp};
+use vellum_store::files::{self as store, FileRecord};
+use vellum_store::pages::{self, PageRecord};
+
+use crate::blobs::{BlobRead, StorageUrl};
+use crate::jobs::{JobError, JobSpec, UPKEEP_QUEUE};
+use crate::worker::{Schedule, When};
+use crate::{App, AppError, AppResult, Code, PageRequest, Paged};
+
+/// The bytes kept to decide a file's type.
+const SNIFF: usize = 8192;
+/// Unused blobs younger than this are kept: an upload may be about to
+/// point at them.
+const GC_GRACE_MS: i64 = 24 * 3600 * 1000;
+pub(crate) const GC: &str = "files.gc";
+
+/// Files settings.
+#[derive(Debug, Clone)]
+pub struct FilesConfig {
+    /// Where blobs are stored (default: `files/` in the data directory).
+    pub storage: Option<StorageUrl>,
+    /// The largest upload accepted, in bytes.
+    pub max_bytes: u64,
+    /// Types accepted, as `type/subtype` or `type/*`.
+    pub allowed_types: Vec<String>,
+}
+
+impl FilesConfig {
+    pub const DEFAULT_MAX_BYTES: u64 = 1024 * 1024 * 1024;
+
+    pub fn default_allowed() -> Vec<String> {
+        [
+            "image/*",
+            "audio/*",
+            "video/*",
+            "text/*",
+            "application/pdf",
+            "application/json",
+            "application/xml",
+            "application/zip",
+            "application/gzip",
+            "application/x-tar",
+            "application/x-7z-compressed",
+            "application/x-bzip2",
+            "application/x-xz",
+            "application/zstd",
+            "application/rtf",
+            "application/msword",
+            "application/vnd.*",
+            "application/epub+zip",
+            "font/*",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+    }
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            storage: None,
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+            allowed_types: Self::default_allowed(),
+        }
+    }
+}
+
+/// A file as its readers see it.
+#[derive(Debug, Clone)]
+pub struct FileView {
+    pub id: i64,
+    pub page: PagePath,
+    pub name: String,
+    pub version: i64,
+    pub size: i64,
+    pub sha256: String,
+    pub content_type: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// The address of this version's bytes (immutable).
+    pub url: String,
+}
+
+/// One version, for the file's history.
+#[derive(Debug, Clone)]
+pub struct FileVersionView {
+    pub version: i64,
+    pub size: i64,
+    pub sha256: String,
+    pub content_type: String,
+    pub author: Option<String>,
+    pub created_at: Timestamp,
+    pub url: String,
+}
+
+/// A file with its versions, newest first.
+#[derive(Debug, Clone)]
+pub struct FileDetail {
+    pub file: FileView,
+    pub versions: Vec<FileVersionView>,
+    pub can_edit: bool,
+}
+
+/// What the web layer needs to deliver a file's bytes.
+#[derive(Debug, Clone)]
+pub struct FileContent {
+    pub name: String,
+    pub version: i64,
+    pub sha256: String,
+    pub size: u64,
+    pub content_type: String,
+    pub updated_at: Timestamp,
+}
+
+/// The path segment of a file name in URLs.
+fn encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+pub(crate) fn version_url(id: i64, version: i64, name: &str) -> String {
+    format!("/files/{id}/{version}/{}", encode(name))
+}
+
+fn view(f: &FileRecord, page: &PagePath) -> FileView {
+    FileView {
+        id: f.id,
+        page: page.clone(),
+        name: f.name.clone(),
+        version: f.version,
+        size: f.size,
+        sha256: f.sha256.clone(),
+        content_type: f.content_type.clone(),
+        created_at: f.created_at,
+        updated_at: f.updated_at,
+        url: version_url(f.id, f.version, &f.name),
+    }
+}
+
+fn not_found(id: impl std::fmt::Display) -> AppError {
+    AppError::new(
+        Code::FileNotFound,
+        format!("There is no file {id} that you can read. Check the address, or ask for access to its page."),
+    )
+}
+
+/// A file name: one path segment people can read.
+pub(crate) fn check_name(raw: &str) -> AppResult<String> {
+    let name = raw.trim();
+    let bad = |why: &str| {
+        AppError::invalid(
+            Code::InvalidFileName,
+            "name",
+            format!("The file name “{}” {why}.", name.chars().take(80).collect::<String>()),
+        )
+    };
+    if name.is_empty() {
+        return Err(AppError::invalid(
+            Code::InvalidFileName,
+            "name",
+            "Give the file a name, as in ?name=diagram.png.",
+        ));
+    }
+    if name.len() > 255 {
+        return Err(bad("is longer than 255 bytes; shorten it"));
+    }
+    if name == "." || name == ".." || name.contains(['/', '\\']) {
+        return Err(bad(
+            "may not contain / or \\ or be . or ..; name the file itself, not a path",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(bad("contains control characters; use letters, digits and punctuation"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Decides a file's type from its first bytes (and, for plain text only,
+/// its name's extension).
+pub(crate) fn sniff(head: &[u8], name: &str) -> String {
+    if let Some(t) = infer::get(head) {
+        let mime = t.mime_type();
+        // infer names some text formats; HTML and XML are checked below
+        // like any other text.
+        if !mime.starts_with("text/") {
+            return mime.to_owned();
+        }
+    }
+    // Text: valid UTF-8 (allowing a character cut at the end), no NUL.
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => Some(t),
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    let Some(text) = text.filter(|t| !t.contains('\0')) else {
+        return "application/octet-stream".into();
+    };
+    let lower = text.trim_start_matches('\u{feff}').trim_start().to_ascii_lowercase();
+    if lower.contains("<svg") && (lower.starts_with('<')) {
+        return "image/svg+xml".into();
+    }
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<script") {
+        return "text/html".into();
+    }
+    if lower.starts_with("<?xml") {
+        return "application/xml".into();
+    }
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "csv" => "text/csv",
+        "md" | "markdown" => "text/markdown",
+        "json" => "application/json",
+        _ => "text/plain",
+    }
+    .into()
+}
+
+fn allowed(types: &[String], mime: &str) -> bool {
+    types.iter().any(|t| match t.strip_suffix('*') {
+        Some(prefix) => mime.starts_with(prefix),
+        None => t == mime,
+    })
+}
+
+/// A temporary file that is removed when dropped.
+struct Temp(PathBuf);
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+pub(crate) fn gc_schedule() -> Schedule {
+    Schedule {
+        name: GC.into(),
+        when: When::Every(std::time::Duration::from_secs(86_400)),
+        job: JobSpec::new(GC, serde_json::json!({})).queue(UPKEEP_QUEUE).attempts(3),
+    }
+}
+
+impl App {
+    pub(crate) fn register_file_jobs(&self) {
+        self.register_job(GC, UPKEEP_QUEUE, |app: App, _| async move {
+            let n = app.collect_unused_blobs().await.map_err(JobError::from)?;
+            if n > 0 {
+                tracing::info!(blobs = n, "unused file contents removed");
+            }
+            Ok(())
+        });
+    }
+
+    fn files_config(&self) -> &FilesConfig {
+        &self.0.config.files
+    }
+
+    /// Uploads `name` to the page: a new file (`true`) or a new version of
+    /// the page's file of that name (`false`).
+    pub async fn upload_file<S, E>(
+        &self,
+        actor: &Actor,
+        raw_path: &str,
+        raw_name: &str,
+        body: S,
+    ) -> AppResult<(FileView, bool)>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let path = PagePath::parse(raw_path)?;
+        let name = check_name(raw_name)?;
+        let perms = self.permissions(actor).await?;
+        let page = {
+            let mut conn = self.0.store.read().await?;
+            self.live_page(actor, &perms, &mut conn, &path).await?
+        };
+        self.need_edit(actor, &perms, &page.path)?;
+
+        // Stream to a temporary file, hashing and counting.
+        let tmp_dir = self.0.config.data_dir.join("tmp");
+        tokio::fs::create_dir_all(&tmp_dir).await.map_err(AppError::internal)?;
+        let mut rnd = [0u8; 12];
+        getrandom::getrandom(&mut rnd).map_err(|e| AppError::bug(e.to_string()))?;
+        let temp = Temp(tmp_dir.join(format!("upload-{}", hex::encode(rnd))));
+        let mut out = tokio::fs::File::create(&temp.0).await.map_err(AppError::internal)?;
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        let mut head: Vec<u8> = Vec::with_capacity(SNIFF);
+        let max = self.files_config().max_bytes;
+        let mut body = body;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                AppError::new(
+                    Code::InvalidRequest,
+                    format!("The upload broke off before its end ({e}); nothing was saved. Send it again."),
+                )
+            })?;
+            size += chunk.len() as u64;
+            if size > max {
+                return Err(AppError::new(
+                    Code::FileTooLarge,
+                    format!(
+                        "The file is larger than the limit of {} MiB; nothing was saved. Upload a smaller file, or ask an administrator to raise `files.max_upload_mib`.",
+                        max / (1024 * 1024)
+                    ),
+                )
+                .with_details(serde_json::json!({ "limit": max })));
+            }
+            if head.len() < SNIFF {
+                let take = (SNIFF - head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..take]);
+            }
+            hasher.update(&chunk);
+            out.write_all(&chunk).await.map_err(AppError::internal)?;
+        }
+        out.flush().await.map_err(AppError::internal)?;
+        drop(out);
+        let content_type = sniff(&head, &name);
+        if !allowed(&self.files_config().allowed_types, &content_type) {
+            return Err(AppError::invalid(
+                Code::FileTypeRefused,
+                "file",
+                format!("Files of type {content_type} are not accepted here (the type is read from the file itself). Upload another kind of file, or ask an administrator to allow it."),
+            )
+            .with_details(serde_json::json!({ "field": "file", "content_type": content_type })));
+        }
+        let sha256 = hex::encode(hasher.finalize());
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
+        let known = {
+            let mut conn = self.0.store.read().await?;
+            store::has_blob(&mut conn, &sha256).await?
+        };
+        if !known || !self.0.blobs.exists(&sha256).await? {
+            self.0.blobs.put_file(&sha256, &temp.0).await?;
+        }
+
+        let mut uow = self.begin(actor.user_id()).await?;
+        let now = uow.now();
+        store::put_blob(&mut uow, &sha256, size, now).await?;
+        let (file_id, created) = match store::live_by_name(&mut uow, page.id, &name).await? {
+            Some(f) => (f.id, false),
+            None => (store::insert(&mut uow, page.id, &name, now).await?, true),
+        };
+        let version =
+            store::add_version(&mut uow, file_id, (&sha256, size, &content_type), actor.user_id(), now).await?;
+        uow.record(Event::FileUploaded {
+            file: file_id,
+            page: page.id,
+            path: page.path.clone(),
+            name: name.clone(),
+            version,
+            sha256: sha256.clone(),
+            restored_from: None,
+        })
+        .await?;
+        let record = store::by_id(&mut uow, file_id)
+            .await?
+            .ok_or_else(|| AppError::bug("a file vanished inside its own upload"))?;
+        uow.commit().await?;
+        // A blob collected between the check above and the commit would
+        // have taken its bytes along: put them back.
+        if !self.0.blobs.exists(&sha256).await? {
+            self.0.blobs.put_file(&sha256, &temp.0).await?;
+        }
+        Ok((view(&record, &page.path), created))
+    }
+
+    /// A live file and its page, if the actor may read the page.
+    async fn readable_file(&self, actor: &Actor, id: i64) -> AppResult<(FileRecord, PageRecord)> {
+        let perms = self.permissions(actor).await?;
+        let mut conn = self.0.store.read().await?;
+        let file = store::by_id(&mut conn, id)
+            .await?
+            .filter(|f| f.deleted_at.is_none())
+            .ok_or_else(|| not_found(id))?;
+        let page = pages::by_id(&mut conn, file.page_id)
+            .await?
+            .filter(|p| p.deleted_at.is_none() && perms.can(Level::Read, p.path.as_str()))
+            .ok_or_else(|| not_found(id))?;
+        Ok((file, page))
+    }
+
+    /// The page's files, by name.
+    pub async fn page_files(&self, actor: &Actor, raw_path: &str, req: &PageRequest) -> AppResult<Paged<FileView>> {
+        let path = PagePath::parse(raw_path)?;
+        let perms = self.permissions(actor).await?;
+        let mut conn = self.0.store.read().await?;
+        let page = self.live_page(actor, &perms, &mut conn, &path).await?;
+        let rows = store::of_page(&mut conn, page.id, req.text_cursor()?, req.fetch()?).await?;
+        let items = rows.iter().map(|f| view(f, &page.path)).collect();
+        Ok(Paged::from_rows(items, req.limit()?, |f: &FileView| f.name.clone()))
+    }
+
+    /// One file with its versions.
+    pub async fn file(&self, actor: &Actor, id: i64) -> AppResult<FileDetail> {
+        let (file, page) = self.readable_file(actor, id).await?;
+        let perms = self.permissions(actor).await?;
+        let mut conn = self.0.store.read().await?;
+        let versions = store::versions(&mut conn, file.id)
+            .await?
+            .into_iter()
+            .map(|v| FileVersionView {
+                url: version_url(file.id, v.version, &file.name),
+                version: v.version,
+                size: v.size,
+                sha256: v.sha256,
+                content_type: v.content_type,
+                author: v.author_name,
+                created_at: v.created_at,
+            })
+            .collect();
+        Ok(FileDetail {
+            file: view(&file, &page.path),
+            versions,
+            can_edit: perms.can(Level::Edit, page.path.as_str()) && actor.user_id().is_some(),
+        })
+    }
+
+    /// Makes an earlier version current again (as a new version with the
+    /// same bytes).
+    pub async fn restore_file_version(&self, actor: &Actor, id: i64, version: i64) -> AppResult<FileView> {
+        let (file, page) = self.readable_file(actor, id).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_edit(actor, &perms, &page.path)?;
+        let mut uow = self.begin(actor.user_id()).await?;
+        let old = store::versions(&mut uow, file.id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version)
+            .ok_or_else(|| {
+                AppError::invalid(
+                    Code::InvalidBody,
+                    "version",
+                    format!(
+                        "“{}” has no version {version}; its versions are 1 to {}.",
+                        file.name, file.version
+                    ),
+                )
+            })?;
+        let now = uow.now();
+        let new = store::add_version(
+            &mut uow,
+            file.id,
+            (&old.sha256, old.size, &old.content_type),
+            actor.user_id(),
+            now,
+        )
+        .await?;
+        uow.record(Event::FileUploaded {
+            file: file.id,
+            page: page.id,
+            path: page.path.clone(),
+            name: file.name.clone(),
+            version: new,
+            sha256: old.sha256.clone(),
+            restored_from: Some(version),
+        })
+        .await?;
+        let record = store::by_id(&mut uow, file.id)
+            .await?
+            .ok_or_else(|| AppError::bug("a file vanished inside its own restore"))?;
+        uow.commit().await?;
+        Ok(view(&record, &page.path))
+    }
+
+    /// Puts a file in the trash (its versions are kept).
+    pub async fn delete_file(&self, actor: &Actor, id: i64) -> AppResult<()> {
+        let (file, page) = self.readable_file(actor, id).await?;
+        let perms = self.permissions(actor).await?;
+        self.need_edit(actor, &perms, &page.path)?;
+        let mut uow = self.begin(actor.user_id()).await?;
+        let now = uow.now();
+        store::trash(&mut uow, file.id, actor.user_id(), now).await?;
+        uow.record(Event::FileDeleted {
+            file: file.id,
+            page: page.id,
+            path: page.path.clone(),
+            name: file.name.clone(),
+        })
+        .await?;
+        uow.commit().await?;
+        Ok(())
+    }
+
+    /// What to deliver for a file (its current version, or `version`).
+    pub async fn file_content(&self, actor: &Actor, id: i64, version: Option<i64>) -> AppResult<FileContent> {
+        let (file, _) = self.readable_file(actor, id).await?;
+        let Some(version) = version.filter(|v| *v != file.version) else {
+            return Ok(FileContent {
+                name: file.name,
+                version: file.version,
+                sha256: file.sha256,
+                size: u64::try_from(file.size).unwrap_or(0),
+                content_type: file.content_type,
+                updated_at: file.updated_at,
+            });
+        };
+        let mut conn = self.0.store.read().await?;
+        let v = store::versions(&mut conn, file.id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version)
+            .ok_or_else(|| not_found(format!("{id} v{version}")))?;
+        Ok(FileContent {
+            name: file.name,
+            version: v.version,
+            sha256: v.sha256,
+            size: u64::try_from(v.size).unwrap_or(0),
+            content_type: v.content_type,
+            updated_at: v.created_at,
+        })
+    }
+
+    /// The current version of the page's file `name` (what `file:NAME` in
+    /// the page's Markdown shows), if the actor may read the page.
+    pub async fn page_file_content(&self, actor: &Actor, page: PageId, name: &str) -> AppResult<(i64, FileContent)> {
+        let name = name.trim();
+        let perms = self.permissions(actor).await?;
+        let mut conn = self.0.store.read().await?;
+        let missing = || {
+            AppError::new(
+                Code::FileNotFound,
+                "There is no file of that name on this page that you can read. Check the name in the page's text.",
+            )
+        };
+        let page = pages::by_id(&mut conn, page)
+            .await?
+            .filter(|p| p.deleted_at.is_none() && perms.can(Level::Read, p.path.as_str()))
+            .ok_or_else(missing)?;
+        let file = store::live_by_name(&mut conn, page.id, name)
+            .await?
+            .ok_or_else(missing)?;
+        Ok((
+            file.id,
+            FileContent {
+                name: file.name,
+                version: file.version,
+                sha256: file.sha256,
+                size: u64::try_from(file.size).unwrap_or(0),
+                content_type: file.content_type,
+                updated_at: file.updated_at,
+            },
+        ))
+    }
+
+    /// Opens a blob's bytes (after one of the checks above).
+    pub async fn read_blob(&self, sha256: &str, range: Option<(u64, u64)>) -> AppResult<BlobRead> {
+        self.0.blobs.read(sha256, range).await
+    }
+
+    /// Removes blobs no version points at (after the grace period).
+    pub async fn collect_unused_blobs(&self) -> AppResult<u64> {
+        let cutoff = Timestamp::from_millis(self.now().as_millis() - GC_GRACE_MS);
+        let mut removed = 0;
+        loop {
+            let batch = {
+                let mut conn = self.0.store.read().await?;
+                store::unused_blobs(&mut conn, cutoff, 200).await?
+            };
+            if batch.is_empty() {
+                return Ok(removed);
+            }
+            for sha in &batch {
+                let mut tx = self.0.store.begin().await?;
+                if store::forget_blob(&mut tx, sha).await? {
+                    tx.commit().await?;
+                    self.0.blobs.delete(sha).await?;
+                    removed += 1;
+                }
+            }
+            if batch.len() < 200 {
+                return Ok(removed);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+        assert_eq!(sniff(png, "notes.txt"), "image/png");
+        assert_eq!(sniff(b"%PDF-1.7\n", "x.png"), "application/pdf");
+        assert_eq!(sniff(b"hello, world\n", "a.txt"), "text/plain");
+        assert_eq!(sniff(b"a,b\n1,2\n", "t.csv"), "text/csv");
+        assert_eq!(
+            sniff(b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "x.png"),
+            "image/svg+xml"
+        );
+        assert_eq!(sniff(b"<?xml version='1.0'?><svg></svg>", "x"), "image/svg+xml");
+        assert_eq!(sniff(b"<!DOCTYPE html><p>hi", "x.txt"), "text/html");
+        assert_eq!(sniff(b"<?xml version='1.0'?><a/>", "x"), "application/xml");
+        let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
+        elf.resize(64, 0);
+        elf[16] = 2; // an executable
+        assert_eq!(sniff(&elf, "run"), "application/x-executable");
+        // Too short to be sure: unknown binary, which is refused as well.
+        assert_eq!(sniff(&elf[..20], "run"), "application/octet-stream");
+        assert_eq!(sniff(b"\0\x01\x02\x03\xff\xfe", "blob"), "application/octet-stream");
+        // A multi-byte character cut at the end of the sniffed bytes.
+        assert_eq!(sniff("caf\u{e9}".as_bytes().split_last().unwrap().1, "a"), "text/plain");
+    }
+
+    #[test]
+    fn the_allow_list_takes_wildcards() {
+        let types = FilesConfig::default_allowed();
+        assert!(allowed(&types, "image/png"));
+        assert!(allowed(
+            &types,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        ));
+        assert!(!allowed(&types, "application/x-executable"));
+        assert!(!allowed(&types, "application/octet-stream"));
+    }
+
+    #[test]
+    fn file_names_are_one_readable_segment() {
+        assert_eq!(check_name(" diagram v2.png ").unwrap(), "diagram v2.png");
+        for bad in ["", "..", ".", "a/b", "a\\b", "x\u{0}y", &"n".repeat(300)] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(version_url(3, 2, "a b/ü.png"), "/files/3/2/a%20b%2F%C3%BC.png");
+    }
+}
