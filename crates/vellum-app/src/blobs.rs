@@ -9,9 +9,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
+use object_store::prefix::PrefixStore;
+use object_store::{GetOptions, GetRange, GetResult, GetResultPayload, ObjectStore, WriteMultipart};
 use tokio::io::AsyncReadExt;
 
 use crate::{AppError, AppResult, Code};
@@ -25,6 +27,26 @@ const PART: usize = 8 * 1024 * 1024;
 pub enum StorageUrl {
     /// A directory (`file:///var/lib/vellum/files`).
     Local(PathBuf),
+    /// An S3 bucket, or an S3-compatible server's
+    /// (`s3://bucket/prefix?region=eu-west-1&endpoint=http://127.0.0.1:9000`).
+    /// Credentials come from the environment (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, or the instance's role).
+    S3 {
+        bucket: String,
+        prefix: String,
+        region: Option<String>,
+        endpoint: Option<String>,
+    },
+}
+
+impl std::fmt::Display for StorageUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageUrl::Local(dir) => write!(f, "file://{}", dir.display()),
+            StorageUrl::S3 { bucket, prefix, .. } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            StorageUrl::S3 { bucket, prefix, .. } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
 }
 
 impl StorageUrl {
@@ -37,15 +59,36 @@ impl StorageUrl {
             }
             return Ok(StorageUrl::Local(PathBuf::from(rest)));
         }
-        if raw.starts_with("s3://") {
-            return Err(
-                "S3 storage is not available in this version of Vellum; use file://DIRECTORY (see docs/files.md)"
-                    .into(),
-            );
+        if let Some(rest) = raw.strip_prefix("s3://") {
+            let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+            if bucket.is_empty() {
+                return Err("`s3://` needs a bucket, as in s3://my-wiki-files".into());
+            }
+            let (mut region, mut endpoint) = (None, None);
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                match pair.split_once('=') {
+                    Some(("region", v)) if !v.is_empty() => region = Some(v.to_owned()),
+                    Some(("endpoint", v)) if v.starts_with("http://") || v.starts_with("https://") => {
+                        endpoint = Some(v.to_owned());
+                    }
+                    _ => {
+                        return Err(format!(
+                            "`{pair}` in `{raw}` is not understood; S3 addresses take ?region=NAME&endpoint=http(s)://HOST:PORT"
+                        ))
+                    }
+                }
+            }
+            return Ok(StorageUrl::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.trim_matches('/').to_owned(),
+                region,
+                endpoint,
+            });
         }
         if raw.contains("://") {
             return Err(format!(
-                "`{raw}` is not a storage address Vellum knows; use file://DIRECTORY"
+                "`{raw}` is not a storage address Vellum knows; use file://DIRECTORY or s3://BUCKET"
             ));
         }
         Ok(StorageUrl::Local(PathBuf::from(raw)))
@@ -56,6 +99,9 @@ impl StorageUrl {
 #[derive(Clone)]
 pub(crate) struct Blobs {
     store: Result<Arc<dyn ObjectStore>, String>,
+    /// The directory of local storage: uploads are linked into it rather
+    /// than copied, and reads go straight to the file.
+    local: Option<PathBuf>,
 }
 
 pub(crate) fn key(sha256: &str) -> Path {
@@ -80,7 +126,7 @@ pub struct BlobRead {
 }
 
 impl Blobs {
-    pub(crate) fn open(url: &StorageUrl) -> Blobs {
+    pub(crate) fn open(url: &StorageUrl, keys: Option<&crate::files::S3Keys>) -> Blobs {
         let store = match url {
             StorageUrl::Local(dir) => std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))
@@ -89,11 +135,41 @@ impl Blobs {
                         .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
                         .map_err(|e| e.to_string())
                 }),
+            StorageUrl::S3 {
+                bucket,
+                prefix,
+                region,
+                endpoint,
+            } => {
+                let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                if let Some(k) = keys {
+                    b = b
+                        .with_access_key_id(&k.access_key_id)
+                        .with_secret_access_key(&k.secret_access_key);
+                }
+                if let Some(r) = region {
+                    b = b.with_region(r);
+                }
+                if let Some(e) = endpoint {
+                    b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
+                }
+                b.build().map_err(|e| e.to_string()).map(|s| {
+                    if prefix.is_empty() {
+                        Arc::new(s) as Arc<dyn ObjectStore>
+                    } else {
+                        Arc::new(PrefixStore::new(s, prefix.as_str())) as Arc<dyn ObjectStore>
+                    }
+                })
+            }
         };
         if let Err(e) = &store {
             tracing::error!(error = %e, "the file storage could not be opened; uploads and downloads will fail");
         }
-        Blobs { store }
+        let local = match url {
+            StorageUrl::Local(dir) => std::fs::canonicalize(dir).ok(),
+            StorageUrl::S3 { .. } => None,
+        };
+        Blobs { store, local }
     }
 
     fn store(&self) -> AppResult<&Arc<dyn ObjectStore>> {
@@ -109,9 +185,23 @@ impl Blobs {
         }
     }
 
-    /// Copies a local file into the store under its hash, part by part.
+    /// Copies a local file into the store under its hash, part by part
+    /// (into local storage on the same file system: a hard link, no copy).
     pub(crate) async fn put_file(&self, sha256: &str, file: &FsPath) -> AppResult<()> {
         let store = self.store()?;
+        if let Some(root) = &self.local {
+            let dest = root.join(key(sha256).as_ref());
+            if let Some(parent) = dest.parent() {
+                tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
+            }
+            match tokio::fs::hard_link(file, &dest).await {
+                Ok(()) => return Ok(()),
+                // The same content, stored meanwhile by another upload.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+                // Another file system, or none with links: copy below.
+                Err(_) => {}
+            }
+        }
         let upload = store.put_multipart(&key(sha256)).await.map_err(unavailable)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
         let mut f = tokio::fs::File::open(file).await.map_err(unavailable)?;
@@ -135,8 +225,41 @@ impl Blobs {
             ..GetOptions::default()
         };
         let got = self.store()?.get_opts(&key(sha256), opts).await.map_err(unavailable)?;
-        let stream = got.into_stream().map(|r| r.map_err(std::io::Error::other)).boxed();
+        let (start, end) = (got.range.start, got.range.end);
+        let stream = match got.payload {
+            // A local file: read in large blocks (the store's own stream
+            // reads 8 KiB at a time).
+            GetResultPayload::File(file, _) => file_stream(file, start, end),
+            other @ GetResultPayload::Stream(_) => GetResult { payload: other, ..got }
+                .into_stream()
+                .map(|r| r.map_err(std::io::Error::other))
+                .boxed(),
+        };
         Ok(BlobRead { stream })
+    }
+
+    /// The size of a stored blob, if it is stored.
+    pub(crate) async fn size_of(&self, sha256: &str) -> AppResult<Option<u64>> {
+        match self.store()?.head(&key(sha256)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Copies a blob from `self` into `to`, streaming it part by part.
+    pub(crate) async fn copy_to(&self, sha256: &str, to: &Blobs) -> AppResult<()> {
+        let got = self.store()?.get(&key(sha256)).await.map_err(unavailable)?;
+        let mut stream = got.into_stream();
+        let upload = to.store()?.put_multipart(&key(sha256)).await.map_err(unavailable)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(unavailable)?;
+            writer.wait_for_capacity(2).await.map_err(unavailable)?;
+            writer.put(chunk);
+        }
+        writer.finish().await.map_err(unavailable)?;
+        Ok(())
     }
 
     /// Removes a blob's bytes (a missing one is no error).
@@ -146,6 +269,44 @@ impl Blobs {
             Err(e) => Err(unavailable(e)),
         }
     }
+}
+
+/// Bytes `start..end` of an open file, in blocks of up to 1 MiB.
+fn file_stream(file: std::fs::File, start: u64, end: u64) -> BoxStream<'static, Result<Bytes, std::io::Error>> {
+    use tokio::io::AsyncSeekExt;
+    const BLOCK: u64 = 1024 * 1024;
+    let state = (Some(tokio::fs::File::from_std(file)), start, false);
+    futures_util::stream::unfold(state, move |(file, pos, sought)| async move {
+        let mut file = file?;
+        if pos >= end {
+            return None;
+        }
+        if !sought {
+            if let Err(e) = file.seek(std::io::SeekFrom::Start(pos)).await {
+                return Some((Err(e), (None, pos, true)));
+            }
+        }
+        let want = usize::try_from((end - pos).min(BLOCK)).unwrap_or(1 << 20);
+        let mut buf = vec![0u8; want];
+        let mut filled = 0;
+        while filled < want {
+            match file.read(&mut buf[filled..]).await {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) => return Some((Err(e), (None, pos, true))),
+            }
+        }
+        if filled == 0 {
+            let e = std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the stored file is shorter than recorded",
+            );
+            return Some((Err(e), (None, pos, true)));
+        }
+        buf.truncate(filled);
+        Some((Ok(Bytes::from(buf)), (Some(file), pos + filled as u64, true)))
+    })
+    .boxed()
 }
 
 #[cfg(test)]
@@ -168,7 +329,20 @@ mod tests {
             StorageUrl::parse("data/files").unwrap(),
             StorageUrl::Local("data/files".into())
         );
-        assert!(StorageUrl::parse("s3://bucket").unwrap_err().contains("not available"));
+        assert_eq!(
+            StorageUrl::parse("s3://wiki/files/?region=eu-west-1&endpoint=http://127.0.0.1:9000").unwrap(),
+            StorageUrl::S3 {
+                bucket: "wiki".into(),
+                prefix: "files".into(),
+                region: Some("eu-west-1".into()),
+                endpoint: Some("http://127.0.0.1:9000".into()),
+            }
+        );
+        assert_eq!(StorageUrl::parse("s3://wiki").unwrap().to_string(), "s3://wiki");
+        assert!(StorageUrl::parse("s3://").is_err());
+        assert!(StorageUrl::parse("s3://wiki?secret=x")
+            .unwrap_err()
+            .contains("not understood"));
         assert!(StorageUrl::parse("ftp://x").unwrap_err().contains("file://"));
         assert!(StorageUrl::parse("file://").is_err());
     }

@@ -33,11 +33,30 @@ const SNIFF: usize = 8192;
 const GC_GRACE_MS: i64 = 24 * 3600 * 1000;
 pub(crate) const GC: &str = "files.gc";
 
+/// S3 keys given in the configuration (otherwise the environment's
+/// `AWS_*` variables or the instance's role are used).
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Keys {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for S3Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Keys")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"***")
+            .finish()
+    }
+}
+
 /// Files settings.
 #[derive(Debug, Clone)]
 pub struct FilesConfig {
     /// Where blobs are stored (default: `files/` in the data directory).
     pub storage: Option<StorageUrl>,
+    /// Keys for S3 storage, when not from the environment.
+    pub s3_keys: Option<S3Keys>,
     /// The largest upload accepted, in bytes.
     pub max_bytes: u64,
     /// Types accepted, as `type/subtype` or `type/*`.
@@ -79,6 +98,7 @@ impl Default for FilesConfig {
     fn default() -> Self {
         FilesConfig {
             storage: None,
+            s3_keys: None,
             max_bytes: Self::DEFAULT_MAX_BYTES,
             allowed_types: Self::default_allowed(),
         }
@@ -311,7 +331,10 @@ impl App {
         let mut rnd = [0u8; 12];
         getrandom::getrandom(&mut rnd).map_err(|e| AppError::bug(e.to_string()))?;
         let temp = Temp(tmp_dir.join(format!("upload-{}", hex::encode(rnd))));
-        let mut out = tokio::fs::File::create(&temp.0).await.map_err(AppError::internal)?;
+        let mut out = tokio::io::BufWriter::with_capacity(
+            1024 * 1024,
+            tokio::fs::File::create(&temp.0).await.map_err(AppError::internal)?,
+        );
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF);
@@ -575,6 +598,45 @@ impl App {
     /// Opens a blob's bytes (after one of the checks above).
     pub async fn read_blob(&self, sha256: &str, range: Option<(u64, u64)>) -> AppResult<BlobRead> {
         self.0.blobs.read(sha256, range).await
+    }
+
+    /// Copies every stored blob into the storage at `to` (for moving to
+    /// another backend: run this, then point `files.storage` at `to`).
+    /// Blobs already there with the right size are skipped, so an
+    /// interrupted run picks up where it stopped. `progress` hears
+    /// (done, total, copied). Answers (blobs seen, blobs copied).
+    pub async fn migrate_storage(
+        &self,
+        to: &StorageUrl,
+        progress: &(dyn Fn(u64, u64, u64) + Sync),
+    ) -> AppResult<(u64, u64)> {
+        let target = crate::blobs::Blobs::open(to, self.files_config().s3_keys.as_ref());
+        let total = {
+            let mut conn = self.0.store.read().await?;
+            u64::try_from(store::blob_count(&mut conn).await?).unwrap_or(0)
+        };
+        let (mut done, mut copied) = (0u64, 0u64);
+        let mut after = String::new();
+        loop {
+            let batch = {
+                let mut conn = self.0.store.read().await?;
+                store::blobs_after(&mut conn, &after, 500).await?
+            };
+            let Some((last, _)) = batch.last() else {
+                break;
+            };
+            after = last.clone();
+            for (sha, size) in &batch {
+                let have = target.size_of(sha).await?;
+                if have != u64::try_from(*size).ok() {
+                    self.0.blobs.copy_to(sha, &target).await?;
+                    copied += 1;
+                }
+                done += 1;
+                progress(done, total, copied);
+            }
+        }
+        Ok((done, copied))
     }
 
     /// Removes blobs no version points at (after the grace period).

@@ -54,7 +54,7 @@ pub use blobs::{BlobRead, StorageUrl};
 pub use comments::{mentioned_names, CommentCounts, CommentView, MAX_COMMENT_BYTES};
 pub use edit::{SaveRequest, MAX_LINKS_PER_PAGE};
 pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
-pub use files::{FileContent, FileDetail, FileVersionView, FileView, FilesConfig};
+pub use files::{FileContent, FileDetail, FileVersionView, FileView, FilesConfig, S3Keys};
 pub use jobs::{Job, JobError, JobRecord, JobSpec, JobState, QueueStats};
 pub use lists::NavLevel;
 pub use mail::{EmailMode, MailConfig};
@@ -244,6 +244,7 @@ impl App {
                 .storage
                 .clone()
                 .unwrap_or_else(|| StorageUrl::Local(config.data_dir.join("files"))),
+            config.files.s3_keys.as_ref(),
         );
         let app = App(Arc::new(Inner {
             store,

@@ -202,11 +202,7 @@ async fn run(args: &Args, backend: &str) -> anyhow::Result<JobsResult> {
     }
     app.shutdown().await;
     if backend == "postgres" {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&args.pg_url).await?;
-        sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .await?;
+        crate::drop_pg(&args.pg_url, &pg_name).await?;
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(JobsResult {

@@ -13,6 +13,7 @@
 mod access;
 mod corpus;
 mod cpu;
+mod files;
 mod jobs;
 mod relevance;
 mod report;
@@ -102,6 +103,15 @@ pub struct Args {
     /// default of `vellum worker`).
     #[arg(long, default_value_t = 16)]
     job_concurrency: usize,
+    /// Measure file uploads and downloads instead (a `vellum serve`
+    /// process with local storage): one `--file-mib` upload with the
+    /// server's memory sampled, its download, and 50 concurrent uploads of
+    /// 10 MiB. Writes files.json and files.md.
+    #[arg(long)]
+    files: bool,
+    /// The size of the large upload in `--files`, in MiB.
+    #[arg(long, default_value_t = 2048)]
+    file_mib: usize,
 }
 
 const PASSWORD: &str = "bench password";
@@ -115,6 +125,9 @@ fn main() -> anyhow::Result<()> {
     }
     if args.jobs {
         return jobs::main(&args);
+    }
+    if args.files {
+        return files::main(&args);
     }
     if !wrk::available() {
         bail!("wrk is not installed; run `apt-get install wrk`");
@@ -198,6 +211,7 @@ pub(crate) async fn setup(args: &Args, bin: &Path, backend: &str, label: &str) -
         database_url: database_url.clone(),
         port: free_port()?,
         sqlite_synchronous: (backend == "sqlite").then(|| args.sqlite_synchronous.clone()),
+        config: None,
     };
     target.create_admin("bench", PASSWORD)?;
     Ok(Setup {
@@ -220,14 +234,19 @@ impl Setup {
             return Ok(());
         }
         if backend == "postgres" {
-            let mut conn = sqlx::PgConnection::connect(&args.pg_url).await?;
-            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.pg_name))
-                .execute(&mut conn)
-                .await?;
+            drop_pg(&args.pg_url, &self.pg_name).await?;
         }
         let _ = std::fs::remove_dir_all(&self.work);
         Ok(())
     }
+}
+
+pub(crate) async fn drop_pg(admin: &str, name: &str) -> anyhow::Result<()> {
+    let mut conn = sqlx::PgConnection::connect(admin).await?;
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
 }
 
 pub(crate) async fn fresh_pg(admin: &str, name: &str) -> anyhow::Result<String> {

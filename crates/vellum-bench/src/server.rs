@@ -18,6 +18,8 @@ pub struct Target {
     pub port: u16,
     /// SQLite's durability setting, passed to the server.
     pub sqlite_synchronous: Option<String>,
+    /// A configuration file for the server.
+    pub config: Option<PathBuf>,
 }
 
 impl Target {
@@ -35,6 +37,9 @@ impl Target {
             .env("VELLUM_RATE_LIMIT", "off");
         if let Some(mode) = &self.sqlite_synchronous {
             c.env("VELLUM_SQLITE_SYNCHRONOUS", mode);
+        }
+        if let Some(config) = &self.config {
+            c.env("VELLUM_CONFIG", config);
         }
         c
     }

@@ -228,3 +228,22 @@ pub async fn forget_blob(h: &mut impl Handle, sha256: &str) -> Result<bool> {
     .map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }
+
+/// Stored blobs in hash order after `after`, with their sizes.
+pub async fn blobs_after(h: &mut impl Handle, after: &str, limit: i64) -> Result<Vec<(String, i64)>> {
+    let rows: Vec<(String, i64)> = with_db!(h, |c| sqlx::query_as(
+        "SELECT sha256, size FROM blobs WHERE sha256 > $1 ORDER BY sha256 LIMIT $2"
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await)?;
+    Ok(rows)
+}
+
+/// How many blobs are stored.
+pub async fn blob_count(h: &mut impl Handle) -> Result<i64> {
+    Ok(with_db!(h, |c| sqlx::query_scalar("SELECT COUNT(*) FROM blobs")
+        .fetch_one(&mut *c)
+        .await)?)
+}

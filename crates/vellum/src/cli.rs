@@ -1,4 +1,5 @@
-//! Subcommands: `serve`, `migrate`, `reindex`, `user create`, `config example`.
+//! Subcommands: `serve`, `worker`, `migrate`, `reindex`, `user create`,
+//! `config example`, `storage migrate`.
 
 use std::io::BufRead;
 
@@ -36,6 +37,22 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// File storage.
+    #[command(subcommand)]
+    Storage(StorageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Copy every stored file content to another storage (`file://DIR` or
+    /// `s3://BUCKET/PREFIX?region=&endpoint=`), skipping what is already
+    /// there, so it can be run again after an interruption. Then point
+    /// `files.storage` (or VELLUM_STORAGE_URL) at it and restart.
+    Migrate {
+        /// The storage to copy to.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +102,7 @@ pub fn run() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Config(ConfigCommand::Example) => Ok(()),
+            Command::Storage(StorageCommand::Migrate { to }) => migrate_storage(config, &to).await,
         }
     })
 }
@@ -166,6 +184,28 @@ async fn reindex(config: Config) -> anyhow::Result<()> {
     };
     let n = app.reindex(&progress).await.map_err(|e| anyhow::anyhow!(e.message))?;
     eprintln!("\n  indexed {n} pages in {:.1} s", started.elapsed().as_secs_f64());
+    app.shutdown().await;
+    Ok(())
+}
+
+async fn migrate_storage(config: Config, to: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let to = vellum_app::StorageUrl::parse(to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    let app = open(&config).await?;
+    let started = std::time::Instant::now();
+    let progress = |done: u64, total: u64, copied: u64| {
+        let mut err = std::io::stderr();
+        let _ = write!(err, "\r  {done}/{total} contents checked, {copied} copied   ");
+        let _ = err.flush();
+    };
+    let (seen, copied) = app
+        .migrate_storage(&to, &progress)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    eprintln!(
+        "\n  {seen} contents in {to}, {copied} of them copied now, in {:.1} s. Point `files.storage` (or VELLUM_STORAGE_URL) at {to} and restart.",
+        started.elapsed().as_secs_f64()
+    );
     app.shutdown().await;
     Ok(())
 }

@@ -55,6 +55,10 @@ pub struct FilesFileConfig {
     /// The types accepted (`image/*`, `application/pdf`, …; default: a
     /// list of documents, images, media and archives).
     pub allowed_types: Option<Vec<String>>,
+    /// S3 keys (else the environment's `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY`, or the instance's role).
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -494,6 +498,17 @@ impl Config {
             }
             files.max_bytes = mib * 1024 * 1024;
         }
+        files.s3_keys = match (
+            file.files.s3_access_key_id.clone(),
+            file.files.s3_secret_access_key.clone(),
+        ) {
+            (Some(access_key_id), Some(secret_access_key)) => Some(vellum_app::S3Keys {
+                access_key_id,
+                secret_access_key,
+            }),
+            (None, None) => None,
+            _ => bail!("`files.s3_access_key_id` and `files.s3_secret_access_key` go together; give both or neither"),
+        };
         if let Some(types) = file.files.allowed_types.clone() {
             if let Some(bad) = types.iter().find(|t| !t.contains('/') || t.trim() != t.as_str()) {
                 bail!("`files.allowed_types` holds `{bad}`; write types as `image/png` or `image/*`");
@@ -761,6 +776,12 @@ digest_hour = 7
 # Where attachments are stored (each content once, by its SHA-256). Also
 # VELLUM_STORAGE_URL. Default: the `files` directory in the data directory.
 # storage = "file:///var/lib/vellum/files"
+# storage = "s3://my-wiki-files/vellum?region=eu-west-1"
+# storage = "s3://wiki?region=us-east-1&endpoint=http://127.0.0.1:9000"  # S3-compatible
+# Keys for S3, if not from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the
+# instance's role:
+# s3_access_key_id = "..."
+# s3_secret_access_key = "..."
 # The largest upload, in MiB.
 max_upload_mib = 1024
 # The types accepted, decided from each file's bytes (default: documents,

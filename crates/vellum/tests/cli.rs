@@ -110,6 +110,29 @@ fn bad_settings_are_explained_without_leaking_passwords() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("127.0.0.1:3000"));
 }
 
+#[test]
+fn storage_migrate_copies_to_another_storage_and_explains_bad_addresses() {
+    let dir = temp_dir("storage");
+    let target = dir.join("elsewhere");
+    let out = vellum(&dir)
+        .args(["storage", "migrate", "--to"])
+        .arg(format!("file://{}", target.display()))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("0 contents") && err.contains("files.storage"), "{err}");
+    assert!(target.is_dir(), "the target storage is made");
+    let out = vellum(&dir)
+        .args(["storage", "migrate", "--to", "ftp://example.com/x"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("s3://BUCKET"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn three_nodes_started_at_once_on_an_empty_database_all_come_up() {
     let backend = vellum_testkit::Backend::from_env();

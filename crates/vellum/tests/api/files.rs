@@ -406,3 +406,174 @@ async fn a_fresh_unused_blob_is_kept_for_the_grace_period() {
     assert_eq!(t.app.collect_unused_blobs().await.unwrap(), 1);
     let _ = f;
 }
+
+/// A moto S3 server on loopback (`VELLUM_TEST_MOTO` names its
+/// `moto_server`; `.ci/run` installs it from PyPI), with a bucket.
+struct Moto {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const BUCKET: &str = "vellum-test";
+
+async fn moto() -> Moto {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let bin = std::env::var("VELLUM_TEST_MOTO").unwrap_or_else(|_| "moto_server".into());
+    let child = std::process::Command::new(&bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("start {bin} ({e}): pip install 'moto[server]' and point VELLUM_TEST_MOTO at moto_server, or run .ci/run")
+        });
+    let m = Moto { child, port };
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if let Ok(res) = client.put(format!("http://127.0.0.1:{port}/{BUCKET}")).send().await {
+            assert!(res.status().is_success(), "creating the bucket: {}", res.status());
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("moto_server did not start on {port}");
+}
+
+fn s3(m: &Moto) -> vellum_app::StorageUrl {
+    vellum_app::StorageUrl::parse(&format!(
+        "s3://{BUCKET}/files?region=us-east-1&endpoint=http://127.0.0.1:{}",
+        m.port
+    ))
+    .unwrap()
+}
+
+fn keys() -> vellum_app::S3Keys {
+    vellum_app::S3Keys {
+        access_key_id: "test".into(),
+        secret_access_key: "test".into(),
+    }
+}
+
+async fn on_storage(db: std::sync::Arc<vellum_testkit::TestDb>, storage: Option<vellum_app::StorageUrl>) -> TestApp {
+    let t = TestApp::spawn_with(db, move |c| {
+        c.files.storage = storage;
+        c.files.s3_keys = Some(keys());
+    })
+    .await;
+    t.login(&t.client, "admin").await;
+    t
+}
+
+/// The objects moto holds under the wiki's prefix.
+async fn s3_objects(m: &Moto) -> usize {
+    let body = reqwest::get(format!(
+        "http://127.0.0.1:{}/{BUCKET}?list-type=2&prefix=files/",
+        m.port
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    body.matches("<Key>").count()
+}
+
+#[tokio::test]
+async fn files_round_trip_on_s3_compatible_storage() {
+    let m = moto().await;
+    let db = std::sync::Arc::new(vellum_testkit::TestDb::new(vellum_testkit::Backend::from_env()).await);
+    let first = TestApp::spawn_with(db.clone(), |_| {}).await;
+    first.create_user("admin", Role::Admin).await;
+    drop(first);
+    let t = on_storage(db, Some(s3(&m))).await;
+    t.save("docs/big", "Big").await;
+    // Over 16 MiB: three parts of a multipart upload to S3.
+    let big: Vec<u8> = (0..1_200_000u32)
+        .flat_map(|i| format!("{i},{},row {i}\n", i % 97).into_bytes())
+        .collect();
+    assert!(big.len() > 16 * 1024 * 1024);
+    let (s, f) = upload(&t, &t.client, "docs/big", "data.csv", &big).await;
+    assert_eq!(s, StatusCode::CREATED, "{f}");
+    assert_eq!(f["sha256"], sha(&big));
+    let (s, h, body) = get_bytes(&t, &t.client, f["url"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["content-length"], big.len().to_string().as_str());
+    assert_eq!(sha(&body), sha(&big), "the bytes come back from S3");
+    let res = t
+        .client
+        .get(t.url(f["url"].as_str().unwrap()))
+        .header("range", "bytes=10000000-10000009")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&res.bytes().await.unwrap()[..], &big[10_000_000..10_000_010]);
+    // The same bytes under another name: one object.
+    let (s, _) = upload(&t, &t.client, "docs/big", "copy.csv", &big).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(s3_objects(&m).await, 1);
+    // Purged with its page, collected after the grace period.
+    assert_eq!(
+        t.delete("/api/v1/pages/docs/big").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    t.app
+        .config()
+        .clock
+        .advance(std::time::Duration::from_secs(31 * 86_400));
+    t.app.empty_old_trash(t.app.now()).await.unwrap();
+    assert_eq!(t.app.collect_unused_blobs().await.unwrap(), 1);
+    assert_eq!(s3_objects(&m).await, 0);
+}
+
+#[tokio::test]
+async fn storage_moves_between_backends_and_resumes() {
+    let m = moto().await;
+    let db = std::sync::Arc::new(vellum_testkit::TestDb::new(vellum_testkit::Backend::from_env()).await);
+    // Local storage, with the S3 keys the migration will use.
+    let first = TestApp::spawn_with(db.clone(), |c| c.files.s3_keys = Some(keys())).await;
+    first.create_user("admin", Role::Admin).await;
+    first.login(&first.client, "admin").await;
+    first.save("docs/a", "A").await;
+    let mut urls = Vec::new();
+    for (name, bytes) in [("one.txt", "first"), ("two.txt", "second"), ("three.txt", "third")] {
+        let (s, f) = upload(&first, &first.client, "docs/a", name, bytes.as_bytes()).await;
+        assert_eq!(s, StatusCode::CREATED);
+        urls.push((f["url"].as_str().unwrap().to_owned(), bytes));
+    }
+    let quiet = |_: u64, _: u64, _: u64| {};
+    assert_eq!(first.app.migrate_storage(&s3(&m), &quiet).await.unwrap(), (3, 3));
+    assert_eq!(s3_objects(&m).await, 3);
+    // Run again: nothing to copy. Lose one object: only it is copied.
+    assert_eq!(first.app.migrate_storage(&s3(&m), &quiet).await.unwrap(), (3, 0));
+    let key = format!("files/sha256/{}", {
+        let h = sha(b"second");
+        format!("{}/{}/{h}", &h[..2], &h[2..4])
+    });
+    let res = reqwest::Client::new()
+        .delete(format!("http://127.0.0.1:{}/{BUCKET}/{key}", m.port))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    assert_eq!(first.app.migrate_storage(&s3(&m), &quiet).await.unwrap(), (3, 1));
+    drop(first);
+    // Served from S3 now, with the local copies gone.
+    std::fs::remove_dir_all(db.dir.join("files")).unwrap();
+    let t = on_storage(db.clone(), Some(s3(&m))).await;
+    for (url, bytes) in &urls {
+        let (s, _, body) = get_bytes(&t, &t.client, url).await;
+        assert_eq!(s, StatusCode::OK, "{url}");
+        assert_eq!(body, bytes.as_bytes());
+    }
+}
