@@ -339,6 +339,22 @@ try {
     await Promise.all([page.waitForNavigation(), page.click("td a:has-text('diagram.png')")]);
     check("the file page lists both versions", (await page.locator(".v-table tbody tr").count()) === 2);
     await shot("file");
+    // With JavaScript: a file dropped on the editor is uploaded and referenced.
+    const withJs = await browser.newContext({ viewport: { width: 1280, height: 860 }, storageState: await page.context().storageState() });
+    const j = await withJs.newPage();
+    await j.goto(`${base}/wiki/engineering/overview/-/edit`);
+    const dt = await j.evaluateHandle((b64) => {
+      const bin = atob(b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      const t = new DataTransfer();
+      t.items.add(new File([bytes], "dropped chart.png", { type: "image/png" }));
+      return t;
+    }, png.toString("base64"));
+    await j.dispatchEvent("textarea[name=markdown]", "drop", { dataTransfer: dt });
+    await j.waitForFunction(() => document.querySelector("textarea[name=markdown]").value.includes("(file:dropped%20chart.png)"), null, { timeout: 10000 });
+    check("a dropped file is uploaded and referenced", (await j.inputValue("textarea[name=markdown]")).includes("![dropped chart.png](file:dropped%20chart.png)"));
+    await withJs.close();
   });
 
   await step("two people edit the same line: the conflict screen", async () => {

@@ -97,6 +97,7 @@ codes! {
     JobRunning = "job_running", Conflict;
     MailUnavailable = "mail_unavailable", Conflict;
     NoReview = "no_review", Conflict;
+    FileNameTaken = "file_name_taken", Conflict;
     JobDuplicate = "job_duplicate", Conflict;
     PageTooLarge = "page_too_large", TooLarge;
     PayloadTooLarge = "payload_too_large", TooLarge;
@@ -130,12 +131,14 @@ codes! {
     InvalidReview = "invalid_review", Invalid;
     InvalidFileName = "invalid_file_name", Invalid;
     FileTypeRefused = "file_type_refused", Invalid;
+    FileInfected = "file_infected", Invalid;
     InvalidSearch = "invalid_search", Invalid;
     RateLimited = "rate_limited", TooManyRequests;
     Busy = "busy", Unavailable;
     SsoUnavailable = "sso_unavailable", Unavailable;
     SearchUnavailable = "search_unavailable", Unavailable;
     StorageUnavailable = "storage_unavailable", Unavailable;
+    ScanUnavailable = "scan_unavailable", Unavailable;
     Internal = "internal", Internal;
 }
 

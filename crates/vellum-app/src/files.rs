@@ -57,6 +57,8 @@ pub struct FilesConfig {
     pub storage: Option<StorageUrl>,
     /// Keys for S3 storage, when not from the environment.
     pub s3_keys: Option<S3Keys>,
+    /// ClamAV's daemon, when uploads are to be scanned.
+    pub clamd: Option<crate::scan::Clamd>,
     /// The largest upload accepted, in bytes.
     pub max_bytes: u64,
     /// Types accepted, as `type/subtype` or `type/*`.
@@ -99,6 +101,7 @@ impl Default for FilesConfig {
         FilesConfig {
             storage: None,
             s3_keys: None,
+            clamd: None,
             max_bytes: Self::DEFAULT_MAX_BYTES,
             allowed_types: Self::default_allowed(),
         }
@@ -377,6 +380,24 @@ impl App {
             .with_details(serde_json::json!({ "field": "file", "content_type": content_type })));
         }
         let sha256 = hex::encode(hasher.finalize());
+        if let Some(clamd) = &self.files_config().clamd {
+            if let crate::scan::Verdict::Infected(signature) = crate::scan::scan(clamd, &temp.0).await? {
+                self.audit_now(
+                    actor.user_id(),
+                    actor.name(),
+                    "file.infected",
+                    Some(&format!("{} file {name}", page.path)),
+                    serde_json::json!({ "page": page.path.as_str(), "name": name, "signature": signature, "sha256": sha256 }),
+                )
+                .await?;
+                return Err(AppError::invalid(
+                    Code::FileInfected,
+                    "file",
+                    format!("The malware scanner found {signature} in this file, so it was not saved. The attempt is recorded."),
+                )
+                .with_details(serde_json::json!({ "field": "file", "signature": signature })));
+            }
+        }
         let size = i64::try_from(size).unwrap_or(i64::MAX);
         let known = {
             let mut conn = self.0.store.read().await?;
@@ -532,6 +553,59 @@ impl App {
         .await?;
         uow.commit().await?;
         Ok(())
+    }
+
+    /// The page's files in the trash (up to 100, most recent first).
+    pub async fn trashed_files(&self, actor: &Actor, raw_path: &str) -> AppResult<Vec<FileView>> {
+        let path = PagePath::parse(raw_path)?;
+        let perms = self.permissions(actor).await?;
+        let mut conn = self.0.store.read().await?;
+        let page = self.live_page(actor, &perms, &mut conn, &path).await?;
+        let rows = store::trashed_of_page(&mut conn, page.id, 100).await?;
+        Ok(rows.iter().map(|f| view(f, &page.path)).collect())
+    }
+
+    /// Takes a file out of the trash.
+    pub async fn untrash_file(&self, actor: &Actor, id: i64) -> AppResult<FileView> {
+        let perms = self.permissions(actor).await?;
+        let mut uow = self.begin(actor.user_id()).await?;
+        let file = store::by_id(&mut uow, id)
+            .await?
+            .filter(|f| f.deleted_at.is_some())
+            .ok_or_else(|| not_found(id))?;
+        let page = pages::by_id(&mut uow, file.page_id)
+            .await?
+            .filter(|p| p.deleted_at.is_none() && perms.can(Level::Read, p.path.as_str()))
+            .ok_or_else(|| not_found(id))?;
+        self.need_edit(actor, &perms, &page.path)?;
+        let now = uow.now();
+        match store::untrash(&mut uow, file.id, now).await {
+            Err(e) if e.unique() == Some(vellum_store::Constraint::FileName) => {
+                return Err(AppError::new(
+                    Code::FileNameTaken,
+                    format!(
+                        "The page has another file named “{}” now. Rename or delete that one first, or upload this one again under another name.",
+                        file.name
+                    ),
+                ))
+            }
+            other => other?,
+        }
+        uow.record(Event::FileUploaded {
+            file: file.id,
+            page: page.id,
+            path: page.path.clone(),
+            name: file.name.clone(),
+            version: file.version,
+            sha256: file.sha256.clone(),
+            restored_from: Some(file.version),
+        })
+        .await?;
+        let record = store::by_id(&mut uow, file.id)
+            .await?
+            .ok_or_else(|| AppError::bug("a file vanished inside its own restore"))?;
+        uow.commit().await?;
+        Ok(view(&record, &page.path))
     }
 
     /// What to deliver for a file (its current version, or `version`).

@@ -125,8 +125,8 @@ impl App {
             .unwrap_or(DEFAULT_TRASH_RETENTION_DAYS))
     }
 
-    /// Removes for good the pages trashed longer ago than the retention
-    /// setting (as of `now`); answers how many.
+    /// Removes for good the pages (and files) trashed longer ago than the
+    /// retention setting (as of `now`); answers how many pages.
     pub async fn empty_old_trash(&self, now: Timestamp) -> AppResult<u64> {
         let days = {
             let mut conn = self.0.store.read().await?;
@@ -136,6 +136,16 @@ impl App {
             return Ok(0);
         }
         let cutoff = Timestamp::from_millis(now.as_millis().saturating_sub(days.saturating_mul(86_400_000)));
+        // Files in the trash go after the same time (their contents are
+        // collected by files.gc once nothing points at them).
+        loop {
+            let mut tx = self.0.store.begin().await?;
+            let n = vellum_store::files::purge_trashed_before(&mut tx, cutoff, PURGE_BATCH).await?;
+            tx.commit().await?;
+            if n < PURGE_BATCH as u64 {
+                break;
+            }
+        }
         let mut total = 0;
         loop {
             let mut uow = self.begin(None).await?;

@@ -247,3 +247,54 @@ pub async fn blob_count(h: &mut impl Handle) -> Result<i64> {
         .fetch_one(&mut *c)
         .await)?)
 }
+
+/// The page's files in the trash, most recently deleted first.
+pub async fn trashed_of_page(h: &mut impl Handle, page: PageId, limit: i64) -> Result<Vec<FileRecord>> {
+    with_db!(h, |c| {
+        let sql = format!(
+            "{FILE_SELECT} WHERE f.page_id = $1 AND f.deleted_at IS NOT NULL ORDER BY f.deleted_at DESC, f.id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(&sql).bind(page.0).bind(limit).fetch_all(&mut *c).await?;
+        rows.iter().map(decode_file).collect::<Result<Vec<_>>>()
+    })
+}
+
+/// Takes a file out of the trash (the unique live name may refuse it).
+pub async fn untrash(h: &mut impl Handle, file: i64, now: Timestamp) -> Result<()> {
+    with_db!(h, |c| sqlx::query(
+        "UPDATE files SET deleted_at = NULL, deleted_by = NULL, updated_at = $2 WHERE id = $1"
+    )
+    .bind(file)
+    .bind(DbTime(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Removes for good up to `limit` files trashed before `cutoff`, with
+/// their versions and events (their blobs are collected later); answers
+/// how many.
+pub async fn purge_trashed_before(h: &mut impl Handle, cutoff: Timestamp, limit: i64) -> Result<u64> {
+    let ids: Vec<i64> = with_db!(h, |c| sqlx::query_scalar(
+        "SELECT id FROM files WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY deleted_at, id LIMIT $2"
+    )
+    .bind(DbTime(cutoff))
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await)?;
+    for id in &ids {
+        for sql in [
+            "DELETE FROM file_versions WHERE file_id = $1",
+            "DELETE FROM events WHERE target_type = 'file' AND target_id = $1",
+            "DELETE FROM files WHERE id = $1",
+        ] {
+            with_db!(h, |c| sqlx::query(sql)
+                .bind(*id)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+    }
+    Ok(ids.len() as u64)
+}

@@ -1,6 +1,6 @@
 // Vellum: title suggestions for the header's search box, page
-// suggestions after "[[" in the editor and in comments, and user names
-// after "@" in comments. Everything works without this script; it only
+// suggestions after "[[" in the editor and in comments, user names after
+// "@" in comments, and files dropped on or pasted into the editor. Everything works without this script; it only
 // saves typing. Suggestions come from /api/v1/search/titles, which only
 // returns pages the reader may read, and /api/v1/mentions.
 (function () {
@@ -127,8 +127,75 @@
     area.addEventListener("blur", function () { setTimeout(close, 150); });
   }
 
+  // Files dropped on, or pasted into, the editor: uploaded to the page's
+  // files, and a file: reference put where the text cursor is. Without
+  // this script the page's Files view uploads the same way.
+  function uploads(area) {
+    var url = area.getAttribute("data-upload-url");
+    var status = document.createElement("p");
+    status.className = "v-hint v-upload-status";
+    status.setAttribute("aria-live", "polite");
+    area.parentNode.insertBefore(status, area.nextSibling);
+
+    function ref(name) {
+      return name.replace(/%/g, "%25").replace(/ /g, "%20").replace(/\(/g, "%28").replace(/\)/g, "%29");
+    }
+    function named(file) {
+      if (file.name && file.name !== "image.png") return file.name;
+      var d = new Date(), pad = function (n) { return (n < 10 ? "0" : "") + n; };
+      var ext = (file.type.split("/")[1] || "bin").replace("jpeg", "jpg").replace("svg+xml", "svg");
+      return "pasted-" + d.getFullYear() + pad(d.getMonth() + 1) + pad(d.getDate()) + "-" +
+        pad(d.getHours()) + pad(d.getMinutes()) + pad(d.getSeconds()) + "." + ext;
+    }
+    function send(file) {
+      var name = named(file);
+      var marker = "![Uploading " + name + "…]()";
+      var at = area.selectionStart;
+      area.value = area.value.slice(0, at) + marker + area.value.slice(area.selectionEnd);
+      status.textContent = "Uploading " + name + "…";
+      fetch(url + "?name=" + encodeURIComponent(name), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/octet-stream", Accept: "application/json" },
+        body: file
+      })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+        .then(function (res) {
+          var text = "";
+          if (res.ok) {
+            var f = res.body;
+            text = (f.content_type.indexOf("image/") === 0 ? "![" + f.name + "]" : "[" + f.name + "]") + "(file:" + ref(f.name) + ")";
+            status.textContent = f.name + " is uploaded (version " + f.version + ").";
+          } else {
+            status.textContent = (res.body.error && res.body.error.message) || "The upload failed.";
+          }
+          area.value = area.value.replace(marker, text);
+        })
+        .catch(function () {
+          area.value = area.value.replace(marker, "");
+          status.textContent = "The upload failed: the wiki could not be reached.";
+        });
+    }
+    area.addEventListener("dragover", function (e) {
+      if (e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types, "Files") >= 0) e.preventDefault();
+    });
+    area.addEventListener("drop", function (e) {
+      var files = e.dataTransfer && e.dataTransfer.files;
+      if (!files || !files.length) return;
+      e.preventDefault();
+      Array.prototype.forEach.call(files, send);
+    });
+    area.addEventListener("paste", function (e) {
+      var files = e.clipboardData && e.clipboardData.files;
+      if (!files || !files.length) return;
+      e.preventDefault();
+      Array.prototype.forEach.call(files, send);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("input[data-suggest]").forEach(searchBox);
+    document.querySelectorAll("textarea[data-upload-url]").forEach(uploads);
     document.querySelectorAll("textarea[data-link-suggest], textarea[data-mention-suggest]").forEach(function (area) {
       var sources = [];
       if (area.hasAttribute("data-link-suggest")) sources.push(LINKS);

@@ -59,6 +59,9 @@ pub struct FilesFileConfig {
     /// `AWS_SECRET_ACCESS_KEY`, or the instance's role).
     pub s3_access_key_id: Option<String>,
     pub s3_secret_access_key: Option<String>,
+    /// ClamAV's daemon, to scan every upload: `tcp://HOST:PORT` or
+    /// `unix:/PATH`.
+    pub clamd: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -509,6 +512,9 @@ impl Config {
             (None, None) => None,
             _ => bail!("`files.s3_access_key_id` and `files.s3_secret_access_key` go together; give both or neither"),
         };
+        if let Some(c) = &file.files.clamd {
+            files.clamd = Some(vellum_app::Clamd::parse(c).map_err(|e| anyhow::anyhow!("`files.clamd`: {e}"))?);
+        }
         if let Some(types) = file.files.allowed_types.clone() {
             if let Some(bad) = types.iter().find(|t| !t.contains('/') || t.trim() != t.as_str()) {
                 bail!("`files.allowed_types` holds `{bad}`; write types as `image/png` or `image/*`");
@@ -784,6 +790,9 @@ digest_hour = 7
 # s3_secret_access_key = "..."
 # The largest upload, in MiB.
 max_upload_mib = 1024
+# Scan every upload with ClamAV's daemon (infected files are refused and
+# recorded in the audit log; if clamd cannot be reached, uploads are refused).
+# clamd = "tcp://127.0.0.1:3310"        # or "unix:/run/clamav/clamd.ctl"
 # The types accepted, decided from each file's bytes (default: documents,
 # images, audio, video, text and archives; never programs).
 # allowed_types = ["image/*", "application/pdf", "text/*"]

@@ -30,6 +30,11 @@ pub(crate) fn router() -> Routes {
             class(RouteClass::Small, get(get_file).delete(delete_file)),
         )
         .route("/.sub/files/restore/{id}", class(RouteClass::Small, post(restore)))
+        .route("/.sub/files/untrash/{id}", class(RouteClass::Small, post(untrash)))
+        .route(
+            "/.sub/pages/files-trash/{*path}",
+            class(RouteClass::Small, get(trashed)),
+        )
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -227,7 +232,7 @@ pub(crate) async fn upload(
 /// One file, with its versions.
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", params(("id" = i64, Path)),
     responses((status = 200, body = FileDetailJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "`invalid_path`: the id is not a number")))]
 pub(crate) async fn get_file(
     State(s): State<AppState>,
     v: Visitor,
@@ -239,7 +244,8 @@ pub(crate) async fn get_file(
 /// Puts the file in the trash.
 #[utoipa::path(delete, path = "/api/v1/files/{id}", tag = "files", params(("id" = i64, Path)),
     responses((status = 204, description = "In the trash"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "`invalid_path`: the id is not a number")))]
 pub(crate) async fn delete_file(
     State(s): State<AppState>,
     v: Visitor,
@@ -254,7 +260,7 @@ pub(crate) async fn delete_file(
     request_body = RestoreBody,
     responses((status = 200, body = FileJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 415, body = ErrorBody),
-              (status = 422, body = ErrorBody, description = "`invalid_body` (no such version, or not JSON)")))]
+              (status = 422, body = ErrorBody, description = "`invalid_body` (no such version, or not JSON), `invalid_path` (the id is not a number)")))]
 pub(crate) async fn restore(
     State(s): State<AppState>,
     v: Visitor,
@@ -264,4 +270,34 @@ pub(crate) async fn restore(
     Ok(Json(
         s.app.restore_file_version(&v.actor, id, body.version).await?.into(),
     ))
+}
+
+/// Takes the file out of the trash.
+#[utoipa::path(post, path = "/api/v1/files/{id}/-/untrash", tag = "files", params(("id" = i64, Path)),
+    responses((status = 200, body = FileJson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`file_name_taken`: a live file has its name"), (status = 415, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "`invalid_path`: the id is not a number")))]
+pub(crate) async fn untrash(
+    State(s): State<AppState>,
+    v: Visitor,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<FileJson>> {
+    Ok(Json(s.app.untrash_file(&v.actor, id).await?.into()))
+}
+
+/// The page's files in the trash, most recently deleted first (up to 100).
+#[utoipa::path(get, path = "/api/v1/pages/{path}/-/files-trash", tag = "files", params(("path" = String, Path)),
+    responses((status = 200, body = ListJson<FileJson>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "`invalid_path`")))]
+pub(crate) async fn trashed(
+    State(s): State<AppState>,
+    v: Visitor,
+    ApiPath(path): ApiPath<String>,
+) -> ApiResult<Json<ListJson<FileJson>>> {
+    let items = s.app.trashed_files(&v.actor, &path).await?;
+    Ok(Json(ListJson {
+        items: items.into_iter().map(Into::into).collect(),
+        next_cursor: None,
+    }))
 }

@@ -69,7 +69,7 @@ use crate::routes::Routes;
         verification::verify, verification::folder_review, verification::set_folder_review,
         verification::clear_folder_review, verification::root_review, verification::set_root_review,
         verification::clear_root_review, verification::report,
-        files::list_files, files::upload, files::get_file, files::delete_file, files::restore,
+        files::list_files, files::upload, files::get_file, files::delete_file, files::restore, files::untrash, files::trashed,
     ),
     tags((name = "pages"), (name = "site"), (name = "auth"), (name = "admin"), (name = "access"), (name = "search"), (name = "comments"), (name = "notifications"), (name = "verification"), (name = "files"))
 )]

@@ -258,6 +258,7 @@ struct FilesTemplate {
     title: String,
     href: String,
     rows: Vec<FileRow>,
+    trashed: Vec<FileRow>,
     next: Option<String>,
     can_upload: bool,
     message: Option<String>,
@@ -290,8 +291,19 @@ async fn files_template(
         )
         .await?;
     let can = s.app.capabilities(&v.actor, &head.path).await?;
+    let trashed = if can.edit {
+        s.app
+            .trashed_files(&v.actor, head.path.as_str())
+            .await?
+            .iter()
+            .map(row)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let href = wiki_href(&head.path);
     Ok(FilesTemplate {
+        trashed,
         chrome: Chrome::new(v, format!("Files of {}", head.title)),
         title: head.title.to_string(),
         next: list
@@ -431,6 +443,15 @@ async fn file_post(
             let file = s.app.restore_file_version(&v.actor, id, version).await?;
             let done = format!("Version {version} is current again, as version {}.", file.version);
             Ok(see_other(&format!("/files/{id}?done={}", encode_query(&done))))
+        }
+        "untrash" => {
+            let file = s.app.untrash_file(&v.actor, id).await?;
+            let done = format!("“{}” is back from the trash.", file.name);
+            Ok(see_other(&format!(
+                "{}/-/files?done={}",
+                wiki_href(&file.page),
+                encode_query(&done)
+            )))
         }
         "delete" => {
             let detail = s.app.file(&v.actor, id).await?;

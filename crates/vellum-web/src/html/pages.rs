@@ -198,6 +198,13 @@ struct EditTemplate {
     verify: Option<bool>,
 }
 
+impl EditTemplate {
+    /// Where the editor's script uploads dropped and pasted files.
+    fn upload_url(&self) -> String {
+        format!("/api/v1/pages/{}/-/files", crate::urls::encode_path(self.path.as_str()))
+    }
+}
+
 pub(crate) struct Conflict {
     pub yours: String,
     pub theirs: String,

@@ -577,3 +577,167 @@ async fn storage_moves_between_backends_and_resumes() {
         assert_eq!(body, bytes.as_bytes());
     }
 }
+
+/// A clamd on loopback with one signature of our own (the EICAR test
+/// file's hash), so no downloaded database is needed.
+/// `VELLUM_TEST_CLAMD` names the clamd binary (default `clamd`; `.ci/run`
+/// installs Debian's clamav-daemon).
+struct Clamd {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Clamd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+async fn clamd(dir: &std::path::Path) -> Clamd {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let db = dir.join(format!("clamav-{port}"));
+    std::fs::create_dir_all(&db).unwrap();
+    std::fs::write(
+        db.join("vellum-test.hdb"),
+        format!("{:x}:{}:Vellum-Test-EICAR\n", md5_of(EICAR), EICAR.len()),
+    )
+    .unwrap();
+    let conf = db.join("clamd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "DatabaseDirectory {}\nTCPSocket {port}\nTCPAddr 127.0.0.1\nForeground yes\nStreamMaxLength 64M\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let bin = std::env::var("VELLUM_TEST_CLAMD").unwrap_or_else(|_| "clamd".into());
+    let child = std::process::Command::new(&bin)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {bin} ({e}): apt-get install clamav-daemon, or run .ci/run"));
+    let c = Clamd { child, port };
+    for _ in 0..600 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return c;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("clamd did not start on {port}");
+}
+
+/// MD5, which clamd's hash signatures use.
+fn md5_of(data: &[u8]) -> u128 {
+    use md5::Digest as _;
+    u128::from_be_bytes(md5::Md5::digest(data).into())
+}
+
+#[tokio::test]
+async fn malware_is_refused_and_recorded_and_clean_files_pass() {
+    assert_eq!(format!("{:x}", md5_of(EICAR)), "44d88612fea8a8f36de82e1278abb02f");
+    let db = std::sync::Arc::new(vellum_testkit::TestDb::new(vellum_testkit::Backend::from_env()).await);
+    let scanner = clamd(&db.dir).await;
+    let port = scanner.port;
+    let t = TestApp::spawn_with(db, move |c| {
+        c.files.clamd = Some(vellum_app::Clamd::parse(&format!("tcp://127.0.0.1:{port}")).unwrap());
+    })
+    .await;
+    t.create_user("admin", Role::Admin).await;
+    t.login(&t.client, "admin").await;
+    t.save("docs/a", "A").await;
+    let (s, err) = upload(&t, &t.client, "docs/a", "harmless.txt", EICAR).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["code"], "file_infected");
+    assert_eq!(err["error"]["details"]["signature"], "Vellum-Test-EICAR.UNOFFICIAL");
+    assert_eq!(t.db.scalar("SELECT COUNT(*) FROM files").await, 0);
+    assert_eq!(t.db.scalar("SELECT COUNT(*) FROM blobs").await, 0);
+    let (s, audit) = t.json("/api/v1/audit?action=file.").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(audit["items"][0]["action"], "file.infected", "{audit}");
+    assert!(audit["items"][0]["target"].as_str().unwrap().contains("harmless.txt"));
+    let (s, _) = upload(&t, &t.client, "docs/a", "clean.txt", b"Nothing to see here.\n").await;
+    assert_eq!(s, StatusCode::CREATED);
+    // clamd gone: uploads are refused, not let through.
+    drop(scanner);
+    let (s, err) = upload(&t, &t.client, "docs/a", "later.txt", b"Later.\n").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{err}");
+    assert_eq!(err["error"]["code"], "scan_unavailable");
+}
+
+#[tokio::test]
+async fn deleted_files_wait_in_the_trash_and_come_back() {
+    let t = TestApp::with_admin().await;
+    let viewer = t.client_as("val", Role::Viewer).await;
+    t.save("docs/a", "A").await;
+    let c = &t.client;
+    let (_, f) = upload(&t, c, "docs/a", "plan.txt", b"the plan").await;
+    let id = f["id"].as_i64().unwrap();
+    assert_eq!(
+        c.delete(t.url(&format!("/api/v1/files/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let (s, trash) = t.json("/api/v1/pages/docs/a/-/files-trash").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(trash["items"][0]["name"], "plan.txt");
+    // Readers cannot bring it back.
+    let res = viewer
+        .post(t.url(&format!("/api/v1/files/{id}/-/untrash")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = c
+        .post(t.url(&format!("/api/v1/files/{id}/-/untrash")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (s, _, body) = get_bytes(&t, c, f["url"].as_str().unwrap()).await;
+    assert_eq!((s, body.as_slice()), (StatusCode::OK, b"the plan".as_slice()));
+    // Its name taken meanwhile: it stays in the trash, with a reason.
+    assert_eq!(
+        c.delete(t.url(&format!("/api/v1/files/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let (s, _) = upload(&t, c, "docs/a", "plan.txt", b"another plan").await;
+    assert_eq!(s, StatusCode::CREATED);
+    let res = c
+        .post(t.url(&format!("/api/v1/files/{id}/-/untrash")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(res, StatusCode::CONFLICT).await.0, "file_name_taken");
+    // After the trash retention it is gone for good.
+    t.app
+        .config()
+        .clock
+        .advance(std::time::Duration::from_secs(31 * 86_400));
+    t.app.empty_old_trash(t.app.now()).await.unwrap();
+    assert_eq!(
+        t.db.scalar(&format!("SELECT COUNT(*) FROM files WHERE id = {id}"))
+            .await,
+        0
+    );
+    let (_, trash) = t.json("/api/v1/pages/docs/a/-/files-trash").await;
+    assert!(trash["items"].as_array().unwrap().is_empty());
+}
