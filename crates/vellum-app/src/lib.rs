@@ -217,10 +217,15 @@ struct Inner {
     jobs: jobs::Registry,
     mailer: Option<mail::Mailer>,
     blobs: blobs::Blobs,
+    /// Unread notification counts for the header, by user; briefly
+    /// stale at most (notifications are written by jobs on any node).
+    unread: MemoryCache<vellum_core::UserId, i64>,
 }
 
 /// A safety net for caches that events keep current.
 const CACHE_TTL: Duration = Duration::from_secs(60);
+/// How stale the header's unread count may be.
+const UNREAD_TTL: Duration = Duration::from_secs(15);
 
 impl App {
     /// Connects to the database and applies pending migrations.
@@ -266,6 +271,7 @@ impl App {
             jobs: jobs::Registry::default(),
             mailer,
             blobs,
+            unread: MemoryCache::new(100_000, Some(UNREAD_TTL)),
         }));
         app.register_builtin_jobs();
         app.register_notification_jobs();

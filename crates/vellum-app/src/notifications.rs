@@ -280,6 +280,23 @@ impl App {
         })
     }
 
+    /// The unread count for the page header (signed in; cached for a few
+    /// seconds per user, and forgotten when they mark notifications read).
+    pub async fn unread_badge(&self, actor: &Actor) -> AppResult<i64> {
+        use crate::ports::Cache as _;
+        let Some(user) = actor.user_id() else {
+            return Ok(0);
+        };
+        if let Some(n) = self.0.unread.get(&user) {
+            return Ok(n);
+        }
+        let perms = self.permissions(actor).await?;
+        let mut conn = self.0.store.read().await?;
+        let n = store::unread(&mut conn, user, crate::access::visible(&perms)).await?;
+        self.0.unread.insert(user, n);
+        Ok(n)
+    }
+
     /// Marks notifications read (`None`: all of them); answers how many
     /// are still unread.
     pub async fn mark_notifications_read(&self, actor: &Actor, ids: Option<&[i64]>) -> AppResult<i64> {
@@ -297,6 +314,10 @@ impl App {
         store::mark_read(&mut uow, user, ids, now).await?;
         let unread = store::unread(&mut uow, user, crate::access::visible(&perms)).await?;
         uow.commit().await?;
+        {
+            use crate::ports::Cache as _;
+            self.0.unread.insert(user, unread);
+        }
         Ok(unread)
     }
 

@@ -33,6 +33,8 @@ pub struct Visitor {
     pub rate_key: Option<String>,
     /// Came with a bearer token (no cookie, so no CSRF question).
     pub bearer: bool,
+    /// Unread notifications, for the header of HTML pages (0 elsewhere).
+    pub unread: i64,
 }
 
 impl Visitor {
@@ -48,6 +50,7 @@ impl Visitor {
             must_enroll_totp: false,
             rate_key: None,
             bearer: false,
+            unread: 0,
         }
     }
 
@@ -83,6 +86,7 @@ pub(crate) async fn visitor_from_parts(parts: &Parts, state: &AppState) -> Resul
             must_enroll_totp: false,
             rate_key: Some(bearer.key),
             bearer: true,
+            unread: 0,
         });
     }
     let jar = CookieJar::from_headers(&parts.headers);
@@ -98,6 +102,7 @@ pub(crate) async fn visitor_from_parts(parts: &Parts, state: &AppState) -> Resul
                 must_enroll_totp: session.must_enroll_totp,
                 rate_key: Some(format!("session:{}", session.id)),
                 bearer: false,
+                unread: 0,
             });
         }
     }

@@ -46,6 +46,8 @@ pub(crate) struct Chrome {
     pub can_read: bool,
     pub is_admin: bool,
     pub version: &'static str,
+    /// Unread notifications (signed in).
+    pub unread: i64,
 }
 
 impl Chrome {
@@ -56,6 +58,7 @@ impl Chrome {
             can_read: v.site.read,
             is_admin: v.site.administer,
             version: crate::assets::VERSION,
+            unread: v.unread,
         }
     }
 }
@@ -211,12 +214,16 @@ async fn context(State(s): State<AppState>, req: Request, next: Next) -> Respons
         .extensions
         .get::<OriginalUri>()
         .map_or_else(|| parts.uri.clone(), |o| o.0.clone());
-    let visitor = match visitor_from_parts(&parts, &s).await {
+    let mut visitor = match visitor_from_parts(&parts, &s).await {
         Ok(v) => v,
         Err(e) => {
             return HtmlError(e).into_response_for(&Visitor::anonymous(), &original);
         }
     };
+    // The header's unread count (a page still shows without it).
+    if parts.method == Method::GET && visitor.actor.user_id().is_some() {
+        visitor.unread = s.app.unread_badge(&visitor.actor).await.unwrap_or(0);
+    }
     parts.extensions.insert(visitor.clone());
     if unsafe_method(&parts.method) && !csrf::allowed(&parts, &visitor, &s.opts) {
         if original.path().ends_with("/-/edit") {

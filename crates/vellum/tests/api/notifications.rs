@@ -137,6 +137,15 @@ async fn watchers_hear_of_edits_and_comments_and_authors_watch_what_they_create(
         .await
         .unwrap();
     assert_eq!(res.json::<Value>().await.unwrap()["unread"], 1);
+    let header = |c: &Client| {
+        let url = t.url("/folders");
+        let c = c.clone();
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert!(
+        header(&ann).await.contains("aria-label=\"1 unread\""),
+        "the header counts what is unread"
+    );
     let res = ann
         .get(t.url("/api/v1/notifications?unread=true"))
         .send()
@@ -151,6 +160,10 @@ async fn watchers_hear_of_edits_and_comments_and_authors_watch_what_they_create(
         .await
         .unwrap();
     assert_eq!(res.json::<Value>().await.unwrap()["unread"], 0);
+    assert!(
+        !header(&ann).await.contains(" unread\""),
+        "marking read clears the count at once"
+    );
     let res = ann
         .post(t.url("/api/v1/notifications/read"))
         .json(&json!({}))
