@@ -73,6 +73,20 @@ pub(crate) fn csv_field(s: &str) -> String {
     }
 }
 
+/// A CSV body as a download (`disposition` names the file).
+pub(crate) fn csv_download(body: String, disposition: &'static str) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    let mut res = body.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    res.headers_mut()
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(disposition));
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! groups and roles.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Json;
@@ -433,16 +433,10 @@ pub(crate) async fn report(
                     None => break,
                 }
             }
-            let mut res = out.into_response();
-            res.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            res.headers_mut().insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"access-report.csv\""),
-            );
-            Ok(res)
+            Ok(crate::fmt::csv_download(
+                out,
+                "attachment; filename=\"access-report.csv\"",
+            ))
         }
         Some(_) => Err(AppError::invalid(Code::InvalidQuery, "format", "The format is json or csv.").into()),
     }

@@ -2,7 +2,6 @@
 //! "mark as verified", and the report of what is due.
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
@@ -468,16 +467,10 @@ pub(crate) async fn report(
                 out.push_str(&fields.join(","));
                 out.push_str("\r\n");
             }
-            let mut res = out.into_response();
-            res.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            res.headers_mut().insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"verification.csv\""),
-            );
-            Ok(res)
+            Ok(crate::fmt::csv_download(
+                out,
+                "attachment; filename=\"verification.csv\"",
+            ))
         }
         Some(_) => Err(AppError::invalid(Code::InvalidQuery, "format", "The format is json or csv.").into()),
     }
