@@ -186,6 +186,27 @@ fn view(f: &FileRecord, page: &PagePath) -> FileView {
     }
 }
 
+/// The upload's temporary file could not be written (a full disk, say):
+/// nothing is kept, and the caller is told it is the server's side.
+fn temp_space(e: std::io::Error) -> AppError {
+    AppError::new(
+        Code::StorageUnavailable,
+        format!("The upload could not be written to the server's temporary space ({e}); nothing was saved. Try again, or tell an administrator."),
+    )
+}
+
+/// What to deliver for a file's current version.
+fn current_content(f: FileRecord) -> FileContent {
+    FileContent {
+        name: f.name,
+        version: f.version,
+        sha256: f.sha256,
+        size: u64::try_from(f.size).unwrap_or(0),
+        content_type: f.content_type,
+        updated_at: f.updated_at,
+    }
+}
+
 fn not_found(id: impl std::fmt::Display) -> AppError {
     AppError::new(
         Code::FileNotFound,
@@ -330,13 +351,13 @@ impl App {
 
         // Stream to a temporary file, hashing and counting.
         let tmp_dir = self.0.config.data_dir.join("tmp");
-        tokio::fs::create_dir_all(&tmp_dir).await.map_err(AppError::internal)?;
+        tokio::fs::create_dir_all(&tmp_dir).await.map_err(temp_space)?;
         let mut rnd = [0u8; 12];
         getrandom::getrandom(&mut rnd).map_err(|e| AppError::bug(e.to_string()))?;
         let temp = Temp(tmp_dir.join(format!("upload-{}", hex::encode(rnd))));
         let mut out = tokio::io::BufWriter::with_capacity(
             1024 * 1024,
-            tokio::fs::File::create(&temp.0).await.map_err(AppError::internal)?,
+            tokio::fs::File::create(&temp.0).await.map_err(temp_space)?,
         );
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
@@ -366,9 +387,9 @@ impl App {
                 head.extend_from_slice(&chunk[..take]);
             }
             hasher.update(&chunk);
-            out.write_all(&chunk).await.map_err(AppError::internal)?;
+            out.write_all(&chunk).await.map_err(temp_space)?;
         }
-        out.flush().await.map_err(AppError::internal)?;
+        out.flush().await.map_err(temp_space)?;
         drop(out);
         let content_type = sniff(&head, &name);
         if !allowed(&self.files_config().allowed_types, &content_type) {
@@ -612,14 +633,7 @@ impl App {
     pub async fn file_content(&self, actor: &Actor, id: i64, version: Option<i64>) -> AppResult<FileContent> {
         let (file, _) = self.readable_file(actor, id).await?;
         let Some(version) = version.filter(|v| *v != file.version) else {
-            return Ok(FileContent {
-                name: file.name,
-                version: file.version,
-                sha256: file.sha256,
-                size: u64::try_from(file.size).unwrap_or(0),
-                content_type: file.content_type,
-                updated_at: file.updated_at,
-            });
+            return Ok(current_content(file));
         };
         let mut conn = self.0.store.read().await?;
         let v = store::versions(&mut conn, file.id)
@@ -656,17 +670,7 @@ impl App {
         let file = store::live_by_name(&mut conn, page.id, name)
             .await?
             .ok_or_else(missing)?;
-        Ok((
-            file.id,
-            FileContent {
-                name: file.name,
-                version: file.version,
-                sha256: file.sha256,
-                size: u64::try_from(file.size).unwrap_or(0),
-                content_type: file.content_type,
-                updated_at: file.updated_at,
-            },
-        ))
+        Ok((file.id, current_content(file)))
     }
 
     /// Opens a blob's bytes (after one of the checks above).

@@ -107,10 +107,12 @@ pub struct PageReview {
 /// One page in the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewRow {
+    pub page_id: PageId,
     pub path: PagePath,
     pub title: String,
     pub folder: String,
     pub owner: Option<String>,
+    pub owner_id: Option<UserId>,
     pub owner_display: Option<String>,
     pub interval_days: i64,
     pub policy_scope: &'static str,
@@ -306,7 +308,17 @@ impl App {
         let perms = self.permissions(actor).await?;
         let mut conn = self.0.store.read().await?;
         let page = self.live_page(actor, &perms, &mut conn, &path).await?;
-        self.review_of(&mut conn, actor, &perms, &page).await
+        self.review_of(&mut conn, actor, &perms, &page, HISTORY).await
+    }
+
+    /// The page's review without its history (the latest verification
+    /// only): what every page view shows.
+    pub async fn page_review_summary(&self, actor: &Actor, raw_path: &str) -> AppResult<PageReview> {
+        let path = PagePath::parse(raw_path)?;
+        let perms = self.permissions(actor).await?;
+        let mut conn = self.0.store.read().await?;
+        let page = self.live_page(actor, &perms, &mut conn, &path).await?;
+        self.review_of(&mut conn, actor, &perms, &page, 1).await
     }
 
     async fn review_of(
@@ -315,10 +327,11 @@ impl App {
         actor: &Actor,
         perms: &Permissions,
         page: &PageRecord,
+        history: i64,
     ) -> AppResult<PageReview> {
         let policies = store::policies_for(h, page.id, &watched_folders(&page.path)).await?;
         let policy = governing(&policies, page.id);
-        let history = store::verifications(h, page.id, HISTORY).await?;
+        let history = store::verifications(h, page.id, history).await?;
         let last = history.first();
         let (due_at, state) = match policy {
             Some(p) => {
@@ -380,7 +393,7 @@ impl App {
             interval_days: u32::try_from(days).ok(),
         })
         .await?;
-        let review = self.review_of(&mut uow, actor, &perms, &page).await?;
+        let review = self.review_of(&mut uow, actor, &perms, &page, HISTORY).await?;
         uow.commit().await?;
         Ok(review)
     }
@@ -403,7 +416,7 @@ impl App {
             })
             .await?;
         }
-        let review = self.review_of(&mut uow, actor, &perms, &page).await?;
+        let review = self.review_of(&mut uow, actor, &perms, &page, HISTORY).await?;
         uow.commit().await?;
         Ok(review)
     }
@@ -414,10 +427,8 @@ impl App {
         let perms = self.permissions(actor).await?;
         self.need_read_within(actor, &perms, &folder)?;
         let mut conn = self.0.store.read().await?;
-        let policies = store::policies_for(&mut conn, PageId(0), &[folder.as_str().to_owned()]).await?;
-        Ok(policies
-            .iter()
-            .find(|p| p.folder.as_deref() == Some(folder.as_str()))
+        Ok(store::folder_policy(&mut conn, folder.as_str())
+            .await?
             .map(|p| ReviewPolicy {
                 scope: "folder",
                 path: folder.as_str().to_owned(),
@@ -483,7 +494,7 @@ impl App {
         let page = self.live_page(actor, &perms, &mut uow, &path).await?;
         self.record_verification(&mut uow, actor, &perms, &page, page.current_revision, false)
             .await?;
-        let review = self.review_of(&mut uow, actor, &perms, &page).await?;
+        let review = self.review_of(&mut uow, actor, &perms, &page, HISTORY).await?;
         uow.commit().await?;
         Ok(review)
     }
@@ -500,7 +511,7 @@ impl App {
         revision: vellum_core::RevisionId,
         with_edit: bool,
     ) -> AppResult<()> {
-        let review = self.review_of(uow, actor, perms, page).await?;
+        let review = self.review_of(uow, actor, perms, page, 1).await?;
         if review.policy.is_none() {
             return Err(AppError::new(
                 Code::NoReview,
@@ -556,6 +567,8 @@ impl App {
             let (due_at, state) = due(page.created_at, policy.interval_days, last.map(|v| v.verified_at), now);
             let view = policy_view(policy, &page.path);
             rows.push(ReviewRow {
+                page_id: page.id,
+                owner_id: policy.owner_id,
                 folder: page.path.folder().as_str().to_owned(),
                 title: page.title.to_string(),
                 owner: policy.owner_name.clone(),
@@ -686,35 +699,20 @@ impl App {
     /// Reminds owners of reviews that are coming up or due, once per page,
     /// due date and stage; answers how many reminders went out.
     pub async fn send_review_reminders(&self) -> AppResult<u64> {
-        let rows = {
+        let rows: Vec<(PageId, UserId, Timestamp, &str)> = {
             let mut conn = self.0.store.read().await?;
-            let pages = store::covered_pages(&mut conn, Visible::All).await?;
-            let policies = store::all_policies(&mut conn).await?;
-            let latest = store::latest_verifications(&mut conn).await?;
-            let now = self.now();
-            let mut due_now = Vec::new();
-            for page in pages {
-                let Some(policy) = governing(
-                    policies.iter().filter(|p| match (&p.page_id, &p.folder) {
-                        (Some(id), _) => *id == page.id,
-                        (None, Some(f)) => folder_holds(f, &page.path),
-                        (None, None) => false,
-                    }),
-                    page.id,
-                ) else {
-                    continue;
-                };
-                let Some(owner) = policy.owner_id else { continue };
-                let last = latest.get(&page.id).map(|v| v.verified_at);
-                let (due_at, state) = due(page.created_at, policy.interval_days, last, now);
-                let stage = match state {
-                    ReviewState::Current => continue,
-                    ReviewState::Due => "ahead",
-                    ReviewState::Overdue => "due",
-                };
-                due_now.push((page.id, owner, due_at, stage));
-            }
-            due_now
+            self.review_rows(&mut conn, Visible::All)
+                .await?
+                .into_iter()
+                .filter_map(|r| {
+                    let stage = match r.state {
+                        ReviewState::Current => return None,
+                        ReviewState::Due => "ahead",
+                        ReviewState::Overdue => "due",
+                    };
+                    Some((r.page_id, r.owner_id?, r.due_at, stage))
+                })
+                .collect()
         };
         let mut sent = 0;
         for batch in rows.chunks(REMIND_BATCH) {

@@ -127,6 +127,15 @@ pub async fn policies_for(h: &mut impl Handle, page: PageId, folders: &[String])
     })
 }
 
+/// A folder's own policy (`""`: the whole wiki's).
+pub async fn folder_policy(h: &mut impl Handle, folder: &str) -> Result<Option<PolicyRecord>> {
+    with_db!(h, |c| {
+        let sql = format!("{POLICY_SELECT} WHERE r.folder = $1");
+        let row = sqlx::query(&sql).bind(folder).fetch_optional(&mut *c).await?;
+        row.as_ref().map(decode_policy).transpose()
+    })
+}
+
 /// Every policy.
 pub async fn all_policies(h: &mut impl Handle) -> Result<Vec<PolicyRecord>> {
     with_db!(h, |c| {

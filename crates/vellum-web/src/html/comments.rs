@@ -202,7 +202,7 @@ async fn comments_post(
             section.error = Some(e.message);
             section.error_for = id.unwrap_or(0);
             section.draft = f.markdown;
-            let review = s.app.page_review(&v.actor, view.page.path.as_str()).await?;
+            let review = s.app.page_review_summary(&v.actor, view.page.path.as_str()).await?;
             Ok(show_with(&v, *view, None, (section, watch, review), status))
         }
         Err(e) => Err(e.into()),

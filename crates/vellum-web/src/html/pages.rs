@@ -111,7 +111,7 @@ async fn view(
         Lookup::Found(view) => {
             let comments = super::comments::section(&s, &v, view.page.path.as_str()).await?;
             let watch = s.app.watch_state(&v.actor, view.page.path.as_str()).await?;
-            let review = s.app.page_review(&v.actor, view.page.path.as_str()).await?;
+            let review = s.app.page_review_summary(&v.actor, view.page.path.as_str()).await?;
             Ok(show_with(&v, *view, q.from, (comments, watch, review), StatusCode::OK))
         }
         Lookup::Moved(view) => {
@@ -261,7 +261,7 @@ async fn may_verify(s: &AppState, v: &Visitor, t: &EditTemplate) -> Result<bool,
     if t.is_new {
         return Ok(false);
     }
-    match s.app.page_review(&v.actor, t.path.as_str()).await {
+    match s.app.page_review_summary(&v.actor, t.path.as_str()).await {
         Ok(r) => Ok(r.can_verify),
         Err(e) if e.kind() == vellum_app::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e),
