@@ -9,11 +9,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
+use object_store::aws::AmazonS3;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
-use object_store::{GetOptions, GetRange, GetResult, GetResultPayload, ObjectStore, WriteMultipart};
+use object_store::{
+    Attribute, GetOptions, GetRange, GetResult, GetResultPayload, ObjectStore, PutMultipartOptions, PutOptions,
+    WriteMultipart,
+};
 use tokio::io::AsyncReadExt;
 
 use crate::{AppError, AppResult, Code};
@@ -21,6 +25,8 @@ use crate::{AppError, AppResult, Code};
 /// Parts of this size go to the store one after another, so an upload of
 /// any size holds at most a few of them in memory.
 const PART: usize = 8 * 1024 * 1024;
+/// Copies into the store at once (see `Blobs::transfers`).
+const TRANSFERS: usize = 2;
 
 /// Where files are stored, as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +105,12 @@ impl StorageUrl {
 #[derive(Clone)]
 pub(crate) struct Blobs {
     store: Result<Arc<dyn ObjectStore>, String>,
+    /// S3 storage, for presigned addresses (with the key prefix).
+    signer: Option<(Arc<AmazonS3>, String)>,
+    /// Turns for copying into the store part by part: each copy holds a
+    /// few parts in memory, so this bounds the memory of many uploads at
+    /// once (they wait on disk for their turn).
+    transfers: Arc<tokio::sync::Semaphore>,
     /// The directory of local storage: uploads are linked into it rather
     /// than copied, and reads go straight to the file.
     local: Option<PathBuf>,
@@ -127,6 +139,7 @@ pub struct BlobRead {
 
 impl Blobs {
     pub(crate) fn open(url: &StorageUrl, keys: Option<&crate::files::S3Keys>) -> Blobs {
+        let mut signer = None;
         let store = match url {
             StorageUrl::Local(dir) => std::fs::create_dir_all(dir)
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))
@@ -154,8 +167,11 @@ impl Blobs {
                     b = b.with_endpoint(e).with_allow_http(e.starts_with("http://"));
                 }
                 b.build().map_err(|e| e.to_string()).map(|s| {
+                    let s = Arc::new(s);
+                    signer = Some((Arc::clone(&s), prefix.clone()));
+                    let s: Arc<dyn ObjectStore> = s;
                     if prefix.is_empty() {
-                        Arc::new(s) as Arc<dyn ObjectStore>
+                        s
                     } else {
                         Arc::new(PrefixStore::new(s, prefix.as_str())) as Arc<dyn ObjectStore>
                     }
@@ -169,7 +185,12 @@ impl Blobs {
             StorageUrl::Local(dir) => std::fs::canonicalize(dir).ok(),
             StorageUrl::S3 { .. } => None,
         };
-        Blobs { store, local }
+        Blobs {
+            store,
+            signer,
+            local,
+            transfers: Arc::new(tokio::sync::Semaphore::new(TRANSFERS)),
+        }
     }
 
     fn store(&self) -> AppResult<&Arc<dyn ObjectStore>> {
@@ -187,7 +208,8 @@ impl Blobs {
 
     /// Copies a local file into the store under its hash, part by part
     /// (into local storage on the same file system: a hard link, no copy).
-    pub(crate) async fn put_file(&self, sha256: &str, file: &FsPath) -> AppResult<()> {
+    /// On S3 the object keeps `content_type` (see [`Blobs::put_opts`]).
+    pub(crate) async fn put_file(&self, sha256: &str, file: &FsPath, content_type: &str) -> AppResult<()> {
         let store = self.store()?;
         if let Some(root) = &self.local {
             let dest = root.join(key(sha256).as_ref());
@@ -202,7 +224,11 @@ impl Blobs {
                 Err(_) => {}
             }
         }
-        let upload = store.put_multipart(&key(sha256)).await.map_err(unavailable)?;
+        let _turn = self.transfers.acquire().await.map_err(unavailable)?;
+        let upload = store
+            .put_multipart_opts(&key(sha256), self.put_opts(content_type))
+            .await
+            .map_err(unavailable)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
         let mut f = tokio::fs::File::open(file).await.map_err(unavailable)?;
         let mut buf = vec![0u8; 1024 * 1024];
@@ -216,6 +242,56 @@ impl Blobs {
         }
         writer.finish().await.map_err(unavailable)?;
         Ok(())
+    }
+
+    /// The attributes an object is stored with: on S3 its type, which S3
+    /// answers with when it delivers the object itself (local storage
+    /// keeps none).
+    fn put_opts(&self, content_type: &str) -> PutMultipartOptions {
+        let mut opts = PutMultipartOptions::default();
+        if self.signer.is_some() {
+            opts.attributes
+                .insert(Attribute::ContentType, content_type.to_owned().into());
+        }
+        opts
+    }
+
+    /// Stores a small blob held in memory (a preview).
+    pub(crate) async fn put_bytes(&self, sha256: &str, bytes: Bytes, content_type: &str) -> AppResult<()> {
+        let opts = PutOptions {
+            attributes: self.put_opts(content_type).attributes,
+            ..PutOptions::default()
+        };
+        self.store()?
+            .put_opts(&key(sha256), bytes.into(), opts)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// A presigned address at which S3 itself delivers the blob for
+    /// `expires` (`None` for local storage).
+    pub(crate) async fn signed_url(&self, sha256: &str, expires: std::time::Duration) -> AppResult<Option<String>> {
+        use object_store::signer::Signer;
+        let Some((s3, prefix)) = &self.signer else {
+            return Ok(None);
+        };
+        let path = if prefix.is_empty() {
+            key(sha256)
+        } else {
+            Path::from(format!("{prefix}/{}", key(sha256)))
+        };
+        let url = s3
+            .signed_url(reqwest::Method::GET, &path, expires)
+            .await
+            .map_err(unavailable)?;
+        Ok(Some(url.to_string()))
+    }
+
+    /// A whole blob in memory (for blobs known to be of bounded size).
+    pub(crate) async fn read_all(&self, sha256: &str) -> AppResult<Bytes> {
+        let got = self.store()?.get(&key(sha256)).await.map_err(unavailable)?;
+        got.bytes().await.map_err(unavailable)
     }
 
     /// Reads a blob, or the byte range `range` of it (inclusive end).
@@ -248,10 +324,15 @@ impl Blobs {
     }
 
     /// Copies a blob from `self` into `to`, streaming it part by part.
-    pub(crate) async fn copy_to(&self, sha256: &str, to: &Blobs) -> AppResult<()> {
+    pub(crate) async fn copy_to(&self, sha256: &str, to: &Blobs, content_type: &str) -> AppResult<()> {
+        let _turn = to.transfers.acquire().await.map_err(unavailable)?;
         let got = self.store()?.get(&key(sha256)).await.map_err(unavailable)?;
         let mut stream = got.into_stream();
-        let upload = to.store()?.put_multipart(&key(sha256)).await.map_err(unavailable)?;
+        let upload = to
+            .store()?
+            .put_multipart_opts(&key(sha256), to.put_opts(content_type))
+            .await
+            .map_err(unavailable)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(unavailable)?;

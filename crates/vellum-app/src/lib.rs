@@ -25,6 +25,7 @@ mod mail;
 pub mod model;
 mod notifications;
 pub mod ports;
+mod previews;
 mod read;
 mod relocate;
 mod render;
@@ -61,6 +62,7 @@ pub use lists::NavLevel;
 pub use mail::{EmailMode, MailConfig};
 pub use model::*;
 pub use notifications::{NotificationView, Notifications, WatchState};
+pub use previews::{PreviewSize, PreviewView, Previews, DEFAULT_MAX_PIXELS};
 pub use read::{DiffView, Lookup, PageView};
 pub use scan::Clamd;
 pub use search::{SearchConfig, SearchHit, SearchPage, SearchStatus};
@@ -277,6 +279,7 @@ impl App {
         app.register_notification_jobs();
         app.register_review_jobs();
         app.register_file_jobs();
+        app.register_preview_jobs();
         app.register_mail_jobs();
         app.register_reset_jobs();
         app

@@ -112,6 +112,14 @@ pub struct Args {
     /// The size of the large upload in `--files`, in MiB.
     #[arg(long, default_value_t = 2048)]
     file_mib: usize,
+    /// Photos (12 megapixels, JPEG) uploaded in `--files` to measure how
+    /// fast previews are made.
+    #[arg(long, default_value_t = 40)]
+    preview_images: usize,
+    /// Run `--files` against S3-compatible storage as well: moto's
+    /// `moto_server` at this path is started on loopback.
+    #[arg(long)]
+    moto: Option<PathBuf>,
 }
 
 const PASSWORD: &str = "bench password";

@@ -42,7 +42,7 @@ pub(crate) fn link_target(value: &NodeValue) -> Option<Result<PagePath, PathErro
     }
 }
 
-pub(crate) fn sorted_unique(mut paths: Vec<PagePath>) -> Vec<PagePath> {
+pub(crate) fn sorted_unique<T: Ord>(mut paths: Vec<T>) -> Vec<T> {
     paths.sort_unstable();
     paths.dedup();
     paths
@@ -78,7 +78,7 @@ fn percent_encode_path(path: &str, out: &mut String) {
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it
 /// is. `None` when the decoded bytes are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
+pub(crate) fn percent_decode(text: &str) -> Option<String> {
     if !text.contains('%') {
         return Some(text.to_owned());
     }

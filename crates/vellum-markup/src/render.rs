@@ -22,7 +22,7 @@ use vellum_core::{PagePath, PathError};
 
 use crate::anchors::UniqueAnchors;
 use crate::highlight::BudgetedHighlighter;
-use crate::links::{link_target, sorted_unique, wiki_href};
+use crate::links::{link_target, percent_decode, sorted_unique, wiki_href};
 use crate::parse::{count_tags, markdown_options, parse, raw_html_too_costly};
 use crate::sanitize::{sanitize_generated_html, sanitize_html};
 
@@ -114,6 +114,12 @@ pub struct Rendered {
     pub toc: Vec<TocEntry>,
     /// The pages this one links to, sorted and without duplicates.
     pub links: Vec<PagePath>,
+    /// The page's own files it shows or links to (`file:NAME`), sorted and
+    /// without duplicates.
+    pub file_names: Vec<String>,
+    /// Other files it shows or links to by address (`/files/ID/…`), sorted
+    /// and without duplicates.
+    pub file_ids: Vec<i64>,
 }
 
 /// One heading of a page.
@@ -151,6 +157,8 @@ impl Renderer {
             anchors: UniqueAnchors::default(),
             toc: Vec::new(),
             links: Vec::new(),
+            file_names: Vec::new(),
+            file_ids: Vec::new(),
             raw_html: Vec::new(),
             raw_html_tags: 0,
         };
@@ -184,6 +192,8 @@ impl Renderer {
             html,
             toc: rewrite.toc,
             links: sorted_unique(rewrite.links),
+            file_names: sorted_unique(rewrite.file_names),
+            file_ids: sorted_unique(rewrite.file_ids),
         }
     }
 }
@@ -207,6 +217,13 @@ impl fmt::Debug for Renderer {
 /// page id and survives moves).
 pub const FILE_PREFIX: &str = "/-/file/";
 
+/// The file id in a file's address (`/files/ID/VERSION/NAME`).
+fn file_address_id(url: &str) -> Option<i64> {
+    let rest = url.strip_prefix("/files/")?;
+    let id = rest.split(['/', '?', '#']).next()?;
+    id.parse().ok().filter(|n| *n > 0)
+}
+
 /// The per-page state of the syntax tree rewrite.
 struct TreeRewrite<'a, 'e> {
     arena: &'a Arena<AstNode<'a>>,
@@ -214,6 +231,8 @@ struct TreeRewrite<'a, 'e> {
     anchors: UniqueAnchors,
     toc: Vec<TocEntry>,
     links: Vec<PagePath>,
+    file_names: Vec<String>,
+    file_ids: Vec<i64>,
     /// The raw HTML nodes. Their output may be misnested, so it needs the
     /// sanitizer's full treatment.
     raw_html: Vec<&'a AstNode<'a>>,
@@ -247,7 +266,11 @@ impl<'a> TreeRewrite<'a, '_> {
                 .strip_prefix("file:")
                 .filter(|n| !n.is_empty() && !n.contains('/'))
             {
+                self.file_names
+                    .push(percent_decode(name).unwrap_or_else(|| name.to_owned()));
                 link.url = format!("{FILE_PREFIX}{name}");
+            } else if let Some(id) = file_address_id(&link.url) {
+                self.file_ids.push(id);
             }
         }
         match target {
@@ -346,6 +369,8 @@ fn too_complex(markdown: &str) -> Rendered {
         html: sanitize_generated_html(&html),
         toc: Vec::new(),
         links: Vec::new(),
+        file_names: Vec::new(),
+        file_ids: Vec::new(),
     }
 }
 

@@ -463,3 +463,14 @@ fn file_references_point_at_the_pages_own_files() {
     let other = html("![x](file:a/b.png)");
     assert!(!other.contains("/-/file/"), "{other}");
 }
+
+#[test]
+fn file_references_are_listed_for_where_used() {
+    let page = Renderer::new().render(
+        "![a](file:b.png) [b](<file:spec v2.pdf>) ![again](file:b.png) \
+         [theirs](/files/42/3/x.pdf) ![latest](/files/7/latest/y.png) [not a file](/files/abc) [page](/wiki/files)",
+        &|_| true,
+    );
+    assert_eq!(page.file_names, ["b.png", "spec v2.pdf"]);
+    assert_eq!(page.file_ids, [7, 42]);
+}

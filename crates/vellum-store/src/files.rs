@@ -2,7 +2,9 @@
 
 use vellum_core::{PageId, Timestamp, UserId};
 
-use crate::db::{with_db, Columns, DbTime, Handle};
+use crate::db::{with_db, Columns, DbTime, Handle, Sql};
+use crate::pages::{fetch_visible_pages, page_sql, PageRecord};
+use crate::visible::{Visible, VisibleSql};
 use crate::Result;
 
 /// A file with its current version.
@@ -18,11 +20,14 @@ pub struct FileRecord {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
+    /// Whether the current version has a small preview (images).
+    pub has_preview: bool,
 }
 
 const FILE_SELECT: &str = "SELECT f.id, f.page_id, f.name, f.version, v.sha256, v.size, v.content_type, \
-     f.created_at, f.updated_at, f.deleted_at \
-     FROM files f JOIN file_versions v ON v.file_id = f.id AND v.version = f.version";
+     f.created_at, f.updated_at, f.deleted_at, ps.blob AS preview \
+     FROM files f JOIN file_versions v ON v.file_id = f.id AND v.version = f.version \
+     LEFT JOIN previews ps ON ps.source = v.sha256 AND ps.size = 'small'";
 
 fn decode_file(r: &impl Columns) -> Result<FileRecord> {
     Ok(FileRecord {
@@ -36,6 +41,7 @@ fn decode_file(r: &impl Columns) -> Result<FileRecord> {
         created_at: r.time("created_at")?,
         updated_at: r.time("updated_at")?,
         deleted_at: r.opt_time("deleted_at")?,
+        has_preview: r.opt_text("preview")?.is_some(),
     })
 }
 
@@ -207,7 +213,8 @@ pub async fn trash(h: &mut impl Handle, file: i64, by: Option<UserId>, now: Time
 pub async fn unused_blobs(h: &mut impl Handle, cutoff: Timestamp, limit: i64) -> Result<Vec<String>> {
     let rows: Vec<String> = with_db!(h, |c| sqlx::query_scalar(
         "SELECT b.sha256 FROM blobs b WHERE b.created_at < $1 \
-         AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.sha256 = b.sha256) ORDER BY b.sha256 LIMIT $2"
+         AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.sha256 = b.sha256) \
+         AND NOT EXISTS (SELECT 1 FROM previews p WHERE p.blob = b.sha256) ORDER BY b.sha256 LIMIT $2"
     )
     .bind(DbTime(cutoff))
     .bind(limit)
@@ -216,11 +223,21 @@ pub async fn unused_blobs(h: &mut impl Handle, cutoff: Timestamp, limit: i64) ->
     Ok(rows)
 }
 
-/// Forgets a blob, unless a version came to point at it meanwhile;
-/// answers whether it was forgotten (then its bytes may be deleted).
+/// Forgets a blob, unless a version (or a preview) came to point at it
+/// meanwhile; answers whether it was forgotten (then its bytes may be
+/// deleted). Its own previews are forgotten with it, which leaves their
+/// blobs unused for the next pass.
 pub async fn forget_blob(h: &mut impl Handle, sha256: &str) -> Result<bool> {
+    with_db!(h, |c| sqlx::query(
+        "DELETE FROM previews WHERE source = $1 AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.sha256 = $1)"
+    )
+    .bind(sha256)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
     let n = with_db!(h, |c| sqlx::query(
-        "DELETE FROM blobs WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.sha256 = $1)"
+        "DELETE FROM blobs WHERE sha256 = $1 AND NOT EXISTS (SELECT 1 FROM file_versions v WHERE v.sha256 = $1) \
+         AND NOT EXISTS (SELECT 1 FROM previews p WHERE p.blob = $1 OR p.source = $1)"
     )
     .bind(sha256)
     .execute(&mut *c)
@@ -229,15 +246,143 @@ pub async fn forget_blob(h: &mut impl Handle, sha256: &str) -> Result<bool> {
     Ok(n > 0)
 }
 
-/// Stored blobs in hash order after `after`, with their sizes.
-pub async fn blobs_after(h: &mut impl Handle, after: &str, limit: i64) -> Result<Vec<(String, i64)>> {
-    let rows: Vec<(String, i64)> = with_db!(h, |c| sqlx::query_as(
-        "SELECT sha256, size FROM blobs WHERE sha256 > $1 ORDER BY sha256 LIMIT $2"
+/// A preview of an image blob: a smaller copy, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewRecord {
+    pub size: String,
+    pub made: std::result::Result<PreviewBlob, String>,
+}
+
+/// A preview's own blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewBlob {
+    pub sha256: String,
+    /// Its length in bytes.
+    pub bytes: i64,
+    pub width: i64,
+    pub height: i64,
+    pub content_type: String,
+}
+
+/// Records a preview of `source` (replacing an earlier one of that size).
+pub async fn put_preview(h: &mut impl Handle, source: &str, p: &PreviewRecord, now: Timestamp) -> Result<()> {
+    let (blob, width, height, ct, error) = match &p.made {
+        Ok(b) => (
+            Some(b.sha256.as_str()),
+            Some(b.width),
+            Some(b.height),
+            Some(b.content_type.as_str()),
+            None,
+        ),
+        Err(e) => (None, None, None, None, Some(e.as_str())),
+    };
+    with_db!(h, |c| sqlx::query(
+        "INSERT INTO previews (source, size, blob, width, height, content_type, error, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source, size) DO UPDATE SET blob = excluded.blob, \
+         width = excluded.width, height = excluded.height, content_type = excluded.content_type, \
+         error = excluded.error, created_at = excluded.created_at"
+    )
+    .bind(source)
+    .bind(&p.size)
+    .bind(blob)
+    .bind(width)
+    .bind(height)
+    .bind(ct)
+    .bind(error)
+    .bind(DbTime(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The previews made of `source`, by size name.
+pub async fn previews_of(h: &mut impl Handle, source: &str) -> Result<Vec<PreviewRecord>> {
+    with_db!(h, |c| {
+        let rows = sqlx::query(
+            "SELECT p.size, p.blob, p.width, p.height, p.content_type, p.error, b.size AS bytes \
+             FROM previews p LEFT JOIN blobs b ON b.sha256 = p.blob WHERE p.source = $1 ORDER BY p.size",
+        )
+        .bind(source)
+        .fetch_all(&mut *c)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let made = match r.opt_text("blob")? {
+                    Some(sha256) => Ok(PreviewBlob {
+                        sha256,
+                        bytes: r.int("bytes")?,
+                        width: r.int("width")?,
+                        height: r.int("height")?,
+                        content_type: r.text("content_type")?,
+                    }),
+                    None => Err(r.opt_text("error")?.unwrap_or_default()),
+                };
+                Ok(PreviewRecord {
+                    size: r.text("size")?,
+                    made,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    })
+}
+
+/// Replaces the files a page's text refers to, as (owning page, name).
+pub async fn replace_uses(h: &mut impl Handle, page: PageId, uses: &[(PageId, String)]) -> Result<()> {
+    with_db!(h, |c| sqlx::query("DELETE FROM file_uses WHERE page_id = $1")
+        .bind(page.0)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    for (owner, name) in uses {
+        with_db!(h, |c| sqlx::query(
+            "INSERT INTO file_uses (page_id, owner_page_id, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        )
+        .bind(page.0)
+        .bind(owner.0)
+        .bind(name)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Visible live pages whose text refers to the file `name` of page
+/// `owner`, by path.
+pub async fn used_by(
+    h: &mut impl Handle,
+    owner: PageId,
+    name: &str,
+    visible: Visible<'_>,
+    limit: i64,
+) -> Result<Vec<PageRecord>> {
+    static SQL: VisibleSql = VisibleSql::new(Sql {
+        sqlite: page_sql!(
+            "pages p WHERE p.deleted_at IS NULL AND {visible p.scope $4} AND EXISTS (SELECT 1 FROM file_uses u \
+             WHERE u.page_id = p.id AND u.owner_page_id = $1 AND u.name = $2) ORDER BY p.path LIMIT $3"
+        ),
+        postgres: page_sql!(
+            "pages p WHERE p.deleted_at IS NULL AND {visible p.scope $4} AND EXISTS (SELECT 1 FROM file_uses u \
+             WHERE u.page_id = p.id AND u.owner_page_id = $1 AND u.name = $2) ORDER BY p.path LIMIT $3"
+        ),
+    });
+    fetch_visible_pages!(h, SQL, visible, owner.0, name, limit)
+}
+
+/// Stored blobs in hash order after `after`, with their sizes and types.
+pub async fn blobs_after(h: &mut impl Handle, after: &str, limit: i64) -> Result<Vec<(String, i64, String)>> {
+    let rows: Vec<(String, i64, String)> = with_db!(h, |c| {
+        sqlx::query_as(
+        "SELECT b.sha256, b.size, COALESCE((SELECT v.content_type FROM file_versions v WHERE v.sha256 = b.sha256 LIMIT 1), \
+         (SELECT p.content_type FROM previews p WHERE p.blob = b.sha256 LIMIT 1), 'application/octet-stream') \
+         FROM blobs b WHERE b.sha256 > $1 ORDER BY b.sha256 LIMIT $2"
     )
     .bind(after)
     .bind(limit)
     .fetch_all(&mut *c)
-    .await)?;
+    .await
+    })?;
     Ok(rows)
 }
 

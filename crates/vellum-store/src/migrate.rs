@@ -71,6 +71,11 @@ const SQLITE: &[Migration] = &[
         name: "files",
         sql: include_str!("../migrations/sqlite/0010_files.sql"),
     },
+    Migration {
+        version: 11,
+        name: "file_previews",
+        sql: include_str!("../migrations/sqlite/0011_file_previews.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -123,6 +128,11 @@ const POSTGRES: &[Migration] = &[
         version: 10,
         name: "files",
         sql: include_str!("../migrations/postgres/0010_files.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "file_previews",
+        sql: include_str!("../migrations/postgres/0011_file_previews.sql"),
     },
 ];
 

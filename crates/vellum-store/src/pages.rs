@@ -511,7 +511,9 @@ pub async fn purge_trashed_before(
     }
     let ids: Vec<String> = rows.iter().map(|(id, _)| id.to_string()).collect();
     // Dependents first; one statement per table, over the whole batch.
-    const DELETES: [&str; 19] = [
+    const DELETES: [&str; 21] = [
+        "DELETE FROM file_uses WHERE page_id IN ({ids})",
+        "DELETE FROM file_uses WHERE owner_page_id IN ({ids})",
         "DELETE FROM notifications WHERE page_id IN ({ids})",
         // Their blobs stay until the blob collection finds them unused.
         "DELETE FROM file_versions WHERE file_id IN (SELECT id FROM files WHERE page_id IN ({ids}))",

@@ -62,6 +62,13 @@ pub struct FilesFileConfig {
     /// ClamAV's daemon, to scan every upload: `tcp://HOST:PORT` or
     /// `unix:/PATH`.
     pub clamd: Option<String>,
+    /// Images with more pixels than this many million get no preview
+    /// (default 50).
+    pub preview_max_megapixels: Option<u64>,
+    /// Deliver file contents straight from S3: readers who pass the
+    /// permission check are redirected to a presigned address valid for
+    /// this many seconds (S3 storage only; default off).
+    pub signed_url_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -515,6 +522,21 @@ impl Config {
         if let Some(c) = &file.files.clamd {
             files.clamd = Some(vellum_app::Clamd::parse(c).map_err(|e| anyhow::anyhow!("`files.clamd`: {e}"))?);
         }
+        if let Some(mp) = file.files.preview_max_megapixels {
+            if !(1..=1000).contains(&mp) {
+                bail!("`files.preview_max_megapixels` must be between 1 and 1000 (got {mp})");
+            }
+            files.max_pixels = mp * 1_000_000;
+        }
+        if let Some(secs) = file.files.signed_url_secs {
+            if !(1..=604_800).contains(&secs) {
+                bail!("`files.signed_url_secs` must be between 1 and 604800 (seven days, S3's limit; got {secs})");
+            }
+            if !matches!(files.storage, Some(vellum_app::StorageUrl::S3 { .. })) {
+                bail!("`files.signed_url_secs` needs S3 storage (`files.storage = \"s3://…\"`); local files are always delivered by Vellum");
+            }
+            files.signed_url_secs = Some(secs);
+        }
         if let Some(types) = file.files.allowed_types.clone() {
             if let Some(bad) = types.iter().find(|t| !t.contains('/') || t.trim() != t.as_str()) {
                 bail!("`files.allowed_types` holds `{bad}`; write types as `image/png` or `image/*`");
@@ -796,6 +818,12 @@ max_upload_mib = 1024
 # The types accepted, decided from each file's bytes (default: documents,
 # images, audio, video, text and archives; never programs).
 # allowed_types = ["image/*", "application/pdf", "text/*"]
+# Images get previews (320 and 1600 pixels, upright, without the original's
+# metadata such as its location); larger images than this get none.
+preview_max_megapixels = 50
+# With S3 storage: send readers (after the permission check) straight to S3
+# by a presigned address valid this many seconds, instead of through Vellum.
+# signed_url_secs = 300
 
 [log]
 # "text" for people, "json" for log collectors.
@@ -854,6 +882,25 @@ mod tests {
         };
         let c = Config::merge(FileConfig::default(), &o).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn previews_and_signed_addresses_are_checked() {
+        let merge = |toml: &str| Config::merge(parse(toml).unwrap(), &Overrides::default());
+        let c = merge("[files]\npreview_max_megapixels = 12\n").unwrap();
+        assert_eq!(c.files.max_pixels, 12_000_000);
+        assert_eq!(c.files.signed_url_secs, None);
+        let err = format!("{:#}", merge("[files]\npreview_max_megapixels = 0\n").unwrap_err());
+        assert!(err.contains("between 1 and 1000"), "{err}");
+        let err = format!("{:#}", merge("[files]\nsigned_url_secs = 60\n").unwrap_err());
+        assert!(err.contains("needs S3 storage"), "{err}");
+        let c = merge("[files]\nstorage = \"s3://wiki?region=eu-west-1\"\nsigned_url_secs = 60\n").unwrap();
+        assert_eq!(c.files.signed_url_secs, Some(60));
+        let err = format!(
+            "{:#}",
+            merge("[files]\nstorage = \"s3://wiki\"\nsigned_url_secs = 999999\n").unwrap_err()
+        );
+        assert!(err.contains("seven days"), "{err}");
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub struct FileJson {
     pub url: String,
     /// How the page's Markdown shows it: `![…](file:NAME)` or `[…](file:NAME)`.
     pub reference: String,
+    /// The small preview (images, once made by the preview job).
+    pub preview_url: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -68,6 +70,7 @@ impl From<FileView> for FileJson {
             sha256: f.sha256,
             content_type: f.content_type,
             url: f.url,
+            preview_url: f.preview_url,
             created_at: rfc3339(f.created_at),
             updated_at: rfc3339(f.updated_at),
         }
@@ -114,8 +117,39 @@ pub struct FileDetailJson {
     pub file: FileJson,
     /// Newest first.
     pub versions: Vec<FileVersionJson>,
+    /// The current version's previews (images): what is made, why none
+    /// can be, or that they are still to come.
+    pub previews: PreviewsJson,
+    /// Pages whose current text shows or links to the file (those you may
+    /// read, up to 100, by path).
+    pub used_by: Vec<UsedByJson>,
     /// You may upload new versions, restore and delete.
     pub can_edit: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewsJson {
+    pub items: Vec<PreviewJson>,
+    /// Why no preview can be made (too many pixels, a damaged image).
+    pub error: Option<String>,
+    /// The previews are still being made.
+    pub pending: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewJson {
+    /// `small` (fits 320 px) or `large` (fits 1600 px).
+    pub size: String,
+    pub url: String,
+    pub width: i64,
+    pub height: i64,
+    pub content_type: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsedByJson {
+    pub path: String,
+    pub title: String,
 }
 
 impl From<FileDetail> for FileDetailJson {
@@ -123,6 +157,30 @@ impl From<FileDetail> for FileDetailJson {
         FileDetailJson {
             file: d.file.into(),
             versions: d.versions.into_iter().map(Into::into).collect(),
+            previews: PreviewsJson {
+                items: d
+                    .previews
+                    .made
+                    .into_iter()
+                    .map(|p| PreviewJson {
+                        size: p.size.to_owned(),
+                        url: p.url,
+                        width: p.width,
+                        height: p.height,
+                        content_type: p.content_type,
+                    })
+                    .collect(),
+                error: d.previews.error,
+                pending: d.previews.pending,
+            },
+            used_by: d
+                .used_by
+                .into_iter()
+                .map(|p| UsedByJson {
+                    path: p.path.into_string(),
+                    title: p.title.to_string(),
+                })
+                .collect(),
             can_edit: d.can_edit,
         }
     }

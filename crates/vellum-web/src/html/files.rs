@@ -16,7 +16,7 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use vellum_app::{AppError, Code, FileContent, FileDetail, FileView, PageRequest};
+use vellum_app::{AppError, Code, FileContent, FileDetail, FileView, PageRequest, PreviewSize};
 
 use super::pages::canonical;
 use super::{render_status, Chrome};
@@ -176,11 +176,35 @@ async fn deliver(s: &AppState, headers: &HeaderMap, c: FileContent, immutable: b
     response.map_err(|e| AppError::bug(e.to_string()))
 }
 
+/// Where a file's bytes may come from S3 itself: types shown inline (a
+/// download keeps its name only when Vellum delivers it).
+async fn direct(s: &AppState, c: &FileContent) -> Result<Option<Response>, AppError> {
+    if !inline(&c.content_type) {
+        return Ok(None);
+    }
+    let Some(url) = s.app.signed_url(c).await? else {
+        return Ok(None);
+    };
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, url)
+        .header(header::CACHE_CONTROL, "private, no-store")
+        .body(Body::empty())
+        .map(Some)
+        .map_err(|e| AppError::bug(e.to_string()))
+}
+
+#[derive(serde::Deserialize, Default)]
+pub(crate) struct BytesQuery {
+    preview: Option<String>,
+}
+
 async fn bytes(
     State(s): State<AppState>,
     v: Visitor,
     headers: HeaderMap,
     Path((id, version, _name)): Path<(String, String, String)>,
+    Query(q): Query<BytesQuery>,
 ) -> HtmlResult {
     let not_found = || AppError::new(Code::FileNotFound, "There is no such file. Check the address.");
     let id: i64 = id.parse().map_err(|_| not_found())?;
@@ -188,9 +212,34 @@ async fn bytes(
         "latest" => None,
         n => Some(n.parse::<i64>().map_err(|_| not_found())?),
     };
-    let c = s.app.file_content(&v.actor, id, version).await?;
+    let mut c = s.app.file_content(&v.actor, id, version).await?;
     // A numbered version never changes; `latest` does.
-    Ok(deliver(&s, &headers, c, version.is_some()).await?)
+    let mut immutable = version.is_some();
+    if let Some(raw) = q.preview.as_deref() {
+        let size = PreviewSize::parse(raw).ok_or_else(|| {
+            AppError::invalid(
+                Code::InvalidRequest,
+                "preview",
+                "A preview is `small` or `large`, as in ?preview=small.",
+            )
+        })?;
+        match s.app.preview_content(&c, size).await? {
+            Some(p) => c = p,
+            // Not made (yet, or ever): the file itself, for now only.
+            None if c.content_type.starts_with("image/") => immutable = false,
+            None => {
+                return Err(AppError::new(
+                    Code::FileNotFound,
+                    "This file has no preview: only images do. Leave out ?preview= to get the file.",
+                )
+                .into())
+            }
+        }
+    }
+    if let Some(r) = direct(&s, &c).await? {
+        return Ok(r);
+    }
+    Ok(deliver(&s, &headers, c, immutable).await?)
 }
 
 async fn embedded(
@@ -206,6 +255,12 @@ async fn embedded(
         .app
         .page_file_content(&v.actor, vellum_core::PageId(page), &name)
         .await?;
+    // Still images as their large preview: upright, and without the
+    // original's metadata (such as where a photo was taken).
+    let c = s.app.display_content(c).await?;
+    if let Some(r) = direct(&s, &c).await? {
+        return Ok(r);
+    }
     Ok(deliver(&s, &headers, c, false).await?)
 }
 
@@ -247,7 +302,10 @@ fn row(f: &FileView) -> FileRow {
         } else {
             format!("[{}](file:{reference})", f.name)
         },
-        image_url: (f.content_type.starts_with("image/") && inline(&f.content_type)).then(|| f.url.clone()),
+        image_url: f.preview_url.clone().or_else(|| {
+            // Not previewed (yet): the image itself, where browsers show it.
+            (f.content_type.starts_with("image/") && inline(&f.content_type)).then(|| f.url.clone())
+        }),
     }
 }
 
@@ -393,6 +451,9 @@ struct FileTemplate {
     row: FileRow,
     page_href: String,
     message: Option<String>,
+    /// What the preview area shows: the large preview, or the image itself.
+    preview_src: Option<String>,
+    used_by: Vec<(String, String)>,
 }
 
 fn file_id(raw: &str) -> Result<i64, AppError> {
@@ -412,6 +473,21 @@ async fn file_page(
             chrome: Chrome::new(&v, detail.file.name.clone()),
             row: row(&detail.file),
             page_href: wiki_href(&detail.file.page),
+            preview_src: detail
+                .previews
+                .made
+                .iter()
+                .find(|p| p.size == "large")
+                .map(|p| p.url.clone())
+                .or_else(|| {
+                    (detail.file.content_type.starts_with("image/") && inline(&detail.file.content_type))
+                        .then(|| detail.file.url.clone())
+                }),
+            used_by: detail
+                .used_by
+                .iter()
+                .map(|p| (wiki_href(&p.path), p.title.to_string()))
+                .collect(),
             detail,
             message: q.done,
         },

@@ -12,11 +12,11 @@ use vellum_testkit::{error_code, TestApp};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xff\xff?\0\x05\xfe\x02\xfe\xa7\x35\x81\x84\0\0\0\0IEND\xaeB`\x82";
 
-fn sha(bytes: &[u8]) -> String {
+pub(crate) fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-async fn upload(t: &TestApp, c: &Client, page: &str, name: &str, bytes: &[u8]) -> (StatusCode, Value) {
+pub(crate) async fn upload(t: &TestApp, c: &Client, page: &str, name: &str, bytes: &[u8]) -> (StatusCode, Value) {
     let res = t
         .browser_post(c, &format!("/api/v1/pages/{page}/-/files?name={name}"))
         .header("content-type", "application/octet-stream")
@@ -42,7 +42,7 @@ fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn get_bytes(t: &TestApp, c: &Client, url: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+pub(crate) async fn get_bytes(t: &TestApp, c: &Client, url: &str) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
     let res = c.get(t.url(url)).send().await.unwrap();
     let (status, headers) = (res.status(), res.headers().clone());
     (status, headers, res.bytes().await.unwrap().to_vec())
@@ -178,7 +178,7 @@ async fn files_round_trip_with_versions_restore_and_one_copy_of_each_content() {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -291,6 +291,7 @@ async fn file_references_follow_the_page_and_files_of_restricted_pages_stay_hidd
     let (_, page) = t.json("/api/v1/pages/docs/a").await;
     let embed = format!("/embed/{}/pixel.png", page["id"]);
     assert!(html.contains(&format!("src=\"{embed}\"")), "{html}");
+    // (No preview made: no worker runs here; see previews.rs.)
     let (s, h, body) = get_bytes(&t, &viewer, &embed).await;
     assert_eq!((s, body.as_slice()), (StatusCode::OK, PNG));
     assert!(h["cache-control"].to_str().unwrap().contains("no-cache"));
@@ -409,9 +410,9 @@ async fn a_fresh_unused_blob_is_kept_for_the_grace_period() {
 
 /// A moto S3 server on loopback (`VELLUM_TEST_MOTO` names its
 /// `moto_server`; `.ci/run` installs it from PyPI), with a bucket.
-struct Moto {
+pub(crate) struct Moto {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for Moto {
@@ -421,9 +422,9 @@ impl Drop for Moto {
     }
 }
 
-const BUCKET: &str = "vellum-test";
+pub(crate) const BUCKET: &str = "vellum-test";
 
-async fn moto() -> Moto {
+pub(crate) async fn moto() -> Moto {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -449,7 +450,7 @@ async fn moto() -> Moto {
     panic!("moto_server did not start on {port}");
 }
 
-fn s3(m: &Moto) -> vellum_app::StorageUrl {
+pub(crate) fn s3(m: &Moto) -> vellum_app::StorageUrl {
     vellum_app::StorageUrl::parse(&format!(
         "s3://{BUCKET}/files?region=us-east-1&endpoint=http://127.0.0.1:{}",
         m.port
@@ -457,7 +458,7 @@ fn s3(m: &Moto) -> vellum_app::StorageUrl {
     .unwrap()
 }
 
-fn keys() -> vellum_app::S3Keys {
+pub(crate) fn keys() -> vellum_app::S3Keys {
     vellum_app::S3Keys {
         access_key_id: "test".into(),
         secret_access_key: "test".into(),
@@ -475,7 +476,7 @@ async fn on_storage(db: std::sync::Arc<vellum_testkit::TestDb>, storage: Option<
 }
 
 /// The objects moto holds under the wiki's prefix.
-async fn s3_objects(m: &Moto) -> usize {
+pub(crate) async fn s3_objects(m: &Moto) -> usize {
     let body = reqwest::get(format!(
         "http://127.0.0.1:{}/{BUCKET}?list-type=2&prefix=files/",
         m.port
@@ -522,6 +523,28 @@ async fn files_round_trip_on_s3_compatible_storage() {
     let (s, _) = upload(&t, &t.client, "docs/big", "copy.csv", &big).await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(s3_objects(&m).await, 1);
+    // Versions and restore, from S3.
+    let (s, v2) = upload(&t, &t.client, "docs/big", "data.csv", b"a,b\n1,2\n").await;
+    assert_eq!((s, &v2["version"]), (StatusCode::OK, &json!(2)));
+    let res = t
+        .post_json(&format!("/api/v1/files/{}/-/restore", f["id"]), json!({"version": 1}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, latest) = t.json(&format!("/api/v1/files/{}", f["id"])).await;
+    assert_eq!((&latest["version"], &latest["sha256"]), (&json!(3), &json!(sha(&big))));
+    let (_, _, body) = get_bytes(&t, &t.client, v2["url"].as_str().unwrap()).await;
+    assert_eq!(body, b"a,b\n1,2\n");
+    // Type checks do not depend on the storage.
+    let (s, _) = upload(
+        &t,
+        &t.client,
+        "docs/big",
+        "run.png",
+        b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0",
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(s3_objects(&m).await, 2);
     // Purged with its page, collected after the grace period.
     assert_eq!(
         t.delete("/api/v1/pages/docs/big").await.status(),
@@ -532,7 +555,7 @@ async fn files_round_trip_on_s3_compatible_storage() {
         .clock
         .advance(std::time::Duration::from_secs(31 * 86_400));
     t.app.empty_old_trash(t.app.now()).await.unwrap();
-    assert_eq!(t.app.collect_unused_blobs().await.unwrap(), 1);
+    assert_eq!(t.app.collect_unused_blobs().await.unwrap(), 2);
     assert_eq!(s3_objects(&m).await, 0);
 }
 

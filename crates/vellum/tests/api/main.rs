@@ -18,6 +18,7 @@ mod mail;
 mod nodes;
 mod notifications;
 mod pages;
+mod previews;
 mod reads;
 mod revisions;
 mod schema;

@@ -21,6 +21,10 @@ use vellum_core::{Actor, Event, PageId, PagePath, Timestamp};
 use vellum_store::files::{self as store, FileRecord};
 use vellum_store::pages::{self, PageRecord};
 
+mod kinds;
+
+use kinds::{allowed, check_name, sniff};
+
 use crate::blobs::{BlobRead, StorageUrl};
 use crate::jobs::{JobError, JobSpec, UPKEEP_QUEUE};
 use crate::worker::{Schedule, When};
@@ -63,6 +67,10 @@ pub struct FilesConfig {
     pub max_bytes: u64,
     /// Types accepted, as `type/subtype` or `type/*`.
     pub allowed_types: Vec<String>,
+    /// Images with more pixels than this get no preview.
+    pub max_pixels: u64,
+    /// Deliver contents from S3 by presigned addresses valid this long.
+    pub signed_url_secs: Option<u64>,
 }
 
 impl FilesConfig {
@@ -104,6 +112,8 @@ impl Default for FilesConfig {
             clamd: None,
             max_bytes: Self::DEFAULT_MAX_BYTES,
             allowed_types: Self::default_allowed(),
+            max_pixels: crate::previews::DEFAULT_MAX_PIXELS,
+            signed_url_secs: None,
         }
     }
 }
@@ -122,6 +132,8 @@ pub struct FileView {
     pub updated_at: Timestamp,
     /// The address of this version's bytes (immutable).
     pub url: String,
+    /// The address of its small preview, once made (images).
+    pub preview_url: Option<String>,
 }
 
 /// One version, for the file's history.
@@ -141,6 +153,11 @@ pub struct FileVersionView {
 pub struct FileDetail {
     pub file: FileView,
     pub versions: Vec<FileVersionView>,
+    /// The current version's previews (images).
+    pub previews: crate::previews::Previews,
+    /// Pages whose text shows or links to this file (those the reader
+    /// may read, up to 100).
+    pub used_by: Vec<crate::model::PageSummary>,
     pub can_edit: bool,
 }
 
@@ -183,6 +200,9 @@ fn view(f: &FileRecord, page: &PagePath) -> FileView {
         created_at: f.created_at,
         updated_at: f.updated_at,
         url: version_url(f.id, f.version, &f.name),
+        preview_url: f
+            .has_preview
+            .then(|| format!("{}?preview=small", version_url(f.id, f.version, &f.name))),
     }
 }
 
@@ -212,87 +232,6 @@ fn not_found(id: impl std::fmt::Display) -> AppError {
         Code::FileNotFound,
         format!("There is no file {id} that you can read. Check the address, or ask for access to its page."),
     )
-}
-
-/// A file name: one path segment people can read.
-pub(crate) fn check_name(raw: &str) -> AppResult<String> {
-    let name = raw.trim();
-    let bad = |why: &str| {
-        AppError::invalid(
-            Code::InvalidFileName,
-            "name",
-            format!("The file name “{}” {why}.", name.chars().take(80).collect::<String>()),
-        )
-    };
-    if name.is_empty() {
-        return Err(AppError::invalid(
-            Code::InvalidFileName,
-            "name",
-            "Give the file a name, as in ?name=diagram.png.",
-        ));
-    }
-    if name.len() > 255 {
-        return Err(bad("is longer than 255 bytes; shorten it"));
-    }
-    if name == "." || name == ".." || name.contains(['/', '\\']) {
-        return Err(bad(
-            "may not contain / or \\ or be . or ..; name the file itself, not a path",
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(bad("contains control characters; use letters, digits and punctuation"));
-    }
-    Ok(name.to_owned())
-}
-
-/// Decides a file's type from its first bytes (and, for plain text only,
-/// its name's extension).
-pub(crate) fn sniff(head: &[u8], name: &str) -> String {
-    if let Some(t) = infer::get(head) {
-        let mime = t.mime_type();
-        // infer names some text formats; HTML and XML are checked below
-        // like any other text.
-        if !mime.starts_with("text/") {
-            return mime.to_owned();
-        }
-    }
-    // Text: valid UTF-8 (allowing a character cut at the end), no NUL.
-    let text = match std::str::from_utf8(head) {
-        Ok(t) => Some(t),
-        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok(),
-        Err(_) => None,
-    };
-    let Some(text) = text.filter(|t| !t.contains('\0')) else {
-        return "application/octet-stream".into();
-    };
-    let lower = text.trim_start_matches('\u{feff}').trim_start().to_ascii_lowercase();
-    if lower.contains("<svg") && (lower.starts_with('<')) {
-        return "image/svg+xml".into();
-    }
-    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<script") {
-        return "text/html".into();
-    }
-    if lower.starts_with("<?xml") {
-        return "application/xml".into();
-    }
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
-        "csv" => "text/csv",
-        "md" | "markdown" => "text/markdown",
-        "json" => "application/json",
-        _ => "text/plain",
-    }
-    .into()
-}
-
-fn allowed(types: &[String], mime: &str) -> bool {
-    types.iter().any(|t| match t.strip_suffix('*') {
-        Some(prefix) => mime.starts_with(prefix),
-        None => t == mime,
-    })
 }
 
 /// A temporary file that is removed when dropped.
@@ -425,7 +364,7 @@ impl App {
             store::has_blob(&mut conn, &sha256).await?
         };
         if !known || !self.0.blobs.exists(&sha256).await? {
-            self.0.blobs.put_file(&sha256, &temp.0).await?;
+            self.0.blobs.put_file(&sha256, &temp.0, &content_type).await?;
         }
 
         let mut uow = self.begin(actor.user_id()).await?;
@@ -437,6 +376,9 @@ impl App {
         };
         let version =
             store::add_version(&mut uow, file_id, (&sha256, size, &content_type), actor.user_id(), now).await?;
+        if crate::previews::previewable(&content_type) {
+            uow.enqueue(crate::previews::preview_job(&sha256)).await?;
+        }
         uow.record(Event::FileUploaded {
             file: file_id,
             page: page.id,
@@ -454,7 +396,7 @@ impl App {
         // A blob collected between the check above and the commit would
         // have taken its bytes along: put them back.
         if !self.0.blobs.exists(&sha256).await? {
-            self.0.blobs.put_file(&sha256, &temp.0).await?;
+            self.0.blobs.put_file(&sha256, &temp.0, &content_type).await?;
         }
         Ok((view(&record, &page.path), created))
     }
@@ -503,9 +445,19 @@ impl App {
                 created_at: v.created_at,
             })
             .collect();
+        let used_by = store::used_by(&mut conn, page.id, &file.name, crate::access::visible(&perms), 100)
+            .await?
+            .iter()
+            .map(crate::read::summary)
+            .collect();
+        drop(conn);
+        let current = version_url(file.id, file.version, &file.name);
+        let previews = self.previews_for(&file.sha256, &file.content_type, &current).await?;
         Ok(FileDetail {
             file: view(&file, &page.path),
             versions,
+            previews,
+            used_by,
             can_edit: perms.can(Level::Edit, page.path.as_str()) && actor.user_id().is_some(),
         })
     }
@@ -540,6 +492,9 @@ impl App {
             now,
         )
         .await?;
+        if crate::previews::previewable(&old.content_type) {
+            uow.enqueue(crate::previews::preview_job(&old.sha256)).await?;
+        }
         uow.record(Event::FileUploaded {
             file: file.id,
             page: page.id,
@@ -700,14 +655,14 @@ impl App {
                 let mut conn = self.0.store.read().await?;
                 store::blobs_after(&mut conn, &after, 500).await?
             };
-            let Some((last, _)) = batch.last() else {
+            let Some((last, _, _)) = batch.last() else {
                 break;
             };
             after = last.clone();
-            for (sha, size) in &batch {
+            for (sha, size, content_type) in &batch {
                 let have = target.size_of(sha).await?;
                 if have != u64::try_from(*size).ok() {
-                    self.0.blobs.copy_to(sha, &target).await?;
+                    self.0.blobs.copy_to(sha, &target, content_type).await?;
                     copied += 1;
                 }
                 done += 1;
@@ -729,68 +684,21 @@ impl App {
             if batch.is_empty() {
                 return Ok(removed);
             }
+            let mut now = 0;
             for sha in &batch {
                 let mut tx = self.0.store.begin().await?;
                 if store::forget_blob(&mut tx, sha).await? {
                     tx.commit().await?;
                     self.0.blobs.delete(sha).await?;
-                    removed += 1;
+                    now += 1;
                 }
             }
-            if batch.len() < 200 {
+            removed += now;
+            // Forgetting an image leaves its previews unused: another
+            // pass takes them.
+            if now == 0 {
                 return Ok(removed);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn types_come_from_the_bytes() {
-        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-        assert_eq!(sniff(png, "notes.txt"), "image/png");
-        assert_eq!(sniff(b"%PDF-1.7\n", "x.png"), "application/pdf");
-        assert_eq!(sniff(b"hello, world\n", "a.txt"), "text/plain");
-        assert_eq!(sniff(b"a,b\n1,2\n", "t.csv"), "text/csv");
-        assert_eq!(
-            sniff(b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "x.png"),
-            "image/svg+xml"
-        );
-        assert_eq!(sniff(b"<?xml version='1.0'?><svg></svg>", "x"), "image/svg+xml");
-        assert_eq!(sniff(b"<!DOCTYPE html><p>hi", "x.txt"), "text/html");
-        assert_eq!(sniff(b"<?xml version='1.0'?><a/>", "x"), "application/xml");
-        let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
-        elf.resize(64, 0);
-        elf[16] = 2; // an executable
-        assert_eq!(sniff(&elf, "run"), "application/x-executable");
-        // Too short to be sure: unknown binary, which is refused as well.
-        assert_eq!(sniff(&elf[..20], "run"), "application/octet-stream");
-        assert_eq!(sniff(b"\0\x01\x02\x03\xff\xfe", "blob"), "application/octet-stream");
-        // A multi-byte character cut at the end of the sniffed bytes.
-        assert_eq!(sniff("caf\u{e9}".as_bytes().split_last().unwrap().1, "a"), "text/plain");
-    }
-
-    #[test]
-    fn the_allow_list_takes_wildcards() {
-        let types = FilesConfig::default_allowed();
-        assert!(allowed(&types, "image/png"));
-        assert!(allowed(
-            &types,
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-        ));
-        assert!(!allowed(&types, "application/x-executable"));
-        assert!(!allowed(&types, "application/octet-stream"));
-    }
-
-    #[test]
-    fn file_names_are_one_readable_segment() {
-        assert_eq!(check_name(" diagram v2.png ").unwrap(), "diagram v2.png");
-        for bad in ["", "..", ".", "a/b", "a\\b", "x\u{0}y", &"n".repeat(300)] {
-            assert!(check_name(bad).is_err(), "{bad:?}");
-        }
-        assert_eq!(version_url(3, 2, "a b/ü.png"), "/files/3/2/a%20b%2F%C3%BC.png");
     }
 }
