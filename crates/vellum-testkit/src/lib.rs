@@ -351,6 +351,12 @@ impl TestApp {
         c
     }
 
+    /// The body of `path` fetched by `client` (an HTML page, say), as text.
+    pub async fn text_as(&self, client: &Client, path: &str) -> String {
+        let res = client.get(self.url(path)).send().await.expect("request");
+        res.text().await.expect("a text body")
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }

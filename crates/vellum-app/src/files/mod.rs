@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 use vellum_core::acl::Level;
 use vellum_core::{Actor, Event, PageId, PagePath, Timestamp};
 use vellum_store::files::{self as store, FileRecord};
@@ -234,6 +233,78 @@ fn not_found(id: impl std::fmt::Display) -> AppError {
     )
 }
 
+/// Bytes gathered before they are written to the temporary file.
+const SPOOL_BLOCK: usize = 1024 * 1024;
+
+/// Writes an upload to its temporary file off the async threads: the
+/// request's chunks gather (not copied) until there is a block, which one
+/// blocking task hashes and writes while the next block arrives. An upload
+/// holds at most two blocks.
+struct Spool {
+    idle: Option<(std::fs::File, Sha256)>,
+    busy: Option<tokio::task::JoinHandle<std::io::Result<(std::fs::File, Sha256)>>>,
+    pending: Vec<Bytes>,
+    pending_len: usize,
+}
+
+impl Spool {
+    fn new(file: std::fs::File) -> Spool {
+        Spool {
+            idle: Some((file, Sha256::new())),
+            busy: None,
+            pending: Vec::new(),
+            pending_len: 0,
+        }
+    }
+
+    /// Waits for the block being written.
+    async fn settle(&mut self) -> std::io::Result<()> {
+        if let Some(task) = self.busy.take() {
+            self.idle = Some(task.await.map_err(std::io::Error::other)??);
+        }
+        Ok(())
+    }
+
+    async fn push(&mut self, chunk: Bytes) -> std::io::Result<()> {
+        self.pending_len += chunk.len();
+        self.pending.push(chunk);
+        if self.pending_len >= SPOOL_BLOCK {
+            self.write_pending().await?;
+        }
+        Ok(())
+    }
+
+    async fn write_pending(&mut self) -> std::io::Result<()> {
+        self.settle().await?;
+        let (mut file, mut hasher) = self
+            .idle
+            .take()
+            .ok_or_else(|| std::io::Error::other("the temporary file was lost"))?;
+        let block = std::mem::take(&mut self.pending);
+        self.pending_len = 0;
+        self.busy = Some(tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            for b in &block {
+                hasher.update(b);
+                file.write_all(b)?;
+            }
+            Ok((file, hasher))
+        }));
+        Ok(())
+    }
+
+    /// Writes what is left; answers the hash of everything.
+    async fn finish(mut self) -> std::io::Result<Sha256> {
+        self.write_pending().await?;
+        self.settle().await?;
+        let (_, hasher) = self
+            .idle
+            .take()
+            .ok_or_else(|| std::io::Error::other("the temporary file was lost"))?;
+        Ok(hasher)
+    }
+}
+
 /// A temporary file that is removed when dropped.
 struct Temp(PathBuf);
 
@@ -294,11 +365,8 @@ impl App {
         let mut rnd = [0u8; 12];
         getrandom::getrandom(&mut rnd).map_err(|e| AppError::bug(e.to_string()))?;
         let temp = Temp(tmp_dir.join(format!("upload-{}", hex::encode(rnd))));
-        let mut out = tokio::io::BufWriter::with_capacity(
-            1024 * 1024,
-            tokio::fs::File::create(&temp.0).await.map_err(temp_space)?,
-        );
-        let mut hasher = Sha256::new();
+        let file = tokio::fs::File::create(&temp.0).await.map_err(temp_space)?;
+        let mut out = Spool::new(file.into_std().await);
         let mut size: u64 = 0;
         let mut head: Vec<u8> = Vec::with_capacity(SNIFF);
         let max = self.files_config().max_bytes;
@@ -325,11 +393,9 @@ impl App {
                 let take = (SNIFF - head.len()).min(chunk.len());
                 head.extend_from_slice(&chunk[..take]);
             }
-            hasher.update(&chunk);
-            out.write_all(&chunk).await.map_err(temp_space)?;
+            out.push(chunk).await.map_err(temp_space)?;
         }
-        out.flush().await.map_err(temp_space)?;
-        drop(out);
+        let hasher = out.finish().await.map_err(temp_space)?;
         let content_type = sniff(&head, &name);
         if !allowed(&self.files_config().allowed_types, &content_type) {
             return Err(AppError::invalid(

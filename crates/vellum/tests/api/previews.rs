@@ -119,14 +119,7 @@ async fn images_get_upright_previews_without_their_metadata() {
         list["items"][0]["preview_url"],
         json!(format!("{}?preview=small", f["url"].as_str().unwrap()))
     );
-    let html = c
-        .get(t.url(&format!("/files/{}", f["id"])))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = t.text_as(c, &format!("/files/{}", f["id"])).await;
     assert!(html.contains("?preview=large"), "{html}");
     assert!(html.contains("200 × 600"), "{html}");
     // The same image again, elsewhere: its previews exist already.
@@ -164,14 +157,7 @@ async fn images_without_previews_say_why_and_other_files_have_none() {
     let why = detail["previews"]["error"].as_str().unwrap();
     assert!(why.contains("100000 × 100000 pixels"), "{why}");
     assert_eq!(detail["previews"]["items"], json!([]));
-    let html = c
-        .get(t.url(&format!("/files/{}", f["id"])))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = t.text_as(c, &format!("/files/{}", f["id"])).await;
     assert!(html.contains("more than the limit of 50 million"), "{html}");
     // Asking for its preview gives the file itself, not cached for good.
     let (s, h, body) = get_bytes(&t, c, &format!("{}?preview=small", f["url"].as_str().unwrap())).await;
@@ -295,14 +281,7 @@ async fn a_files_page_lists_the_pages_that_use_it_that_the_reader_may_read() {
         .await
         .unwrap();
     assert_eq!(used(&d), ["arch/overview", "ops/runbook"], "no restricted page");
-    let html = bob
-        .get(t.url(&format!("/files/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = t.text_as(&bob, &format!("/files/{id}")).await;
     assert!(html.contains("Used on") && html.contains("/wiki/ops/runbook"), "{html}");
     assert!(!html.contains("reorg"), "{html}");
     // An edit that drops the reference, and a page in the trash, drop out.
