@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use comrak::adapters::SyntaxHighlighterAdapter;
 use comrak::plugins::syntect::SyntectAdapter;
@@ -39,6 +40,7 @@ pub(crate) const MAX_HIGHLIGHTED_PAGE_HTML_BYTES: usize = 4 * 1024 * 1024;
 /// `<code>` tags (which comrak asks for before it shows the code).
 pub(crate) struct BudgetedHighlighter<'h> {
     syntect: &'h SyntectAdapter,
+    cache: &'h CodeCache,
     /// Bytes of code that may still be highlighted.
     code_left: AtomicUsize,
     /// Bytes of highlighted HTML that may still be written.
@@ -46,9 +48,10 @@ pub(crate) struct BudgetedHighlighter<'h> {
 }
 
 impl<'h> BudgetedHighlighter<'h> {
-    pub(crate) fn new(syntect: &'h SyntectAdapter) -> Self {
+    pub(crate) fn new(syntect: &'h SyntectAdapter, cache: &'h CodeCache) -> Self {
         Self {
             syntect,
+            cache,
             code_left: AtomicUsize::new(MAX_HIGHLIGHTED_PAGE_BYTES),
             html_left: AtomicUsize::new(MAX_HIGHLIGHTED_PAGE_HTML_BYTES),
         }
@@ -62,9 +65,49 @@ impl<'h> BudgetedHighlighter<'h> {
         {
             return Ok(None);
         }
-        let mut html = Vec::with_capacity(code.len() * 8);
-        self.syntect.write_highlighted(&mut html, lang, code)?;
-        Ok(take(&self.html_left, html.len()).then_some(html))
+        let key = (lang.map(str::to_owned), code.to_owned());
+        let html = match self.cache.blocks.get(&key) {
+            Some(html) => html,
+            None => {
+                let mut html = Vec::with_capacity(code.len() * 8);
+                self.syntect.write_highlighted(&mut html, lang, code)?;
+                let html: Arc<[u8]> = html.into();
+                self.cache.blocks.insert(key, Arc::clone(&html));
+                html
+            }
+        };
+        Ok(take(&self.html_left, html.len()).then(|| html.to_vec()))
+    }
+}
+
+/// Code blocks already highlighted, by language and code: an edit of a
+/// page with code highlights only the blocks that changed (highlighting is
+/// most of a rendering's time). Bounded by the bytes held.
+pub(crate) struct CodeCache {
+    blocks: moka::sync::Cache<(Option<String>, String), Arc<[u8]>>,
+}
+
+/// Bytes of code and highlighted HTML the cache holds at most.
+const CODE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+impl CodeCache {
+    pub(crate) fn new() -> CodeCache {
+        CodeCache {
+            blocks: moka::sync::Cache::builder()
+                .max_capacity(CODE_CACHE_BYTES)
+                .weigher(|(lang, code): &(Option<String>, String), html: &Arc<[u8]>| {
+                    let bytes = lang.as_ref().map_or(0, String::len) + code.len() + html.len();
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .build(),
+        }
+    }
+
+    /// How many blocks are held (for tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> u64 {
+        self.blocks.run_pending_tasks();
+        self.blocks.entry_count()
     }
 }
 

@@ -225,3 +225,29 @@ fn highlighting_stops_when_the_html_budget_is_spent() {
         out.len()
     );
 }
+
+#[test]
+fn highlighted_blocks_are_reused_by_language_and_code() {
+    let r = Renderer::new();
+    let page = "```rust\nfn main() { println!(\"hi\"); }\n```\n\n```python\nprint('hi')\n```\n";
+    let first = r.render(page, &|_| true);
+    assert_eq!(r.code_cache.len(), 2);
+    // The same blocks again, around other text: nothing new is highlighted,
+    // and the output is what highlighting gives.
+    let again = r.render(&format!("Intro.\n\n{page}\nMore."), &|_| true);
+    assert_eq!(r.code_cache.len(), 2);
+    assert!(again.html.contains(first.html.trim()), "{}", again.html);
+    // The same code in another language is another block.
+    let other = r.render("```python\nfn main() { println!(\"hi\"); }\n```\n", &|_| true);
+    assert_eq!(r.code_cache.len(), 3);
+    assert_ne!(
+        other.html,
+        r.render("```rust\nfn main() { println!(\"hi\"); }\n```\n", &|_| true)
+            .html
+    );
+    // Budgets still apply to cached blocks: a page of many copies of one
+    // block is highlighted only up to its HTML budget.
+    let block = format!("```rust\n{}```\n\n", rust_block(60 * 1024));
+    let many = r.render(&block.repeat(8), &|_| true);
+    assert!(highlighted_blocks(&many.html) < 8);
+}

@@ -103,6 +103,9 @@ const TOO_COMPLEX_NOTICE: &str = "This page is nested too deeply or has a table 
 /// is slow, so build it once at startup and share it.
 pub struct Renderer {
     pub(crate) highlighter: SyntectAdapter,
+    /// Highlighted code blocks by language and code (see
+    /// [`crate::highlight::CodeCache`]).
+    pub(crate) code_cache: crate::highlight::CodeCache,
 }
 
 /// A rendered page.
@@ -140,7 +143,10 @@ impl Renderer {
             // Class-based highlighting never reads a theme; skip loading them.
             .theme_set(ThemeSet::new())
             .build();
-        Self { highlighter }
+        Self {
+            highlighter,
+            code_cache: crate::highlight::CodeCache::new(),
+        }
     }
 
     /// Markdown to sanitized HTML. `exists` says whether a page exists at a
@@ -173,7 +179,7 @@ impl Renderer {
             rewrite.show_raw_html_as_text();
         }
 
-        let highlighter = BudgetedHighlighter::new(&self.highlighter);
+        let highlighter = BudgetedHighlighter::new(&self.highlighter, &self.code_cache);
         let mut plugins = Plugins::default();
         plugins.render.codefence_syntax_highlighter = Some(&highlighter);
         let mut html = Vec::with_capacity(markdown.len() * 2);
