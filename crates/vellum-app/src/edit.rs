@@ -96,18 +96,9 @@ async fn record_render_links_and_folders(
         .filter(|t| *t != path.as_str())
         .collect();
     refs::replace_links(uow, page, &targets).await?;
-    let mut uses: Vec<(PageId, String)> = rendered
-        .file_names
-        .iter()
-        .take(MAX_LINKS_PER_PAGE)
-        .map(|n| (page, n.clone()))
-        .collect();
-    for id in rendered.file_ids.iter().take(MAX_LINKS_PER_PAGE) {
-        if let Some(f) = vellum_store::files::by_id(uow, *id).await? {
-            uses.push((f.page_id, f.name));
-        }
-    }
-    vellum_store::files::replace_uses(uow, page, &uses).await?;
+    let names = &rendered.file_names[..rendered.file_names.len().min(MAX_LINKS_PER_PAGE)];
+    let ids = &rendered.file_ids[..rendered.file_ids.len().min(MAX_LINKS_PER_PAGE)];
+    vellum_store::files::replace_uses(uow, page, names, ids).await?;
     let now = uow.now();
     pages::ensure_folders(uow, &path.folder(), now).await?;
     Ok(())

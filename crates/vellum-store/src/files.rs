@@ -2,7 +2,7 @@
 
 use vellum_core::{PageId, Timestamp, UserId};
 
-use crate::db::{with_db, Columns, DbTime, Handle, Sql};
+use crate::db::{with_db, Columns, DbTime, Handle, Sql, TextList};
 use crate::pages::{fetch_visible_pages, page_sql, PageRecord};
 use crate::visible::{Visible, VisibleSql};
 use crate::Result;
@@ -327,23 +327,43 @@ pub async fn previews_of(h: &mut impl Handle, source: &str) -> Result<Vec<Previe
     })
 }
 
-/// Replaces the files a page's text refers to, as (owning page, name).
-pub async fn replace_uses(h: &mut impl Handle, page: PageId, uses: &[(PageId, String)]) -> Result<()> {
+/// Replaces the files a page's text refers to: its own files `names`
+/// and the files `ids` of any page (unknown ids are left out), in one
+/// statement each whatever their number.
+pub async fn replace_uses(h: &mut impl Handle, page: PageId, names: &[String], ids: &[i64]) -> Result<()> {
     with_db!(h, |c| sqlx::query("DELETE FROM file_uses WHERE page_id = $1")
         .bind(page.0)
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected()))?;
-    for (owner, name) in uses {
-        with_db!(h, |c| sqlx::query(
-            "INSERT INTO file_uses (page_id, owner_page_id, name) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-        )
-        .bind(page.0)
-        .bind(owner.0)
-        .bind(name)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
+    if !names.is_empty() {
+        const OWN: Sql = Sql {
+            sqlite: "INSERT INTO file_uses (page_id, owner_page_id, name) SELECT $1, $1, value FROM json_each($2) \
+                     WHERE true ON CONFLICT DO NOTHING",
+            postgres: "INSERT INTO file_uses (page_id, owner_page_id, name) SELECT $1, $1, unnest($2::text[]) \
+                       ON CONFLICT DO NOTHING",
+        };
+        with_db!(h, |c, b| sqlx::query(OWN.of(b))
+            .bind(page.0)
+            .bind(TextList(names))
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    if !ids.is_empty() {
+        const OTHERS: Sql = Sql {
+            sqlite: "INSERT INTO file_uses (page_id, owner_page_id, name) SELECT $1, f.page_id, f.name FROM files f \
+                     WHERE f.id IN (SELECT CAST(value AS INTEGER) FROM json_each($2)) ON CONFLICT DO NOTHING",
+            postgres: "INSERT INTO file_uses (page_id, owner_page_id, name) SELECT $1, f.page_id, f.name FROM files f \
+                       WHERE f.id = ANY($2::text[]::bigint[]) ON CONFLICT DO NOTHING",
+        };
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        with_db!(h, |c, b| sqlx::query(OTHERS.of(b))
+            .bind(page.0)
+            .bind(TextList(&ids))
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
     }
     Ok(())
 }
