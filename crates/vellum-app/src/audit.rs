@@ -82,7 +82,8 @@ pub(crate) fn audited(event: &Event) -> Option<(&'static str, String)> {
         | Event::CommentResolved { .. }
         | Event::PageVerified { .. }
         | Event::ReviewReminded { .. }
-        | Event::FileUploaded { .. } => return None,
+        | Event::FileUploaded { .. }
+        | Event::WatchChanged { .. } => return None,
         Event::FileDeleted { path, name, .. } => format!("{path} file {name}"),
         // Who must review what, and how often, is a governance record.
         Event::ReviewPolicySet { path, .. } => format!("review:{path}"),

@@ -109,7 +109,13 @@ fn check_markdown(markdown: &str) -> AppResult<&str> {
 }
 
 impl App {
-    fn comment_view(&self, actor: &Actor, p: &Permissions, path: &PagePath, c: CommentRecord) -> CommentView {
+    pub(crate) fn comment_view(
+        &self,
+        actor: &Actor,
+        p: &Permissions,
+        path: &PagePath,
+        c: CommentRecord,
+    ) -> CommentView {
         let me = actor.user_id();
         let mine = me.is_some() && c.author_id == me;
         let live = c.deleted_at.is_none();

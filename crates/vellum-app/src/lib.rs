@@ -19,6 +19,7 @@ mod effects;
 mod error;
 mod feed;
 mod files;
+mod hot;
 pub mod jobs;
 mod lists;
 mod mail;
@@ -57,6 +58,7 @@ pub use comments::{mentioned_names, CommentCounts, CommentView, MAX_COMMENT_BYTE
 pub use edit::{SaveRequest, MAX_LINKS_PER_PAGE};
 pub use error::{sentence, AppError, AppResult, Code, ErrorKind};
 pub use files::{FileContent, FileDetail, FileVersionView, FileView, FilesConfig, S3Keys};
+pub use hot::{digest_of, DEFAULT_CACHE_BYTES, PAGE_VIEW_COMMENTS};
 pub use jobs::{Job, JobError, JobRecord, JobSpec, JobState, QueueStats};
 pub use lists::NavLevel;
 pub use mail::{EmailMode, MailConfig};
@@ -109,6 +111,10 @@ pub struct AppConfig {
     pub schedules: Vec<(String, When)>,
     /// Attachments: where they are stored, how large, which types.
     pub files: FilesConfig,
+    /// Bytes of pages, revision texts and link existence kept in memory
+    /// for the warm read path (the caches that hold small entries by count
+    /// are not included).
+    pub cache_bytes: u64,
 }
 
 /// The time the services go by: the system clock, plus an offset that only
@@ -164,6 +170,7 @@ impl AppConfig {
             clock: Clock::default(),
             schedules: Vec::new(),
             files: FilesConfig::default(),
+            cache_bytes: hot::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -207,6 +214,8 @@ struct Inner {
     /// Tagged with the access generation they were read in (`access.rs`).
     sessions: MemoryCache<String, (u64, Option<Session>)>,
     access: access::AccessCache,
+    /// The warm read path (`hot.rs`).
+    hot: hot::Hot,
     tokens: tokens::TokenCache,
     /// The OpenID provider's endpoints and keys, when SSO is set up.
     sso: Option<sso::SsoRuntime>,
@@ -255,6 +264,7 @@ impl App {
                 .unwrap_or_else(|| StorageUrl::Local(config.data_dir.join("files"))),
             config.files.s3_keys.as_ref(),
         );
+        let cache_bytes = config.cache_bytes;
         let app = App(Arc::new(Inner {
             store,
             config,
@@ -263,6 +273,7 @@ impl App {
             nav: MemoryCache::new(10_000, Some(CACHE_TTL)),
             sessions: MemoryCache::new(100_000, Some(CACHE_TTL)),
             access: access::AccessCache::new(),
+            hot: hot::Hot::new(cache_bytes - cache_bytes / 8),
             tokens: tokens::TokenCache::new(),
             sso,
             bus: Arc::new(LocalBus::new(4096)),

@@ -22,6 +22,8 @@ pub struct NavLevel {
     pub folder: FolderPath,
     pub folders: Vec<FolderEntry>,
     pub pages: Vec<PageSummary>,
+    /// A digest of the above, for validators.
+    pub digest: u64,
 }
 
 /// A folder's cached sidebar levels, one per (access generation, readable
@@ -127,6 +129,7 @@ impl App {
         if let Some(hit) = self.0.nav.get(folder).and_then(|v| v.get(key)) {
             return Ok(hit);
         }
+        let stamp = self.0.hot.nav_stamps.of(folder);
         let below = perms.readable_within(folder, Within::Subtree);
         let folders = pages::child_folders(h, folder, visible_among(perms, &below))
             .await?
@@ -143,13 +146,16 @@ impl App {
             .iter()
             .map(summary)
             .collect();
+        let digest = crate::hot::digest_of(&(folder, &folders, &pages));
         let level = Arc::new(NavLevel {
             folder: folder.clone(),
             folders,
             pages,
+            digest,
         });
-        // Stored only if no access change happened meanwhile.
-        if self.0.access.generation() == key.0 {
+        // Stored only if no access change, and no change to the folder,
+        // happened meanwhile.
+        if self.0.access.generation() == key.0 && self.0.hot.nav_stamps.of(folder) == stamp {
             let variants = match self.0.nav.get(folder) {
                 Some(v) => v,
                 None => {

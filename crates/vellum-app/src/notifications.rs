@@ -123,6 +123,13 @@ impl App {
         if let (Event::PageCreated { .. }, Some(author)) = (&event, actor) {
             if store::watch_created(&mut uow, author).await? {
                 store::watch_page(&mut uow, author, page.id, now).await?;
+                uow.record(Event::WatchChanged {
+                    user: author,
+                    target: page.path.to_string(),
+                    folder: false,
+                    watching: true,
+                })
+                .await?;
             }
         }
         // Who hears, and as what (a mention outranks a reply, which
@@ -195,6 +202,13 @@ impl App {
         } else {
             store::unwatch_page(&mut uow, user, page.id).await?;
         }
+        uow.record(Event::WatchChanged {
+            user,
+            target: page.path.to_string(),
+            folder: false,
+            watching: on,
+        })
+        .await?;
         let state = self.watch_state_of(&mut uow, user, page.id, &page.path).await?;
         uow.commit().await?;
         Ok(state)
@@ -214,6 +228,13 @@ impl App {
         } else {
             store::unwatch_folder(&mut uow, user, folder.as_str()).await?;
         }
+        uow.record(Event::WatchChanged {
+            user,
+            target: folder.as_str().to_owned(),
+            folder: true,
+            watching: on,
+        })
+        .await?;
         let watching = store::watches_folder(&mut uow, user, folder.as_str()).await?;
         uow.commit().await?;
         Ok(watching)
@@ -229,7 +250,7 @@ impl App {
         Ok(store::watches_folder(&mut conn, user, folder.as_str()).await?)
     }
 
-    async fn watch_state_of(
+    pub(crate) async fn watch_state_of(
         &self,
         h: &mut impl Handle,
         user: UserId,

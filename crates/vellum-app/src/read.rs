@@ -9,15 +9,16 @@ use std::sync::Arc;
 use vellum_core::acl::{Level, Permissions};
 use vellum_core::{Actor, PagePath, RevisionId};
 use vellum_markup::diff::{diff, LineDiff};
-use vellum_markup::{TocEntry, RENDER_VERSION};
+use vellum_markup::TocEntry;
 use vellum_store::pages::PageRecord;
-use vellum_store::renders::{self, CurrentView};
 use vellum_store::revisions::RevisionRecord;
 use vellum_store::{pages, refs, revisions, Handle};
 
 use crate::access::visible;
+use crate::hot::{digest_of, HotPage};
 use crate::lists::NavLevel;
 use crate::model::*;
+use crate::notifications::WatchState;
 use crate::{validate, App, AppError, AppResult, Code};
 
 /// What lives at a path.
@@ -40,6 +41,13 @@ pub struct PageView {
     /// The navigation tree from the root down to the page's folder.
     pub nav: Vec<Arc<NavLevel>>,
     pub can: Capabilities,
+    /// The first comments, as the reader sees them.
+    pub comments: Paged<crate::comments::CommentView>,
+    pub watch: WatchState,
+    pub review: crate::verification::PageReview,
+    /// Changes whenever anything above would show differently to this
+    /// reader: a validator for HTTP caching (with what the web layer adds).
+    pub version: u64,
 }
 
 /// Two revisions of a page and the difference between them.
@@ -96,104 +104,7 @@ pub(crate) fn page_not_found(path: &PagePath) -> AppError {
     .with_details(serde_json::json!({ "path": path.as_str() }))
 }
 
-/// A page's current state as read from the database, before any rendering.
-pub(crate) struct Fetched {
-    view: CurrentView,
-    revision_number: i64,
-    tags: Vec<String>,
-    /// Link targets styled as missing: nothing there, or nothing the
-    /// reader may read (the two look the same).
-    missing: Vec<PagePath>,
-    /// The text to render from, when the stored rendering was stale.
-    stale_text: Option<String>,
-}
-
-fn toc_of(json: &serde_json::Value) -> Arc<[TocEntry]> {
-    serde_json::from_value::<Vec<TocEntry>>(json.clone())
-        .unwrap_or_default()
-        .into()
-}
-
 impl App {
-    /// Reads everything showing the live page at `path` to `perms` needs.
-    pub(crate) async fn fetch_current(
-        &self,
-        h: &mut impl Handle,
-        perms: &Permissions,
-        path: &PagePath,
-        with_text: bool,
-    ) -> AppResult<Option<Fetched>> {
-        let Some(view) = renders::current_view(h, path, RENDER_VERSION, with_text).await? else {
-            return Ok(None);
-        };
-        let current = view.page.current_revision;
-        let revision_number = view
-            .revision_number
-            .ok_or_else(|| AppError::bug(format!("page {} has no current revision {current}", view.page.id)))?;
-        let tags = refs::tags_of(h, view.page.id).await?;
-        let missing = refs::link_targets(h, view.page.id)
-            .await?
-            .into_iter()
-            .filter(|(target, exists)| !exists || !perms.can(Level::Read, target.as_str()))
-            .map(|(target, _)| target)
-            .collect();
-        let stale_text = match (&view.render, self.cached_rendering(current)) {
-            (Some(_), _) | (None, Some(_)) => None,
-            (None, None) => match &view.markdown {
-                Some(m) => Some(m.clone()),
-                None => Some(
-                    revisions::by_id(h, current)
-                        .await?
-                        .ok_or_else(|| AppError::bug(format!("revision {current} vanished")))?
-                        .markdown,
-                ),
-            },
-        };
-        Ok(Some(Fetched {
-            view,
-            revision_number,
-            tags,
-            missing,
-            stale_text,
-        }))
-    }
-
-    /// Turns what was fetched into the page as served (rendering it when
-    /// the stored rendering was stale, off the async workers). Holds no
-    /// connection.
-    pub(crate) async fn finish_page(&self, f: Fetched) -> AppResult<Page> {
-        let page = f.view.page;
-        let served = match f.view.render {
-            Some(stored) => Self::serve_with_missing(&stored.html, toc_of(&stored.toc), &f.missing, Some(page.id)),
-            None => {
-                let rendered = match self.cached_rendering(page.current_revision) {
-                    Some(r) => r,
-                    None => {
-                        let text = f.stale_text.as_deref().unwrap_or_default();
-                        self.rendering_of(page.current_revision, text).await?
-                    }
-                };
-                self.store_later(page.id, page.current_revision, rendered.clone());
-                Self::serve_with_missing(&rendered.html, rendered.toc.clone().into(), &f.missing, Some(page.id))
-            }
-        };
-        Ok(Page {
-            id: page.id,
-            path: page.path,
-            title: page.title,
-            revision: page.current_revision,
-            revision_number: f.revision_number,
-            markdown: f.view.markdown,
-            html: served.html,
-            toc: served.toc,
-            tags: f.tags,
-            created_at: page.created_at,
-            updated_at: page.updated_at,
-            updated_by: f.view.author_name,
-            updated_by_name: f.view.author_display,
-        })
-    }
-
     /// The page at a path, following a redirect left by a move. With
     /// `with_text`, the page's Markdown is included.
     pub async fn lookup(&self, actor: &Actor, raw_path: &str, with_text: bool) -> AppResult<Lookup> {
@@ -209,34 +120,67 @@ impl App {
         path: PagePath,
         with_text: bool,
     ) -> AppResult<Lookup> {
+        Ok(match self.hot_lookup(actor, perms, path).await? {
+            Lookup::Found(hot) => Lookup::Found(Box::new(self.page_from_hot(perms, &hot, with_text).await?.0)),
+            Lookup::Moved(hot) => Lookup::Moved(Box::new(self.page_from_hot(perms, &hot, with_text).await?.0)),
+            Lookup::Missing { path, in_trash } => Lookup::Missing { path, in_trash },
+        })
+    }
+
+    /// The live page at a path from memory (read and kept on a miss),
+    /// following a redirect the reader may follow.
+    async fn hot_lookup(&self, actor: &Actor, perms: &Permissions, path: PagePath) -> AppResult<Lookup<Arc<HotPage>>> {
         self.need_read(actor, perms, &path)?;
-        let (fetched, moved) = {
+        if let Some(hot) = self.hot_page(&path).await? {
+            return Ok(Lookup::Found(Box::new(hot)));
+        }
+        let (target, in_trash) = {
             let mut conn = self.0.store.read().await?;
-            match self.fetch_current(&mut conn, perms, &path, with_text).await? {
-                Some(f) => (f, false),
-                // A redirect into a place the reader may not read leads
-                // nowhere for them.
-                None => match pages::resolve_redirect(&mut conn, &path)
-                    .await?
-                    .filter(|t| perms.can(Level::Read, t.path.as_str()))
-                {
-                    Some(target) => match self.fetch_current(&mut conn, perms, &target.path, with_text).await? {
-                        Some(f) => (f, true),
-                        None => return Err(AppError::bug("a redirect's page vanished mid-read")),
-                    },
-                    None => {
-                        let in_trash = pages::trashed_at(&mut conn, &path).await?.is_some();
-                        return Ok(Lookup::Missing { path, in_trash });
-                    }
-                },
+            // A redirect into a place the reader may not read leads
+            // nowhere for them.
+            match pages::resolve_redirect(&mut conn, &path)
+                .await?
+                .filter(|t| perms.can(Level::Read, t.path.as_str()))
+            {
+                Some(target) => (Some(target.path), false),
+                None => (None, pages::trashed_at(&mut conn, &path).await?.is_some()),
             }
         };
-        let page = Box::new(self.finish_page(fetched).await?);
-        Ok(if moved {
-            Lookup::Moved(page)
-        } else {
-            Lookup::Found(page)
-        })
+        match target {
+            Some(target) => match self.hot_page(&target).await? {
+                Some(hot) => Ok(Lookup::Moved(Box::new(hot))),
+                None => Ok(Lookup::Missing { path, in_trash: false }),
+            },
+            None => Ok(Lookup::Missing { path, in_trash }),
+        }
+    }
+
+    /// A kept page as `perms` sees it (with its text when asked), and a
+    /// digest of which of its links it shows as missing.
+    async fn page_from_hot(&self, perms: &Permissions, hot: &HotPage, with_text: bool) -> AppResult<(Page, u64)> {
+        let missing = self.missing_links(perms, &hot.links).await?;
+        let (served, links_digest) = self.served_html(hot, &missing);
+        let markdown = match with_text {
+            true => Some(self.revision_text(hot.page.current_revision).await?),
+            false => None,
+        };
+        let page = &hot.page;
+        let page = Page {
+            id: page.id,
+            path: page.path.clone(),
+            title: page.title.clone(),
+            revision: page.current_revision,
+            revision_number: hot.revision_number,
+            markdown,
+            html: served.html,
+            toc: served.toc,
+            tags: hot.tags.clone(),
+            created_at: page.created_at,
+            updated_at: page.updated_at,
+            updated_by: hot.author_name.clone(),
+            updated_by_name: hot.author_display.clone(),
+        };
+        Ok((page, links_digest))
     }
 
     /// The page at a path (after redirects), or `page_not_found`.
@@ -252,15 +196,39 @@ impl App {
     pub async fn page_view(&self, actor: &Actor, raw_path: &str) -> AppResult<Lookup<PageView>> {
         let path = PagePath::parse(raw_path)?;
         let perms = self.permissions(actor).await?;
-        let found = self.lookup_with(actor, &perms, path, false).await?;
-        let (page, moved) = match found {
-            Lookup::Found(p) => (p, false),
-            Lookup::Moved(p) => (p, true),
+        let (hot, moved) = match self.hot_lookup(actor, &perms, path).await? {
+            Lookup::Found(h) => (h, false),
+            Lookup::Moved(h) => (h, true),
             Lookup::Missing { path, in_trash } => return Ok(Lookup::Missing { path, in_trash }),
         };
+        let (page, links_digest) = self.page_from_hot(&perms, &hot, false).await?;
         let nav = self.nav_levels(&perms, &page.path.folder()).await?;
         let can = Self::capabilities_in(&perms, &page.path);
-        let view = Box::new(PageView { page: *page, nav, can });
+        let watch = match actor.user_id() {
+            Some(user) => self.hot_watch_state(user, &hot.page).await?,
+            None => WatchState::default(),
+        };
+        let review = self.review_from(&hot.review, actor, &perms, &hot.page);
+        let comments = self.hot_comments(actor, &perms, &hot);
+        let version = digest_of(&(
+            hot.digest,
+            links_digest,
+            nav.iter().map(|l| l.digest).collect::<Vec<_>>(),
+            can,
+            &watch,
+            &review,
+            actor.user_id(),
+            perms.fingerprint(),
+        ));
+        let view = Box::new(PageView {
+            page,
+            nav,
+            can,
+            comments,
+            watch,
+            review,
+            version,
+        });
         Ok(if moved {
             Lookup::Moved(view)
         } else {

@@ -196,6 +196,21 @@ fn verification_view(v: &VerificationRecord) -> VerificationView {
     }
 }
 
+/// What a page's review state is computed from: the policies that may
+/// govern it and its latest verifications, newest first.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReviewFacts {
+    pub policies: Vec<PolicyRecord>,
+    pub history: Vec<VerificationRecord>,
+}
+
+pub(crate) async fn review_facts(h: &mut impl Handle, page: &PageRecord, history: i64) -> AppResult<ReviewFacts> {
+    Ok(ReviewFacts {
+        policies: store::policies_for(h, page.id, &watched_folders(&page.path)).await?,
+        history: store::verifications(h, page.id, history).await?,
+    })
+}
+
 /// The policy that governs a page among those that may: its own, else the
 /// nearest folder's.
 fn governing<'a>(policies: impl IntoIterator<Item = &'a PolicyRecord>, page: PageId) -> Option<&'a PolicyRecord> {
@@ -329,9 +344,21 @@ impl App {
         page: &PageRecord,
         history: i64,
     ) -> AppResult<PageReview> {
-        let policies = store::policies_for(h, page.id, &watched_folders(&page.path)).await?;
-        let policy = governing(&policies, page.id);
-        let history = store::verifications(h, page.id, history).await?;
+        let facts = review_facts(h, page, history).await?;
+        Ok(self.review_from(&facts, actor, perms, page))
+    }
+
+    /// A page's review state for `actor`, from what was read about it
+    /// (no I/O: page views keep the facts in memory).
+    pub(crate) fn review_from(
+        &self,
+        facts: &ReviewFacts,
+        actor: &Actor,
+        perms: &Permissions,
+        page: &PageRecord,
+    ) -> PageReview {
+        let ReviewFacts { policies, history } = facts;
+        let policy = governing(policies, page.id);
         let last = history.first();
         let (due_at, state) = match policy {
             Some(p) => {
@@ -347,7 +374,7 @@ impl App {
         };
         let manages = perms.can(Level::Manage, page.path.as_str());
         let owns = policy.is_some_and(|p| p.owner_id.is_some() && p.owner_id == actor.user_id());
-        Ok(PageReview {
+        PageReview {
             path: page.path.clone(),
             title: page.title.to_string(),
             policy: policy.map(|p| policy_view(p, &page.path)),
@@ -358,7 +385,7 @@ impl App {
             history: history.iter().map(verification_view).collect(),
             can_verify: policy.is_some() && (owns || manages),
             can_set: manages && actor.user_id().is_some(),
-        })
+        }
     }
 
     /// Sets the page's own review policy (`owner` defaults to the actor).

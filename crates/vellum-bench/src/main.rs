@@ -321,7 +321,20 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
     let escaped = serde_json::to_string(&body)?;
     std::fs::write(&body_file, &escaped[1..escaped.len() - 1])?;
 
-    let scenarios: [ScenarioSpec<'_>; 9] = [
+    let mut phases = Vec::new();
+    let mut reader_cookie = cookie.clone();
+    if args.rules > 0 {
+        eprintln!("   making 1,000 users and 100 groups…");
+        reader_cookie = access::people(&base, &cookie, PASSWORD).await?;
+    }
+    // Conditional views: a spread of pages with the validators the reader
+    // got for them, sent back as `If-None-Match`.
+    let sample: Vec<String> = paths.iter().step_by((n / CONDITIONAL_PAGES).max(1)).cloned().collect();
+    let conditional_file = write(
+        "conditional.txt",
+        &with_etags(&base, &reader_cookie, "/wiki/", &sample).await?,
+    )?;
+    let scenarios: [ScenarioSpec<'_>; 11] = [
         (
             "ceiling (trivial handler)",
             "GET",
@@ -330,6 +343,14 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
             None,
         ),
         ("page view, HTML", "GET", "/wiki/", pages_file.as_path(), None),
+        (
+            "page view, HTML, Zipf popularity (s = 1)",
+            "GET-ZIPF",
+            "/wiki/",
+            pages_file.as_path(),
+            None,
+        ),
+        (CONDITIONAL, "GET", "/wiki/", conditional_file.as_path(), None),
         ("page, JSON API", "GET", "/api/v1/pages/", pages_file.as_path(), None),
         (
             "folder listing, JSON API",
@@ -368,12 +389,6 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
             Some(body_file.as_path()),
         ),
     ];
-    let mut phases = Vec::new();
-    let mut reader_cookie = cookie.clone();
-    if args.rules > 0 {
-        eprintln!("   making 1,000 users and 100 groups…");
-        reader_cookie = access::people(&base, &cookie, PASSWORD).await?;
-    }
     phases.push((
         "",
         measure(args, work, &base, &reader_cookie, &scenarios, &server, backend)?,
@@ -382,9 +397,12 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
         eprintln!("   spreading {} access rules…", args.rules);
         let nodes = access::rules(&base, &cookie, &folders, &paths, args.rules).await?;
         eprintln!("   {} rules on {} folders and pages", nodes.len() * 2, nodes.len());
+        // (Without the conditional views: the rules change what the
+        // reader sees, so their validators no longer match.)
+        let with_rules: Vec<ScenarioSpec<'_>> = scenarios.iter().copied().filter(|s| s.0 != CONDITIONAL).collect();
         phases.push((
             "rules",
-            measure(args, work, &base, &reader_cookie, &scenarios, &server, backend)?,
+            measure(args, work, &base, &reader_cookie, &with_rules, &server, backend)?,
         ));
         // The restricted reader, on the pages they may read, with the
         // rules and then without them (same targets, same process).
@@ -406,7 +424,7 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
         let readable_folders_file = write("folders-restricted.txt", &readable_folders)?;
         let reads: Vec<ScenarioSpec<'_>> = scenarios
             .iter()
-            .filter(|s| s.1 == "GET" && s.3 != single_file.as_path())
+            .filter(|s| s.1.starts_with("GET") && s.3 != single_file.as_path() && s.0 != CONDITIONAL)
             .map(|&(name, method, prefix, targets, body)| {
                 let targets = if targets == pages_file.as_path() {
                     readable_file.as_path()
@@ -529,7 +547,7 @@ fn measure(
             threads: args.threads,
             seconds: (args.seconds / 2).clamp(1, 5),
         };
-        if method == "GET" {
+        if method.starts_with("GET") {
             wrk::run(work, &load)?; // warm-up, not recorded
         }
         load.seconds = args.seconds;
@@ -548,6 +566,37 @@ fn measure(
         results.push(Scenario::new(name, out, server_cpu, db_cpu));
     }
     Ok(results)
+}
+
+/// Pages the conditional-view scenario revalidates.
+const CONDITIONAL_PAGES: usize = 5_000;
+/// Its name (the validators are the harness reader's, before any rules).
+const CONDITIONAL: &str = "page view, HTML, If-None-Match hit (304)";
+
+/// `PATH<TAB>ETAG` lines: each target with the validator `cookie`'s user
+/// gets for it now.
+async fn with_etags(base: &str, cookie: &str, prefix: &str, targets: &[String]) -> anyhow::Result<Vec<String>> {
+    use futures_util::StreamExt;
+    let client = reqwest::Client::new();
+    let lines: Vec<anyhow::Result<String>> = futures_util::stream::iter(targets)
+        .map(|t| {
+            let req = client.get(format!("{base}{prefix}{t}")).header("cookie", cookie);
+            async move {
+                let res = req.send().await?;
+                anyhow::ensure!(res.status().is_success(), "GET {t}: {}", res.status());
+                let etag = res
+                    .headers()
+                    .get("etag")
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| anyhow::anyhow!("GET {t}: no ETag"))?
+                    .to_owned();
+                Ok(format!("{t}\t{etag}"))
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    lines.into_iter().collect()
 }
 
 pub(crate) async fn login(base: &str) -> anyhow::Result<String> {

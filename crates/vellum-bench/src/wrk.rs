@@ -9,8 +9,32 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
 const SCRIPT: &str = r#"
+-- A target per line; "PATH<TAB>ETAG" sends If-None-Match with it.
 local targets = {}
-for line in io.lines(os.getenv("VELLUM_TARGETS")) do targets[#targets + 1] = line end
+local etags = {}
+for line in io.lines(os.getenv("VELLUM_TARGETS")) do
+  local path, etag = line:match("^([^\t]*)\t(.*)$")
+  targets[#targets + 1] = path or line
+  etags[#targets] = etag
+end
+-- "uniform", or "zipf": the target on line k is picked with weight 1/k.
+local pick = os.getenv("VELLUM_PICK") or "uniform"
+local cumulative = nil
+if pick == "zipf" then
+  cumulative = {}
+  local sum = 0
+  for k = 1, #targets do sum = sum + 1 / k; cumulative[k] = sum end
+end
+local function choose()
+  if not cumulative then return math.random(#targets) end
+  local r = math.random() * cumulative[#cumulative]
+  local lo, hi = 1, #cumulative
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if cumulative[mid] < r then lo = mid + 1 else hi = mid end
+  end
+  return lo
+end
 local cookie = os.getenv("VELLUM_COOKIE") or ""
 local method = os.getenv("VELLUM_METHOD") or "GET"
 local prefix = os.getenv("VELLUM_PREFIX") or ""
@@ -30,8 +54,10 @@ function init(args)
 end
 
 function request()
-  local t = targets[math.random(#targets)]
+  local i = choose()
+  local t = targets[i]
   local headers = { ["Cookie"] = cookie }
+  if etags[i] then headers["If-None-Match"] = etags[i] end
   if method == "PUT" then
     counter = counter + 1
     headers["Content-Type"] = "application/json"
@@ -71,6 +97,7 @@ impl WrkOut {
 pub struct Load<'a> {
     pub base: &'a str,
     pub cookie: &'a str,
+    /// `GET`, `PUT`, or `GET-ZIPF` (targets by Zipf popularity, s = 1).
     pub method: &'a str,
     pub prefix: &'a str,
     pub targets: &'a Path,
@@ -98,8 +125,11 @@ pub fn run(dir: &Path, load: &Load<'_>) -> anyhow::Result<WrkOut> {
         .arg(load.base)
         .env("VELLUM_TARGETS", load.targets)
         .env("VELLUM_COOKIE", load.cookie)
-        .env("VELLUM_METHOD", load.method)
         .env("VELLUM_PREFIX", load.prefix);
+    match load.method.strip_suffix("-ZIPF") {
+        Some(method) => cmd.env("VELLUM_METHOD", method).env("VELLUM_PICK", "zipf"),
+        None => cmd.env("VELLUM_METHOD", load.method),
+    };
     if let Some(body) = load.body {
         cmd.env("VELLUM_BODY", body);
     }

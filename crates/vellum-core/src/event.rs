@@ -253,6 +253,16 @@ pub enum Event {
         path: PagePath,
         name: String,
     },
+    /// A user started or stopped watching a page or a folder (`""`: the
+    /// whole wiki). Recorded so that every node's view of what the user
+    /// watches follows.
+    #[serde(rename = "watch.changed")]
+    WatchChanged {
+        user: UserId,
+        target: String,
+        folder: bool,
+        watching: bool,
+    },
 }
 
 impl Event {
@@ -276,6 +286,7 @@ impl Event {
             Self::ReviewReminded { .. } => "review.reminded",
             Self::FileUploaded { .. } => "file.uploaded",
             Self::FileDeleted { .. } => "file.deleted",
+            Self::WatchChanged { .. } => "watch.changed",
             Self::UserCreated { .. } => "user.created",
             Self::SessionEnded { .. } => "session.ended",
             Self::UserUpdated { .. } => "user.updated",
@@ -305,7 +316,10 @@ impl Event {
             | Self::PageVerified { .. } => TargetType::Page,
             Self::ReviewPolicySet { .. } | Self::ReviewReminded { .. } => TargetType::Review,
             Self::FileUploaded { .. } | Self::FileDeleted { .. } => TargetType::File,
-            Self::UserCreated { .. } | Self::UserUpdated { .. } | Self::UserDeleted { .. } => TargetType::User,
+            Self::UserCreated { .. }
+            | Self::UserUpdated { .. }
+            | Self::UserDeleted { .. }
+            | Self::WatchChanged { .. } => TargetType::User,
             Self::TokenCreated { .. } | Self::TokenRevoked { .. } => TargetType::Token,
             Self::SessionEnded { .. } => TargetType::Session,
             Self::SettingsChanged { .. } | Self::TrashPurged { .. } => TargetType::Site,

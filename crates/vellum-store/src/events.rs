@@ -13,9 +13,10 @@ use crate::{Result, StoreError};
 pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, now: Timestamp) -> Result<i64> {
     let details = serde_json::to_value(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let target_id = match event {
-        Event::UserCreated { user, .. } | Event::UserUpdated { user, .. } | Event::UserDeleted { user, .. } => {
-            Some(user.0)
-        }
+        Event::UserCreated { user, .. }
+        | Event::UserUpdated { user, .. }
+        | Event::UserDeleted { user, .. }
+        | Event::WatchChanged { user, .. } => Some(user.0),
         Event::TokenCreated { token, .. } | Event::TokenRevoked { token, .. } => Some(*token),
         Event::SessionEnded { session, .. } => Some(session.0),
         Event::GroupCreated { group, .. }
@@ -41,6 +42,7 @@ pub async fn append(h: &mut impl Handle, event: &Event, actor: Option<UserId>, n
         | Event::FileUploaded { path, .. }
         | Event::FileDeleted { path, .. } => Some(path.as_str()),
         Event::ReviewPolicySet { path, .. } => Some(path.as_str()),
+        Event::WatchChanged { target, .. } => Some(target.as_str()),
         other => other.path().map(PagePath::as_str),
     };
     let seq: i64 = with_db!(h, |c| {

@@ -15,6 +15,7 @@ mod error;
 mod extract;
 mod fmt;
 mod html;
+mod http_cache;
 mod limits;
 mod request;
 mod routes;
@@ -94,6 +95,8 @@ pub(crate) struct AppState {
     pub app: App,
     pub opts: Arc<WebOptions>,
     pub limiters: Option<Arc<request::Limiters>>,
+    /// Page views' gzip bodies by validator (`http_cache.rs`).
+    pub compressed: Arc<http_cache::Compressed>,
 }
 
 /// The whole site as one service: HTML, API, assets and health checks,
@@ -113,10 +116,12 @@ fn router(app: App, opts: WebOptions) -> Router {
     if let Some(l) = &limiters {
         tokio::spawn(request::tidy_limiters(l.clone()));
     }
+    let compressed = Arc::new(http_cache::Compressed::new(app.config().cache_bytes / 8));
     let state = AppState {
         app,
         opts: Arc::new(opts),
         limiters,
+        compressed,
     };
     let mut headers: Vec<(HeaderName, HeaderValue)> = vec![
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
@@ -143,6 +148,7 @@ fn router(app: App, opts: WebOptions) -> Router {
     }
     router
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(http_cache::tag_encodings))
         .layer(CatchPanicLayer::custom(|_| {
             let body = ErrorBody {
                 error: ErrorInfo {

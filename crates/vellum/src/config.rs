@@ -21,6 +21,9 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub public_url: Option<String>,
     pub max_page_bytes: Option<usize>,
+    /// MiB of pages, texts and compressed page views kept in memory for
+    /// fast reads (default 48).
+    pub cache_mib: Option<u64>,
     pub session_days: Option<u64>,
     /// Image hosts pages may embed from (`https://images.example.com`).
     pub image_hosts: Option<Vec<String>>,
@@ -216,6 +219,9 @@ pub struct Overrides {
     /// SQLite durability: `full` (default) or `normal`; see `vellum config example`.
     #[arg(long, global = true, env = "VELLUM_SQLITE_SYNCHRONOUS", value_name = "MODE")]
     pub sqlite_synchronous: Option<String>,
+    /// MiB of pages kept in memory for fast reads; see `vellum config example`.
+    #[arg(long, global = true, env = "VELLUM_CACHE_MIB", value_name = "MIB")]
+    pub cache_mib: Option<u64>,
     /// Rate limits: `on` (default) or `off` (for load tests).
     #[arg(long, global = true, env = "VELLUM_RATE_LIMIT", value_name = "ON|OFF")]
     pub rate_limit: Option<String>,
@@ -253,6 +259,7 @@ pub struct Config {
     pub database_url: String,
     pub public_url: Option<String>,
     pub max_page_bytes: usize,
+    pub cache_bytes: u64,
     pub session_days: u64,
     pub image_hosts: Vec<String>,
     pub store: vellum_app::StoreOptions,
@@ -288,6 +295,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &vellum_app::redact_url(&self.database_url))
             .field("public_url", &self.public_url)
             .field("max_page_bytes", &self.max_page_bytes)
+            .field("cache_bytes", &self.cache_bytes)
             .field("session_days", &self.session_days)
             .field("image_hosts", &self.image_hosts)
             .field("store", &self.store)
@@ -343,6 +351,13 @@ impl Config {
             .unwrap_or(vellum_app::AppConfig::DEFAULT_MAX_PAGE_BYTES);
         if max_page_bytes == 0 || max_page_bytes > 16 * 1024 * 1024 {
             bail!("`max_page_bytes` must be between 1 and 16777216 (16 MiB)");
+        }
+        let cache_mib = o
+            .cache_mib
+            .or(file.cache_mib)
+            .unwrap_or(vellum_app::DEFAULT_CACHE_BYTES / (1024 * 1024));
+        if !(1..=65536).contains(&cache_mib) {
+            bail!("`cache_mib` must be between 1 and 65536 (got {cache_mib})");
         }
         let mut log = file.log;
         if let Some(f) = &o.log_format {
@@ -556,6 +571,7 @@ impl Config {
             database_url,
             public_url,
             max_page_bytes,
+            cache_bytes: cache_mib * 1024 * 1024,
             session_days: file.session_days.unwrap_or(30).clamp(1, 3650),
             image_hosts: file.image_hosts.unwrap_or_default(),
             store,
@@ -567,6 +583,7 @@ impl Config {
     pub fn app_config(&self) -> vellum_app::AppConfig {
         let mut c = vellum_app::AppConfig::new(self.database_url.clone(), self.data_dir.clone());
         c.max_page_bytes = self.max_page_bytes;
+        c.cache_bytes = self.cache_bytes;
         c.session_ttl = std::time::Duration::from_secs(self.session_days * 24 * 3600);
         c.store = self.store.clone();
         c.oidc = self.oidc.clone();
@@ -698,6 +715,11 @@ data_dir = "./vellum-data"
 
 # The largest page text accepted, in bytes (1 MiB).
 max_page_bytes = 1048576
+
+# MiB of memory for fast reads: recently read pages with their rendering,
+# revision texts, link targets' existence, and compressed page views. A
+# page read again is then served without the database. Also VELLUM_CACHE_MIB.
+cache_mib = 48
 
 # How many days a sign-in lasts.
 session_days = 30

@@ -168,5 +168,6 @@ pub(crate) fn router() -> Routes {
             r.fallback(api_not_found)
                 .layer(middleware::from_fn(require_json))
                 .layer(middleware::from_fn(json_method_not_allowed))
+                .layer(middleware::from_fn(crate::http_cache::api_validators))
         })
 }

@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use vellum_app::{AppError, Code, CommentView, ErrorKind, Lookup, PageRequest};
+use vellum_app::{AppError, Code, CommentView, ErrorKind, Lookup, Paged};
 
 use super::pages::{canonical, show_with};
 use crate::error::HtmlResult;
@@ -79,21 +79,9 @@ fn row(c: &CommentView) -> CommentRow {
     }
 }
 
-/// Shown under a page: at most this many comments (the API has them all).
-const SHOWN: usize = 500;
-
-pub(crate) async fn section(s: &AppState, v: &Visitor, path: &str) -> Result<CommentsSection, AppError> {
-    let page = s
-        .app
-        .comments(
-            &v.actor,
-            path,
-            &PageRequest {
-                cursor: None,
-                limit: Some(SHOWN),
-            },
-        )
-        .await?;
+/// The comments under a page, from what its view holds (at most
+/// [`vellum_app::PAGE_VIEW_COMMENTS`]; the API has them all).
+pub(crate) fn section(page: &Paged<CommentView>) -> CommentsSection {
     let mut threads: Vec<ThreadRow> = Vec::new();
     let mut count = 0;
     for c in &page.items {
@@ -115,13 +103,13 @@ pub(crate) async fn section(s: &AppState, v: &Visitor, path: &str) -> Result<Com
     // A thread whose every comment was deleted says nothing any more.
     threads.retain(|t| !(t.first.deleted && t.replies.iter().all(|r| r.deleted)));
     let open = threads.iter().filter(|t| !t.resolved).count();
-    Ok(CommentsSection {
+    CommentsSection {
         threads,
         count,
         open,
         more: page.next_cursor.is_some(),
         ..CommentsSection::default()
-    })
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -197,13 +185,11 @@ async fn comments_post(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            let watch = s.app.watch_state(&v.actor, path.as_str()).await?;
-            let mut section = section(&s, &v, path.as_str()).await?;
+            let mut section = section(&view.comments);
             section.error = Some(e.message);
             section.error_for = id.unwrap_or(0);
             section.draft = f.markdown;
-            let review = s.app.page_review_summary(&v.actor, view.page.path.as_str()).await?;
-            Ok(show_with(&v, *view, None, (section, watch, review), status))
+            Ok(show_with(&v, *view, None, section, status))
         }
         Err(e) => Err(e.into()),
     }

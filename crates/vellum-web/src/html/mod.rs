@@ -46,6 +46,8 @@ pub(crate) struct Chrome {
     pub can_read: bool,
     pub is_admin: bool,
     pub version: &'static str,
+    /// Where the stylesheets and scripts are (fingerprinted).
+    pub assets: &'static crate::assets::Hrefs,
     /// Unread notifications (signed in).
     pub unread: i64,
 }
@@ -58,6 +60,7 @@ impl Chrome {
             can_read: v.site.read,
             is_admin: v.site.administer,
             version: crate::assets::VERSION,
+            assets: crate::assets::hrefs(),
             unread: v.unread,
         }
     }

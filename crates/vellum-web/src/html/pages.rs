@@ -99,6 +99,7 @@ async fn view(
     v: Visitor,
     Path(raw): Path<String>,
     Query(q): Query<ViewQuery>,
+    headers: axum::http::HeaderMap,
 ) -> HtmlResult {
     if raw.contains("/-/") {
         return Err(unknown_sub().into());
@@ -109,10 +110,23 @@ async fn view(
     };
     match s.app.page_view(&v.actor, path.as_str()).await? {
         Lookup::Found(view) => {
-            let comments = super::comments::section(&s, &v, view.page.path.as_str()).await?;
-            let watch = s.app.watch_state(&v.actor, view.page.path.as_str()).await?;
-            let review = s.app.page_review_summary(&v.actor, view.page.path.as_str()).await?;
-            Ok(show_with(&v, *view, q.from, (comments, watch, review), StatusCode::OK))
+            // Everything the page shows: the service's part, then the
+            // chrome's and the request's.
+            let digest = vellum_app::digest_of(&(
+                view.version,
+                v.actor.user_id(),
+                v.name(),
+                v.site,
+                v.unread,
+                &q.from,
+                crate::assets::VERSION,
+                crate::assets::fingerprint(),
+            ));
+            Ok(crate::http_cache::page_response(&s.compressed, &headers, digest, || {
+                let comments = super::comments::section(&view.comments);
+                show_with(&v, *view, q.from, comments, StatusCode::OK)
+            })
+            .await)
         }
         Lookup::Moved(view) => {
             // Send the browser to the new address, saying where it came from.
@@ -147,14 +161,17 @@ pub(crate) fn show_with(
     v: &Visitor,
     view: PageView,
     redirected_from: Option<String>,
-    (comments, watch, review): (
-        super::comments::CommentsSection,
-        vellum_app::WatchState,
-        vellum_app::PageReview,
-    ),
+    comments: super::comments::CommentsSection,
     status: StatusCode,
 ) -> Response {
-    let PageView { page, nav, can } = view;
+    let PageView {
+        page,
+        nav,
+        can,
+        watch,
+        review,
+        ..
+    } = view;
     let (body, toc) = without_repeated_title(&page.html, &page.toc, page.title.as_str());
     let t = PageTemplate {
         chrome: Chrome::new(v, page.title.as_str()),

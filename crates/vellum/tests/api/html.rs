@@ -343,10 +343,45 @@ async fn history_diff_move_and_lists_render() {
         let body = res.text().await.unwrap();
         assert!(body.contains(needle), "{path} lacks {needle}");
     }
+    // Pages link assets by fingerprinted names, served immutable; the
+    // plain names answer too, revalidated.
+    let home = t.get("/pages").await.text().await.unwrap();
+    for (stem, ext, needle) in [
+        ("style", "css", "--"),
+        ("highlight", "css", "syntax-highlighting"),
+        ("suggest", "js", "function"),
+    ] {
+        let start = home
+            .find(&format!("/assets/{stem}."))
+            .unwrap_or_else(|| panic!("no {stem} link in {home}"));
+        let end = start + home[start..].find('"').unwrap();
+        let href = &home[start..end];
+        assert!(
+            href.ends_with(&format!(".{ext}")) && href.len() > format!("/assets/{stem}..{ext}").len() + 8,
+            "{href}"
+        );
+        let res = t.get(href).await;
+        assert_eq!(res.status(), StatusCode::OK, "{href}");
+        assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
+        let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(res.text().await.unwrap().contains(needle), "{href}");
+        let res = t.get(&format!("/assets/{stem}.{ext}")).await;
+        assert_eq!(res.headers()["cache-control"], "public, no-cache");
+        let again = t
+            .client
+            .get(t.url(href))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    }
     let res = t.get("/assets/style.css").await;
     assert_eq!(res.headers()["content-type"], "text/css; charset=utf-8");
-    let res = t.get("/assets/highlight.css").await;
-    assert!(res.text().await.unwrap().contains("syntax-highlighting"));
+    assert_eq!(
+        t.get("/assets/style.0123456789ab.css").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@
 mod access;
 mod accounts;
 mod auth;
+mod caching;
 mod comments;
 mod errors;
 mod feed;
