@@ -297,6 +297,12 @@ async fn run_backend(args: &Args, bin: &Path, backend: &str) -> anyhow::Result<V
         index_bytes as f64 / 1048576.0
     );
 
+    let drained = wait_for_jobs(&base, &cookie).await?;
+    eprintln!(
+        "   background jobs of the load done {:.1} s later",
+        drained.as_secs_f64()
+    );
+
     // Targets for the load generator.
     let n = args.pages;
     let paths: Vec<String> = (0..n).map(|i| corpus::path_of(i, n)).collect();
@@ -566,6 +572,40 @@ fn measure(
         results.push(Scenario::new(name, out, server_cpu, db_cpu));
     }
     Ok(results)
+}
+
+/// Waits until the jobs the load caused (notification fan-out, one per
+/// created page) are done, so that they do not run during the
+/// measurements. Jobs waiting for a later time (none by default) do not
+/// count: the wait ends when the count of runnable ones stops falling
+/// for 5 s, or reaches zero.
+async fn wait_for_jobs(base: &str, admin: &str) -> anyhow::Result<std::time::Duration> {
+    let started = std::time::Instant::now();
+    let client = reqwest::Client::new();
+    let (mut last, mut moved) = (i64::MAX, std::time::Instant::now());
+    loop {
+        let stats: serde_json::Value = client
+            .get(format!("{base}/api/v1/admin/jobs/stats"))
+            .header("cookie", admin)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let pending: i64 = stats["queues"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|q| q["queued"].as_i64().unwrap_or(0) + q["running"].as_i64().unwrap_or(0))
+            .sum();
+        if pending == 0 || (pending >= last && moved.elapsed() > std::time::Duration::from_secs(5)) {
+            return Ok(started.elapsed());
+        }
+        if pending < last {
+            (last, moved) = (pending, std::time::Instant::now());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// Pages the conditional-view scenario revalidates.

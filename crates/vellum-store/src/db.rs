@@ -111,8 +111,9 @@ pub(crate) enum Pool {
         pool: SqlitePool,
         /// SQLite allows one writer at a time; queueing writers here
         /// instead of in SQLite's busy handler keeps them in order and
-        /// holds no connection while they wait.
-        write_gate: Arc<Mutex<()>>,
+        /// holds no connection while they wait. Writers that queue behind
+        /// each other commit together (see [`Writer`]).
+        write_gate: Arc<Gate>,
         /// How long a writer waits for its turn before it is answered busy.
         wait: Duration,
     },
@@ -167,7 +168,7 @@ impl Pool {
                 };
                 Ok(Pool::Sqlite {
                     pool,
-                    write_gate: Arc::new(Mutex::new(())),
+                    write_gate: Arc::new(Gate::default()),
                     wait: opts.acquire_timeout,
                 })
             }
@@ -193,21 +194,13 @@ impl Pool {
     pub(crate) async fn begin(&self) -> Result<Tx> {
         match self {
             Pool::Sqlite { pool, write_gate, wait } => {
-                let gate = tokio::time::timeout(*wait, write_gate.clone().lock_owned())
-                    .await
-                    .map_err(|_| StoreError::Busy(sqlx::Error::PoolTimedOut))?;
-                // Take the write lock at BEGIN, so a writer in another
-                // process (`vellum user create`) makes this wait for the
-                // busy timeout instead of failing a lock upgrade.
-                let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let work = write_gate.enter(pool, *wait).await?;
                 Ok(Tx {
-                    inner: TxInner::Sqlite(tx),
-                    _gate: Some(gate),
+                    inner: TxInner::Sqlite(work),
                 })
             }
             Pool::Postgres(pool) => Ok(Tx {
                 inner: TxInner::Postgres(pool.begin().await?),
-                _gate: None,
             }),
         }
     }
@@ -216,6 +209,14 @@ impl Pool {
         match self {
             Pool::Sqlite { pool, .. } => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// SQLite's group commits so far (zeros on PostgreSQL).
+    pub(crate) fn group_commits(&self) -> GroupCommits {
+        match self {
+            Pool::Sqlite { write_gate, .. } => write_gate.stats(),
+            Pool::Postgres(_) => GroupCommits::default(),
         }
     }
 
@@ -236,23 +237,23 @@ enum ConnInner {
 pub struct Conn(ConnInner);
 
 enum TxInner {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(SqliteWork),
     Postgres(Transaction<'static, Postgres>),
 }
 
 /// A write transaction. Dropping it without [`Tx::commit`] rolls back.
 pub struct Tx {
     inner: TxInner,
-    _gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl Tx {
+    /// Commits; on SQLite, returns once the group this transaction joined
+    /// has committed (so the change is durable when this returns).
     pub async fn commit(self) -> Result<()> {
         match self.inner {
-            TxInner::Sqlite(tx) => tx.commit().await?,
-            TxInner::Postgres(tx) => tx.commit().await?,
+            TxInner::Sqlite(work) => work.commit().await,
+            TxInner::Postgres(tx) => Ok(tx.commit().await?),
         }
-        Ok(())
     }
 
     pub fn backend(&self) -> Backend {
@@ -295,8 +296,228 @@ impl Handle for Conn {}
 impl sealed::Sealed for Tx {
     fn db(&mut self) -> Db<'_> {
         match &mut self.inner {
-            TxInner::Sqlite(tx) => Db::Sqlite(tx),
+            TxInner::Sqlite(work) => Db::Sqlite(work.connection()),
             TxInner::Postgres(tx) => Db::Postgres(tx),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Group commit on SQLite.
+//
+// SQLite has one writer, and a durable commit costs a WAL sync. Writers
+// that queue behind each other share one transaction: each works inside a
+// savepoint of it (so one that fails or is dropped undoes only its own
+// writes), and the last of a run commits for all of them. Every member's
+// `commit` returns only after that commit, with its result, so "Ok"
+// still means durable. A member that finds nobody committed its group
+// (the writer behind it gave up waiting) commits it itself.
+
+/// Members a group takes at most before it commits.
+const MAX_GROUP: usize = 64;
+/// How long a member waits for its group's commit before it looks why.
+const GROUP_PATIENCE: Duration = Duration::from_millis(20);
+
+type GroupResult = Option<std::result::Result<(), String>>;
+
+/// The writer's turn, and writers waiting for it.
+#[derive(Default)]
+pub(crate) struct Gate {
+    writer: Arc<Mutex<Writer>>,
+    queued: std::sync::atomic::AtomicUsize,
+    /// Groups committed, and the transactions in them.
+    groups: std::sync::atomic::AtomicU64,
+    grouped: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Default)]
+struct Writer {
+    /// The open group's transaction.
+    tx: Option<Transaction<'static, Sqlite>>,
+    /// Tells the group's members how its commit went.
+    done: Option<tokio::sync::watch::Sender<GroupResult>>,
+    /// Numbers groups, so that a member can tell whether its group is
+    /// still the open one.
+    group: u64,
+    /// Members whose work is in the open transaction.
+    members: usize,
+}
+
+/// One member's turn at the writer.
+pub(crate) struct SqliteWork {
+    writer: Option<OwnedMutexGuard<Writer>>,
+    gate: Arc<Gate>,
+}
+
+/// How SQLite's writes were grouped (see [`crate::Store::group_commits`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupCommits {
+    /// Commits made.
+    pub groups: u64,
+    /// Transactions they committed.
+    pub transactions: u64,
+    /// Writers waiting for their turn now.
+    pub waiting: usize,
+}
+
+impl Gate {
+    pub(crate) fn stats(&self) -> GroupCommits {
+        use std::sync::atomic::Ordering;
+        GroupCommits {
+            groups: self.groups.load(Ordering::Relaxed),
+            transactions: self.grouped.load(Ordering::Relaxed),
+            waiting: self.queued.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn enter(self: &Arc<Self>, pool: &SqlitePool, wait: Duration) -> Result<SqliteWork> {
+        use std::sync::atomic::Ordering;
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let turn = tokio::time::timeout(wait, self.writer.clone().lock_owned()).await;
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        let mut w = turn.map_err(|_| StoreError::Busy(sqlx::Error::PoolTimedOut))?;
+        if w.tx.is_none() {
+            // Take the write lock at BEGIN, so a writer in another
+            // process (`vellum user create`) makes this wait for the busy
+            // timeout instead of failing a lock upgrade.
+            w.tx = Some(pool.begin_with("BEGIN IMMEDIATE").await?);
+            w.group += 1;
+            w.done = Some(tokio::sync::watch::channel(None).0);
+            w.members = 0;
+        }
+        let mut work = SqliteWork {
+            writer: Some(w),
+            gate: self.clone(),
+        };
+        sqlx::query("SAVEPOINT uow").execute(&mut *work.connection()).await?;
+        if let Some(w) = work.writer.as_mut() {
+            w.members += 1;
+        }
+        Ok(work)
+    }
+}
+
+impl Writer {
+    /// Commits the open group and tells its members.
+    async fn finish(&mut self, gate: &Gate) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.tx.is_some() {
+            gate.groups.fetch_add(1, Ordering::Relaxed);
+            gate.grouped.fetch_add(self.members as u64, Ordering::Relaxed);
+        }
+        let result = match self.tx.take() {
+            Some(tx) => tx.commit().await.map_err(|e| e.to_string()),
+            None => Ok(()),
+        };
+        self.members = 0;
+        if let Some(done) = self.done.take() {
+            done.send_replace(Some(result.clone()));
+        }
+        result.map_err(StoreError::Group)
+    }
+
+    /// Undoes the current member's savepoint; if that fails, the whole
+    /// group is rolled back (and its members told).
+    async fn undo_member(&mut self) {
+        let undone = match self.tx.as_mut() {
+            Some(tx) => {
+                sqlx::query("ROLLBACK TO uow").execute(&mut **tx).await.is_ok()
+                    && sqlx::query("RELEASE uow").execute(&mut **tx).await.is_ok()
+            }
+            None => true,
+        };
+        self.members = self.members.saturating_sub(1);
+        if !undone {
+            self.abort("a rolled-back change could not be undone alone");
+        } else if self.members == 0 {
+            // Nothing of anyone's is in the transaction.
+            self.tx = None;
+            self.done = None;
+        }
+    }
+
+    fn abort(&mut self, why: &str) {
+        self.tx = None;
+        self.members = 0;
+        if let Some(done) = self.done.take() {
+            done.send_replace(Some(Err(format!("the group commit was rolled back: {why}"))));
+        }
+    }
+}
+
+impl SqliteWork {
+    fn connection(&mut self) -> &mut SqliteConnection {
+        match self.writer.as_mut().and_then(|w| w.tx.as_mut()) {
+            Some(tx) => tx,
+            // A member holds the writer and its transaction from `enter`
+            // to `commit` or drop.
+            None => unreachable!("a unit of work outlived its transaction"),
+        }
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let Some(mut w) = self.writer.take() else {
+            return Err(StoreError::Group("the transaction was already finished".into()));
+        };
+        let released = match w.tx.as_mut() {
+            Some(tx) => sqlx::query("RELEASE uow").execute(&mut **tx).await.map(drop),
+            None => Ok(()),
+        };
+        if let Err(e) = released {
+            w.undo_member().await;
+            if w.members > 0 && self.gate.queued.load(Ordering::SeqCst) == 0 {
+                let _ = w.finish(&self.gate).await;
+            }
+            return Err(e.into());
+        }
+        if self.gate.queued.load(Ordering::SeqCst) == 0 || w.members >= MAX_GROUP {
+            return w.finish(&self.gate).await;
+        }
+        // Others are waiting: let the next one work in this transaction,
+        // and wait for whoever commits it.
+        let group = w.group;
+        let Some(mut done) = w.done.as_ref().map(|d| d.subscribe()) else {
+            return w.finish(&self.gate).await;
+        };
+        drop(w);
+        loop {
+            if let Some(result) = done.borrow_and_update().clone() {
+                return result.map_err(StoreError::Group);
+            }
+            if tokio::time::timeout(GROUP_PATIENCE, done.changed()).await.is_ok() {
+                continue;
+            }
+            // Nobody committed it yet: if it is still open and nobody is
+            // about to join, commit it here.
+            let mut w = self.gate.writer.clone().lock_owned().await;
+            if w.group == group && w.tx.is_some() {
+                return w.finish(&self.gate).await;
+            }
+        }
+    }
+}
+
+impl Drop for SqliteWork {
+    fn drop(&mut self) {
+        let Some(mut w) = self.writer.take() else {
+            return;
+        };
+        // Dropped without commit: undo this member's writes (async, so on
+        // a task that keeps the writer's turn until done), and commit the
+        // others' if nobody else will.
+        let gate = self.gate.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    use std::sync::atomic::Ordering;
+                    w.undo_member().await;
+                    if w.members > 0 && gate.queued.load(Ordering::SeqCst) == 0 {
+                        let _ = w.finish(&gate).await;
+                    }
+                });
+            }
+            Err(_) => w.abort("a unit of work was dropped outside the runtime"),
         }
     }
 }

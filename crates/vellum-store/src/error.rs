@@ -58,6 +58,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The commit of a group of SQLite transactions this one had joined
+    /// failed (nothing of the group was written).
+    #[error("database error: {0}")]
+    Group(String),
 }
 
 impl StoreError {

@@ -39,7 +39,7 @@ pub mod tokens;
 pub mod users;
 mod visible;
 
-pub use db::{AsTx, Backend, Conn, Handle, SqliteDurability, StoreOptions, Tx};
+pub use db::{AsTx, Backend, Conn, GroupCommits, Handle, SqliteDurability, StoreOptions, Tx};
 pub use error::{Constraint, StoreError, UNIQUE_INDEXES};
 pub use migrate::{migrations, Migration};
 pub use visible::Visible;
@@ -97,6 +97,12 @@ impl Store {
     /// A write transaction (on SQLite, after the writers before it).
     pub async fn begin(&self) -> Result<Tx> {
         self.pool.begin().await
+    }
+
+    /// How SQLite's write transactions were grouped into commits (writers
+    /// queued behind each other commit together; zeros on PostgreSQL).
+    pub fn group_commits(&self) -> db::GroupCommits {
+        self.pool.group_commits()
     }
 
     /// Checks that the database answers (used by health checks).

@@ -163,3 +163,74 @@ async fn lag_counts_unread_events_whatever_order_they_were_numbered_in() {
     drop(conn);
     store.close().await;
 }
+
+/// On SQLite, writers queued behind each other commit together (one WAL
+/// sync for all): each works in its own savepoint, so one that is dropped
+/// undoes only its own writes, and each `commit` returns once the group's
+/// commit is durable.
+#[tokio::test]
+async fn queued_sqlite_writers_commit_as_one_group_and_a_dropped_one_undoes_only_itself() {
+    let db = TestDb::new(Backend::from_env()).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    if store.backend() != vellum_store::Backend::Sqlite {
+        // PostgreSQL commits concurrently; there are no groups.
+        assert_eq!(store.group_commits(), vellum_store::GroupCommits::default());
+        return;
+    }
+    let start = {
+        let mut conn = store.read().await.unwrap();
+        feed::head(&mut conn).await.unwrap()
+    };
+    let event = |key: &str| Event::SettingsChanged {
+        key: key.into(),
+        value: "1".into(),
+    };
+    let before = store.group_commits();
+    let mut first = store.begin().await.unwrap();
+    events::append(&mut first, &event("first"), None, Timestamp::now())
+        .await
+        .unwrap();
+    let writer = |key: &'static str, keep: bool| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            events::append(&mut tx, &event(key), None, Timestamp::now())
+                .await
+                .unwrap();
+            if keep {
+                tx.commit().await.unwrap();
+            }
+        })
+    };
+    let others = [writer("second", true), writer("dropped", false), writer("fourth", true)];
+    // The three queue behind the first (polling: their order is theirs).
+    while store.group_commits().waiting < 3 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    first.commit().await.unwrap();
+    for w in others {
+        w.await.unwrap();
+    }
+    let after = store.group_commits();
+    assert_eq!(after.groups - before.groups, 1, "one commit for the queue: {after:?}");
+    assert_eq!(after.transactions - before.transactions, 3, "{after:?}");
+
+    let mut conn = store.read().await.unwrap();
+    let keys: BTreeSet<String> = feed::read(&mut conn, start, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            Ok(Event::SettingsChanged { key, .. }) => Some(key),
+            _ => None,
+        })
+        .collect();
+    let expected: BTreeSet<String> = ["first", "second", "fourth"].map(String::from).into();
+    assert_eq!(
+        keys, expected,
+        "the dropped writer's event is gone, the others' are there"
+    );
+    drop(conn);
+    store.close().await;
+}
