@@ -31,7 +31,8 @@ end
 
 function request()
   local t = targets[math.random(#targets)]
-  local headers = { ["Cookie"] = cookie }
+  local headers = {}
+  if cookie ~= "" then headers["Cookie"] = cookie end
   if method == "PUT" then
     counter = counter + 1
     headers["Content-Type"] = "application/json"
