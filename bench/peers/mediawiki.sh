@@ -14,12 +14,14 @@
 #   installed  exit 0 when `install` has been run on this machine
 #   env        what the harness reads: URL, USER, PASSWORD, VERSION, PIDFILES
 # Environment: MW_PORT (8081), MW_FPM_CHILDREN (8), VELLUM_PEERS_STATE
-#   (/var/lib/vellum-peers)
+#   (/var/lib/vellum-peers), MW_SYNTAXHIGHLIGHT (1; 0: no SyntaxHighlight
+#   extension, and the harness sends code blocks as <pre>; applies at install)
 set -euo pipefail
 
 PEER=mediawiki
 PORT="${MW_PORT:-8081}"
 FPM_CHILDREN="${MW_FPM_CHILDREN:-8}"
+HIGHLIGHT="${MW_SYNTAXHIGHLIGHT:-1}"
 STATE_ROOT="${VELLUM_PEERS_STATE:-/var/lib/vellum-peers}"
 STATE="$STATE_ROOT/mediawiki"
 RUN="$STATE/run"
@@ -94,11 +96,18 @@ write_settings() {
 # measure the cache, not the wiki; Vellum has neither either).
 \$wgUseFileCache = false;
 
-# Code blocks are highlighted, as on the other two wikis: the extension
-# Debian ships, which runs pygmentize (python3-pygments) per block and keeps
-# the result in the object cache.
+PHP
+  # Code blocks highlighted, as on the other two wikis, by the extension
+  # Debian ships, which runs pygmentize (python3-pygments) once per block
+  # and keeps the result in the object cache. MW_SYNTAXHIGHLIGHT=0 leaves it
+  # out (the harness then sends code blocks as <pre>).
+  if [ "$HIGHLIGHT" = 1 ]; then
+    cat >>"$OUR_SETTINGS" <<'PHP'
 wfLoadExtension('SyntaxHighlight_GeSHi');
-\$wgPygmentizePath = '/usr/bin/pygmentize';
+$wgPygmentizePath = '/usr/bin/pygmentize';
+PHP
+  fi
+  cat >>"$OUR_SETTINGS" <<PHP
 
 # Jobs run out of band (\`mediawiki.sh settle\`), not at the end of page views.
 \$wgJobRunRate = 0;
@@ -165,7 +174,10 @@ settle() {
 cmd="${1:-}"
 case "$cmd" in
   installed) configured ;;
-  env) print_env "$(dpkg-query -W -f='${Version}' mediawiki 2>/dev/null || echo unknown)" ;;
+  env)
+    print_env "$(dpkg-query -W -f='${Version}' mediawiki 2>/dev/null || echo unknown)"
+    # What the settings say now (the last install), not the environment.
+    if grep -q "^wfLoadExtension('SyntaxHighlight_GeSHi')" "$OUR_SETTINGS" 2>/dev/null; then echo HIGHLIGHT=1; else echo HIGHLIGHT=0; fi ;;
   status) status_stack ;;
   install)
     need_root

@@ -30,8 +30,11 @@ pub fn page_name(dialect: Dialect, path: &str) -> String {
 }
 
 /// `markdown` (from the corpus) in `dialect`; tags become MediaWiki
-/// categories (DokuWiki has no tags without a plugin: dropped).
-pub fn convert(dialect: Dialect, markdown: &str, tags: &[String]) -> String {
+/// categories (DokuWiki has no tags without a plugin: dropped). Code blocks
+/// are highlighted on both (DokuWiki's GeSHi is built in); `highlight`
+/// false sends them to MediaWiki as `<pre>`, for a MediaWiki without the
+/// SyntaxHighlight extension.
+pub fn convert(dialect: Dialect, markdown: &str, tags: &[String], highlight: bool) -> String {
     let mut out = String::with_capacity(markdown.len() + 256);
     let mut code = false;
     let mut table_rows = 0usize;
@@ -40,7 +43,8 @@ pub fn convert(dialect: Dialect, markdown: &str, tags: &[String]) -> String {
             if line == "```" {
                 code = false;
                 out.push_str(match dialect {
-                    Dialect::MediaWiki => "</syntaxhighlight>\n",
+                    Dialect::MediaWiki if highlight => "</syntaxhighlight>\n",
+                    Dialect::MediaWiki => "</pre>\n",
                     Dialect::DokuWiki => "</code>\n",
                 });
             } else {
@@ -63,7 +67,8 @@ pub fn convert(dialect: Dialect, markdown: &str, tags: &[String]) -> String {
         if let Some(lang) = line.strip_prefix("```") {
             code = true;
             match dialect {
-                Dialect::MediaWiki => out.push_str(&format!("<syntaxhighlight lang=\"{lang}\">\n")),
+                Dialect::MediaWiki if highlight => out.push_str(&format!("<syntaxhighlight lang=\"{lang}\">\n")),
+                Dialect::MediaWiki => out.push_str("<pre>\n"),
                 // GeSHi, DokuWiki's highlighter, calls the shell `bash`.
                 Dialect::DokuWiki => out.push_str(&format!("<code {}>\n", if lang == "sh" { "bash" } else { lang })),
             }
@@ -176,17 +181,22 @@ mod tests {
 
     #[test]
     fn wikitext() {
-        let got = convert(Dialect::MediaWiki, PAGE, &["ops".to_owned()]);
+        let got = convert(Dialect::MediaWiki, PAGE, &["ops".to_owned()], true);
         let want = "Summary: Deploy the cache.\n\n== Release owner 1 ==\n\n* First item.\n* See [[a/b/page-2|it]].\n\n\
             {| class=\"wikitable\"\n! name !! owner !! status\n|-\n| x || y || z\n|-\n| p || q || r\n|}\n\n\
             <syntaxhighlight lang=\"sh\">\nlet a_0 = \"b\"; // c\n</syntaxhighlight>\n\n=== Details ===\n\n\
             Words. See [[a/b/page-3/missing-3]]. \n\n\n[[Category:ops]]\n";
         assert_eq!(got, want);
+        let plain = convert(Dialect::MediaWiki, PAGE, &["ops".to_owned()], false);
+        let want = want
+            .replace("<syntaxhighlight lang=\"sh\">", "<pre>")
+            .replace("</syntaxhighlight>", "</pre>");
+        assert_eq!(plain, want);
     }
 
     #[test]
     fn dokuwiki() {
-        let got = convert(Dialect::DokuWiki, PAGE, &["ops".to_owned()]);
+        let got = convert(Dialect::DokuWiki, PAGE, &["ops".to_owned()], true);
         let want = "Summary: Deploy the cache.\n\n===== Release owner 1 =====\n\n  * First item.\n  * See [[a:b:page-2|it]].\n\n\
             ^ name ^ owner ^ status ^\n| x | y | z |\n| p | q | r |\n\n\
             <code bash>\nlet a_0 = \"b\"; // c\n</code>\n\n==== Details ====\n\n\
@@ -213,7 +223,7 @@ mod tests {
         for i in 0..300 {
             let page = crate::corpus::page(42, i, 2000);
             for dialect in [Dialect::MediaWiki, Dialect::DokuWiki] {
-                let text = convert(dialect, &page.markdown, &page.tags);
+                let text = convert(dialect, &page.markdown, &page.tags, true);
                 for line in text.lines() {
                     assert!(
                         !line.starts_with("##")

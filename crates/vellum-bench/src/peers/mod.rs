@@ -163,6 +163,8 @@ struct PeerEnv {
     php: String,
     nginx: String,
     fpm_children: String,
+    /// MediaWiki: whether the SyntaxHighlight extension is loaded.
+    highlight: bool,
     pidfiles: Vec<PathBuf>,
 }
 
@@ -187,6 +189,7 @@ impl PeerEnv {
             php: get("PHP")?,
             nginx: get("NGINX")?,
             fpm_children: get("FPM_CHILDREN")?,
+            highlight: get("HIGHLIGHT").is_ok_and(|h| h == "1"),
             pidfiles: get("PIDFILES")?.split_whitespace().map(PathBuf::from).collect(),
         })
     }
@@ -290,7 +293,7 @@ async fn measure_peer(
             .map(|p| {
                 (
                     markup::page_name(dialect, &p.path),
-                    markup::convert(dialect, &p.markdown, &p.tags),
+                    markup::convert(dialect, &p.markdown, &p.tags, env.highlight),
                 )
             })
             .collect(),
@@ -369,8 +372,15 @@ async fn measure_peer(
         setup: match peer {
             Peer::MediaWiki => format!(
                 "nginx {} + php-fpm {} ({} static workers), opcache, APCu for the object, parser, message and \
-                 session caches, SQLite (WAL), SyntaxHighlight (pygmentize)",
-                env.nginx, env.php, env.fpm_children
+                 session caches, SQLite (WAL), {}",
+                env.nginx,
+                env.php,
+                env.fpm_children,
+                if env.highlight {
+                    "code highlighted by SyntaxHighlight (pygmentize)"
+                } else {
+                    "code blocks as <pre>, not highlighted (MW_SYNTAXHIGHLIGHT=0)"
+                }
             ),
             Peer::DokuWiki => format!(
                 "nginx {} + php-fpm {} ({} static workers), opcache, flat files with DokuWiki's render cache",

@@ -147,6 +147,8 @@ impl PeersReport {
             Some(r) if r.is_finite() => format!("{r:.3}"),
             _ => "–".to_owned(),
         };
+        // Rates below 10 keep a decimal (MediaWiki creates about 2 pages/s).
+        let rate = |r: f64| if r < 10.0 { format!("{r:.1}") } else { format!("{r:.0}") };
         let ratios = |sys: &System, f: fn(&Ratios) -> f64| times(sys.ratio_to_vellum.as_ref().map(f));
         s.push_str(
             "**Page views** (anonymous, random page)\n\n\
@@ -156,9 +158,9 @@ impl PeersReport {
         for sys in &self.systems {
             let v = &sys.views;
             s.push_str(&format!(
-                "| {} | {:.0} | {} | {:.1} | {:.1} | {:.2} | {} | {} | {:.0} % |\n",
+                "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {} | {} | {:.0} % |\n",
                 sys.name,
-                v.requests_per_second,
+                rate(v.requests_per_second),
                 ratios(sys, |r| r.views_per_second),
                 v.p50_ms,
                 v.p99_ms,
@@ -178,9 +180,9 @@ impl PeersReport {
         for sys in &self.systems {
             let c = &sys.creation;
             s.push_str(&format!(
-                "| {} | {:.0} | {} | {:.1} | {:.1} | {:.2} | {} | {} | {:.0} % | {}: {:.1} s, {:.2} ms CPU/page |\n",
+                "| {} | {} | {} | {:.1} | {:.1} | {:.2} | {} | {} | {:.0} % | {}: {:.1} s, {:.2} ms CPU/page |\n",
                 sys.name,
-                c.load.pages_per_second,
+                rate(c.load.pages_per_second),
                 ratios(sys, |r| r.pages_created_per_second),
                 c.load.latency.p50_ms,
                 c.load.latency.p99_ms,
@@ -201,8 +203,11 @@ impl PeersReport {
         for sys in &self.systems {
             let f = &sys.first_views;
             s.push_str(&format!(
-                "| {} | {:.0} | {:.1} | {:.1} |\n",
-                sys.name, f.requests_per_second, f.latency.p50_ms, f.latency.p99_ms
+                "| {} | {} | {:.1} | {:.1} |\n",
+                sys.name,
+                rate(f.requests_per_second),
+                f.latency.p50_ms,
+                f.latency.p99_ms
             ));
         }
         s.push_str("\nThe wikis:\n\n");
