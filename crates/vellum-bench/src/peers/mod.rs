@@ -96,9 +96,10 @@ pub fn main(args: &Args) -> anyhow::Result<()> {
     };
 
     eprintln!("== Vellum (SQLite)");
+    let commit = report.commit.clone();
     report
         .systems
-        .push(runtime.block_on(vellum(args, &bin, &corpus, &work))?);
+        .push(runtime.block_on(vellum(args, &bin, &commit, &corpus, &work))?);
     save(&report)?;
 
     for peer in [Peer::MediaWiki, Peer::DokuWiki] {
@@ -210,7 +211,7 @@ impl PeerEnv {
     }
 }
 
-async fn vellum(args: &Args, bin: &Path, corpus: &Arc<Vec<Page>>, work: &Path) -> anyhow::Result<System> {
+async fn vellum(args: &Args, bin: &Path, commit: &str, corpus: &Arc<Vec<Page>>, work: &Path) -> anyhow::Result<System> {
     let run = crate::setup(args, bin, "sqlite", "peers").await?;
     let (server, _) = run.target.start().await?;
     let base = server.base.clone();
@@ -257,7 +258,8 @@ async fn vellum(args: &Args, bin: &Path, corpus: &Arc<Vec<Page>>, work: &Path) -
     run.finish(args, "sqlite").await?;
     Ok(System {
         name: "Vellum".to_owned(),
-        version: format!("commit {}", crate::report::commit()),
+        // The commit read when the run began (the checkout may change during it).
+        version: format!("commit {commit}"),
         setup: format!(
             "`vellum serve`, one process, SQLite (synchronous={}), default caches",
             args.sqlite_synchronous
