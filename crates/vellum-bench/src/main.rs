@@ -7,6 +7,7 @@
 //! ```sh
 //! cargo run --release -p vellum-bench -- --pages 1000            # quick
 //! cargo run --release -p vellum-bench -- --pages 100000 --seconds 20  # full
+//! sudo bench/peers/install.sh && cargo run --release -p vellum-bench -- --peers --pages 2000
 //! ```
 #![forbid(unsafe_code)]
 
@@ -15,6 +16,7 @@ mod corpus;
 mod cpu;
 mod files;
 mod jobs;
+mod peers;
 mod relevance;
 mod report;
 mod search;
@@ -120,6 +122,19 @@ pub struct Args {
     /// `moto_server` at this path is started on loopback.
     #[arg(long)]
     moto: Option<PathBuf>,
+    /// Compare instead with MediaWiki and DokuWiki (Debian's packages on
+    /// nginx + php-fpm, installed with `sudo bench/peers/install.sh`): the
+    /// same corpus created through each wiki's API by `--load-concurrency`
+    /// clients, then anonymous views of random pages with the same wrk
+    /// script and settings; req/s, p50/p99 and server CPU per request, and
+    /// each one's ratio to Vellum (SQLite). A peer that is not installed is
+    /// skipped. Needs root (the scripts run the peers' servers). Writes
+    /// results.json and results.md.
+    #[arg(long)]
+    peers: bool,
+    /// Where the peers' scripts are (`--peers`).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/peers"))]
+    peers_dir: PathBuf,
 }
 
 const PASSWORD: &str = "bench password";
@@ -136,6 +151,9 @@ fn main() -> anyhow::Result<()> {
     }
     if args.files {
         return files::main(&args);
+    }
+    if args.peers {
+        return peers::main(&args);
     }
     if !wrk::available() {
         bail!("wrk is not installed; run `apt-get install wrk`");
@@ -538,11 +556,12 @@ fn measure(
     backend: &str,
 ) -> anyhow::Result<Vec<Scenario>> {
     let mut results = Vec::new();
+    let pid = server.child.id();
     for (i, &(name, method, prefix, targets, body)) in scenarios.iter().enumerate() {
         if i > 0 && args.only.as_deref().is_some_and(|only| !name.contains(only)) {
             continue;
         }
-        let mut load = wrk::Load {
+        let load = wrk::Load {
             base,
             cookie,
             method,
@@ -551,25 +570,18 @@ fn measure(
             body,
             connections: args.connections,
             threads: args.threads,
-            seconds: (args.seconds / 2).clamp(1, 5),
+            seconds: args.seconds,
         };
-        if method.starts_with("GET") {
-            wrk::run(work, &load)?; // warm-up, not recorded
-        }
-        load.seconds = args.seconds;
-        let (server_before, db_before) = (cpu::process_seconds(server.child.id()), cpu::postgres_seconds());
-        let out = wrk::run(work, &load)?;
-        let (server_after, db_after) = (cpu::process_seconds(server.child.id()), cpu::postgres_seconds());
-        let per_request = |seconds: f64| seconds * 1e6 / (out.requests.max(1) as f64);
-        let server_cpu = server_before.zip(server_after).map(|(a, b)| per_request(b - a));
-        let db_cpu = (backend == "postgres").then(|| per_request(db_after - db_before));
-        eprintln!(
-            "   {name}: {:.0} req/s, p99 {:.1} ms, non-2xx {}",
-            out.rps(),
-            out.p99_us as f64 / 1000.0,
-            out.non_2xx
-        );
-        results.push(Scenario::new(name, out, server_cpu, db_cpu));
+        let (scenario, _) = run_scenario(
+            args,
+            work,
+            name,
+            load,
+            &|| cpu::process_seconds(pid),
+            backend == "postgres",
+            &|| {},
+        )?;
+        results.push(scenario);
     }
     Ok(results)
 }
@@ -639,6 +651,44 @@ async fn with_etags(base: &str, cookie: &str, prefix: &str, targets: &[String]) 
     lines.into_iter().collect()
 }
 
+/// One `wrk` scenario: for reads an unrecorded warm-up of half as long (at
+/// most 5 s), then `before_measuring` (e.g. waiting for the server to be
+/// idle), then the measured run, with the server's (and, with `db`,
+/// PostgreSQL's) CPU time read around it. Answers the result and the share
+/// of the machine (all cores, in percent) that others used meanwhile.
+pub(crate) fn run_scenario(
+    args: &Args,
+    work: &Path,
+    name: &str,
+    mut load: wrk::Load<'_>,
+    server_cpu: &dyn Fn() -> Option<f64>,
+    db: bool,
+    before_measuring: &dyn Fn(),
+) -> anyhow::Result<(Scenario, f64)> {
+    if load.method.starts_with("GET") {
+        load.seconds = (args.seconds / 2).clamp(1, 5);
+        wrk::run(work, &load)?; // warm-up, not recorded
+    }
+    load.seconds = args.seconds;
+    before_measuring();
+    let db_seconds = || if db { cpu::postgres_seconds() } else { 0.0 };
+    let (server_before, db_before) = (server_cpu(), db_seconds());
+    let others = cpu::Others::start(server_before.unwrap_or(0.0) + db_before);
+    let out = wrk::run(work, &load)?;
+    let (server_after, db_after) = (server_cpu(), db_seconds());
+    let other = others.percent(server_after.unwrap_or(0.0) + db_after);
+    let per_request = |seconds: f64| seconds * 1e6 / (out.requests.max(1) as f64);
+    let server_cpu = server_before.zip(server_after).map(|(a, b)| per_request(b - a));
+    let db_cpu = db.then(|| per_request(db_after - db_before));
+    eprintln!(
+        "   {name}: {:.0} req/s, p99 {:.1} ms, non-2xx {}, others used {other:.0} % of the machine",
+        out.rps(),
+        out.p99_us as f64 / 1000.0,
+        out.non_2xx
+    );
+    Ok((Scenario::new(name, out, server_cpu, db_cpu), other))
+}
+
 pub(crate) async fn login(base: &str) -> anyhow::Result<String> {
     login_as(base, "bench", PASSWORD).await
 }
@@ -661,8 +711,57 @@ pub(crate) async fn login_as(base: &str, username: &str, password: &str) -> anyh
     Ok(cookie.to_owned())
 }
 
-/// A page creation that did not answer 201: index, status, body.
+/// An operation that did not succeed: index, status, body.
 type Refused = (usize, u16, String);
+
+/// What one operation came to: done, or refused with a status and a body.
+pub(crate) type Outcome = Result<(), (u16, String)>;
+
+/// Runs `op(client, i)` for every `i` in `0..n` from `concurrency` clients
+/// at once (each takes the next `i` when done with its last); answers the
+/// latencies of the operations that succeeded, in microseconds, and the
+/// refused ones. `op` is called before the clock starts, so work done in it
+/// before its future is returned is not timed.
+pub(crate) async fn concurrently<F, Fut>(
+    n: usize,
+    concurrency: usize,
+    op: F,
+) -> anyhow::Result<(Vec<u64>, Vec<Refused>)>
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<Outcome>> + Send + 'static,
+{
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let op = Arc::new(op);
+    let mut tasks = Vec::new();
+    for client in 0..concurrency {
+        let (next, op) = (next.clone(), op.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut samples, mut refused) = (Vec::new(), Vec::new());
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let operation = op(client, i);
+                let t = Instant::now();
+                match operation.await? {
+                    Ok(()) => samples.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX)),
+                    Err((status, body)) => refused.push((i, status, body)),
+                }
+            }
+            Ok::<_, anyhow::Error>((samples, refused))
+        }));
+    }
+    let (mut all, mut refused) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (s, r) = t.await??;
+        all.extend(s);
+        refused.extend(r);
+    }
+    refused.sort_by_key(|r| r.0);
+    Ok((all, refused))
+}
 
 /// Writes pages `0..n` (made by `make`: path and JSON body) through the
 /// API with `concurrency` clients; returns the latencies of the created
@@ -678,52 +777,32 @@ where
     F: Fn(usize) -> (String, serde_json::Value) + Send + Sync + 'static,
 {
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let make = Arc::new(make);
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, next, base, cookie, make) = (
-            client.clone(),
-            next.clone(),
-            base.to_owned(),
-            cookie.to_owned(),
-            make.clone(),
+    let bytes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (base, cookie, counted) = (base.to_owned(), cookie.to_owned(), bytes.clone());
+    let (samples, refused) = concurrently(n, concurrency, move |_, i| {
+        let (path, body) = make(i);
+        counted.fetch_add(
+            body["markdown"].as_str().map_or(0, str::len),
+            std::sync::atomic::Ordering::Relaxed,
         );
-        tasks.push(tokio::spawn(async move {
-            let (mut samples, mut bytes, mut refused) = (Vec::new(), 0usize, Vec::new());
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                let (path, body) = make(i);
-                bytes += body["markdown"].as_str().map_or(0, str::len);
-                let t = Instant::now();
-                let res = client
-                    .put(format!("{base}/api/v1/pages/{path}"))
-                    .header("cookie", &cookie)
-                    .json(&body)
-                    .send()
-                    .await?;
-                let status = res.status().as_u16();
-                if status == 201 {
-                    samples.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
-                } else {
-                    refused.push((i, status, res.text().await.unwrap_or_default()));
-                }
-            }
-            Ok::<_, anyhow::Error>((samples, bytes, refused))
-        }));
-    }
-    let (mut all, mut bytes, mut refused) = (Vec::new(), 0, Vec::new());
-    for t in tasks {
-        let (s, b, r) = t.await??;
-        all.extend(s);
-        bytes += b;
-        refused.extend(r);
-    }
-    refused.sort_by_key(|r| r.0);
-    Ok((all, bytes, refused))
+        let (client, base, cookie) = (client.clone(), base.clone(), cookie.clone());
+        async move {
+            let res = client
+                .put(format!("{base}/api/v1/pages/{path}"))
+                .header("cookie", &cookie)
+                .json(&body)
+                .send()
+                .await?;
+            let status = res.status().as_u16();
+            Ok(if status == 201 {
+                Ok(())
+            } else {
+                Err((status, res.text().await.unwrap_or_default()))
+            })
+        }
+    })
+    .await?;
+    Ok((samples, bytes.load(std::sync::atomic::Ordering::Relaxed), refused))
 }
 
 async fn load_corpus(args: &Args, base: &str, cookie: &str) -> anyhow::Result<LoadResult> {

@@ -93,7 +93,18 @@ fn command(cmd: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-fn machine() -> Machine {
+/// The checked-out commit, `+dirty` when tracked files have changed.
+pub(crate) fn commit() -> String {
+    let dirty = !command("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
+    command("git", &["rev-parse", "--short", "HEAD"]) + if dirty { "+dirty" } else { "" }
+}
+
+/// The time now, UTC, ISO 8601.
+pub(crate) fn now() -> String {
+    command("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+}
+
+pub(crate) fn machine() -> Machine {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo
         .lines()
@@ -117,11 +128,9 @@ fn machine() -> Machine {
 
 impl Report {
     pub fn new(args: &Args, bin: &Path) -> Report {
-        let dirty = !command("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
-        let commit = command("git", &["rev-parse", "--short", "HEAD"]) + if dirty { "+dirty" } else { "" };
         Report {
-            date: command("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]),
-            commit,
+            date: now(),
+            commit: commit(),
             machine: machine(),
             pages: args.pages,
             seed: args.seed,

@@ -56,7 +56,8 @@ end
 function request()
   local i = choose()
   local t = targets[i]
-  local headers = { ["Cookie"] = cookie }
+  local headers = {}
+  if cookie ~= "" then headers["Cookie"] = cookie end
   if etags[i] then headers["If-None-Match"] = etags[i] end
   if method == "PUT" then
     counter = counter + 1
