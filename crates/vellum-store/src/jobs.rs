@@ -163,7 +163,8 @@ pub async fn claim(
 ) -> Result<Vec<JobRecord>> {
     const SQL: Sql = Sql {
         sqlite: "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $2, locked_until = $3, \
-                 updated_at = $4 WHERE id IN (SELECT id FROM jobs WHERE state IN ('queued', 'failed') \
+                 updated_at = $4 WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_next \
+                 WHERE state IN ('queued', 'failed') \
                  AND run_at <= $4 AND queue IN (SELECT value FROM json_each($1)) \
                  ORDER BY priority DESC, run_at, id LIMIT $5) RETURNING *",
         postgres: "UPDATE jobs SET state = 'running', attempts = attempts + 1, worker = $2, locked_until = $3, \

@@ -76,6 +76,11 @@ const SQLITE: &[Migration] = &[
         name: "file_previews",
         sql: include_str!("../migrations/sqlite/0011_file_previews.sql"),
     },
+    Migration {
+        version: 12,
+        name: "jobs_next",
+        sql: include_str!("../migrations/sqlite/0012_jobs_next.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -133,6 +138,11 @@ const POSTGRES: &[Migration] = &[
         version: 11,
         name: "file_previews",
         sql: include_str!("../migrations/postgres/0011_file_previews.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "jobs_next",
+        sql: include_str!("../migrations/postgres/0012_jobs_next.sql"),
     },
 ];
 
