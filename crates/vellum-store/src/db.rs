@@ -466,7 +466,7 @@ impl SqliteWork {
         };
         if let Err(e) = released {
             w.undo_member().await;
-            if w.members > 0 && self.gate.queued.load(Ordering::SeqCst) == 0 {
+            if w.members > 0 {
                 let _ = w.finish(&self.gate).await;
             }
             return Err(e.into());
@@ -477,23 +477,32 @@ impl SqliteWork {
         // Others are waiting: let the next one work in this transaction,
         // and wait for whoever commits it.
         let group = w.group;
-        let Some(mut done) = w.done.as_ref().map(|d| d.subscribe()) else {
+        let Some(done) = w.done.as_ref().map(|d| d.subscribe()) else {
             return w.finish(&self.gate).await;
         };
         drop(w);
-        loop {
-            if let Some(result) = done.borrow_and_update().clone() {
-                return result.map_err(StoreError::Group);
-            }
-            if tokio::time::timeout(GROUP_PATIENCE, done.changed()).await.is_ok() {
-                continue;
-            }
-            // Nobody committed it yet: if it is still open and nobody is
-            // about to join, commit it here.
-            let mut w = self.gate.writer.clone().lock_owned().await;
-            if w.group == group && w.tx.is_some() {
-                return w.finish(&self.gate).await;
-            }
+        // On its own task: if this caller goes away (a request cancelled
+        // while it waits), the group still gets committed.
+        let gate = self.gate.clone();
+        tokio::spawn(await_group(gate, group, done))
+            .await
+            .map_err(|e| StoreError::Group(e.to_string()))?
+    }
+}
+
+/// Waits for group `group` to be committed, committing it if nobody has
+/// after a while (the writer queued behind may have given up).
+async fn await_group(gate: Arc<Gate>, group: u64, mut done: tokio::sync::watch::Receiver<GroupResult>) -> Result<()> {
+    loop {
+        if let Some(result) = done.borrow_and_update().clone() {
+            return result.map_err(StoreError::Group);
+        }
+        if tokio::time::timeout(GROUP_PATIENCE, done.changed()).await.is_ok() {
+            continue;
+        }
+        let mut w = gate.writer.clone().lock_owned().await;
+        if w.group == group && w.tx.is_some() {
+            return w.finish(&gate).await;
         }
     }
 }
@@ -505,14 +514,15 @@ impl Drop for SqliteWork {
         };
         // Dropped without commit: undo this member's writes (async, so on
         // a task that keeps the writer's turn until done), and commit the
-        // others' if nobody else will.
+        // others'.
         let gate = self.gate.clone();
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    use std::sync::atomic::Ordering;
                     w.undo_member().await;
-                    if w.members > 0 && gate.queued.load(Ordering::SeqCst) == 0 {
+                    // Commit what others released into the group now: the
+                    // writer queued behind may never come.
+                    if w.members > 0 {
                         let _ = w.finish(&gate).await;
                     }
                 });

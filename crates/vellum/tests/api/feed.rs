@@ -169,7 +169,7 @@ async fn lag_counts_unread_events_whatever_order_they_were_numbered_in() {
 /// undoes only its own writes, and each `commit` returns once the group's
 /// commit is durable.
 #[tokio::test]
-async fn queued_sqlite_writers_commit_as_one_group_and_a_dropped_one_undoes_only_itself() {
+async fn queued_sqlite_writers_commit_together_and_a_dropped_one_undoes_only_itself() {
     let db = TestDb::new(Backend::from_env()).await;
     let store = Store::connect(&db.url).await.expect("connect");
     store.migrate().await.expect("migrate");
@@ -212,9 +212,17 @@ async fn queued_sqlite_writers_commit_as_one_group_and_a_dropped_one_undoes_only
     for w in others {
         w.await.unwrap();
     }
+    // Three transactions committed; a dropped writer commits what the
+    // others released before it (the writer behind it may never come), so
+    // depending on the queue's order they took one or two commits, never
+    // one each.
     let after = store.group_commits();
-    assert_eq!(after.groups - before.groups, 1, "one commit for the queue: {after:?}");
     assert_eq!(after.transactions - before.transactions, 3, "{after:?}");
+    let groups = after.groups - before.groups;
+    assert!(
+        (1..=2).contains(&groups),
+        "grouped commits: {groups} for 3 transactions ({after:?})"
+    );
 
     let mut conn = store.read().await.unwrap();
     let keys: BTreeSet<String> = feed::read(&mut conn, start, 50)
