@@ -50,7 +50,7 @@ impl App {
             Event::ReviewPolicySet { page, path, .. } => match (page, vellum_core::PagePath::parse(path)) {
                 (Some(_), Ok(p)) => hot.forget_page(&p),
                 // A folder's policy governs every page below it.
-                _ => self.forget_hot_pages(),
+                _ => hot.forget_pages(),
             },
             Event::WatchChanged { user, .. } => hot.forget_watches_of(*user),
             Event::UserCreated { .. }
@@ -68,7 +68,7 @@ impl App {
             // changed, or authorship moved to the placeholder.
             Event::UserUpdated { .. } | Event::UserDeleted { .. } => {
                 self.forget_access();
-                self.forget_hot_pages();
+                hot.forget_pages();
             }
             // Who may see what changed: every cached permission, sidebar
             // and session of an older generation is stale from now on.

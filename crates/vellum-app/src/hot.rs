@@ -210,19 +210,25 @@ impl Hot {
         }
     }
 
-    /// Everything, for changes too wide to follow one by one (a user's
-    /// display name shown on many pages, purged ids that may be reused).
-    pub(crate) fn forget_all(&self) {
+    /// Every kept page (not link existence or watch states), for changes
+    /// too wide to follow one by one (a display name shown on many pages,
+    /// a folder's review policy).
+    pub(crate) fn forget_pages(&self) {
         self.page_stamps.bump_all();
-        self.exist_stamps.bump_all();
-        self.watch_stamps.bump_all();
         self.pages.invalidate_all();
-        self.exists.invalidate_all();
-        self.watches.invalidate_all();
-        self.texts.invalidate_all();
         if let Ok(mut f) = self.filling.lock() {
             f.clear();
         }
+    }
+
+    /// Everything (purged ids may be reused).
+    pub(crate) fn forget_all(&self) {
+        self.forget_pages();
+        self.exist_stamps.bump_all();
+        self.watch_stamps.bump_all();
+        self.exists.invalidate_all();
+        self.watches.invalidate_all();
+        self.texts.invalidate_all();
     }
 }
 
@@ -438,16 +444,6 @@ impl App {
         };
         self.0.hot.texts.insert(id, text.as_str().into());
         Ok(text)
-    }
-
-    /// Drops the kept pages (not link existence or watch states).
-    pub(crate) fn forget_hot_pages(&self) {
-        let hot = &self.0.hot;
-        hot.page_stamps.bump_all();
-        hot.pages.invalidate_all();
-        if let Ok(mut f) = hot.filling.lock() {
-            f.clear();
-        }
     }
 
     /// What `user` watches about a live page (from memory).

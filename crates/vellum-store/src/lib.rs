@@ -22,6 +22,7 @@ mod error;
 pub mod events;
 pub mod feed;
 pub mod files;
+mod group;
 pub mod jobs;
 mod migrate;
 pub mod notifications;

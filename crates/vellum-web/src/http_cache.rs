@@ -168,7 +168,13 @@ const MAX_TAGGED_BODY: usize = 4 * 1024 * 1024;
 /// the body) and a matching `If-None-Match` gets `304`.
 pub(crate) async fn api_validators(req: Request, next: Next) -> Response {
     let is_read = matches!(*req.method(), Method::GET | Method::HEAD);
-    let conditions = req.headers().clone();
+    // Only the validators the client sent are needed after the handler.
+    let mut conditions = HeaderMap::new();
+    if is_read {
+        for v in req.headers().get_all(header::IF_NONE_MATCH) {
+            conditions.append(header::IF_NONE_MATCH, v.clone());
+        }
+    }
     let res = next.run(req).await;
     if !is_read || res.status() != StatusCode::OK || res.headers().contains_key(header::ETAG) {
         return res;

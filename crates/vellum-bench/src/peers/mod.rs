@@ -520,7 +520,7 @@ async fn views(
         threads: args.threads,
         seconds: args.seconds,
     };
-    let (scenario, other) = crate::run_scenario(
+    let (scenario, other) = crate::scenario::run_scenario(
         args,
         work,
         "page view, anonymous, random page",

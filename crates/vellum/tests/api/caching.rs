@@ -16,6 +16,11 @@ async fn view(t: &TestApp, c: &reqwest::Client, path: &str) -> (StatusCode, Stri
     (res.status(), res.text().await.unwrap())
 }
 
+/// Access rules that close a path to everyone but the administrator.
+fn admin_only() -> serde_json::Value {
+    json!({"inherit": false, "rules": [{"principal": "user:admin", "level": "manage"}]})
+}
+
 /// A GET with `If-None-Match`.
 async fn conditional(t: &TestApp, c: &reqwest::Client, path: &str, etag: &str) -> reqwest::Response {
     c.get(t.url(path)).header(IF_NONE_MATCH, etag).send().await.unwrap()
@@ -151,7 +156,7 @@ async fn an_access_rule_applies_to_cached_pages_at_once() {
     let res = t
         .client
         .put(t.url("/api/v1/access/team/secret"))
-        .json(&json!({"inherit": false, "rules": [{"principal": "user:admin", "level": "manage"}]}))
+        .json(&admin_only())
         .send()
         .await
         .unwrap();
@@ -166,7 +171,7 @@ async fn an_access_rule_applies_to_cached_pages_at_once() {
     let res = t
         .client
         .put(t.url("/api/v1/access/team/plan"))
-        .json(&json!({"inherit": false, "rules": [{"principal": "user:admin", "level": "manage"}]}))
+        .json(&admin_only())
         .send()
         .await
         .unwrap();
@@ -352,7 +357,7 @@ async fn another_node_shows_every_change_and_never_answers_304_for_a_changed_pag
     let res = a
         .client
         .put(a.url("/api/v1/access/shared"))
-        .json(&json!({"inherit": false, "rules": [{"principal": "user:admin", "level": "manage"}]}))
+        .json(&admin_only())
         .send()
         .await
         .unwrap();
